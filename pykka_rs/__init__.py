@@ -1,0 +1,36 @@
+"""Pykka's actor API on a Rust core.
+
+`import pykka_rs as pykka` runs existing Pykka code unchanged.
+"""
+
+import logging as _logging
+
+from pykka_rs._exceptions import ActorDeadError, Timeout
+from pykka_rs._future import Future, get_all
+from pykka_rs._proxy import ActorProxy, CallableProxy, traversable
+from pykka_rs._ref import ActorRef
+from pykka_rs._registry import ActorRegistry
+
+# These import the names above, so they come last, in this order.
+from pykka_rs._actor import Actor  # isort:skip
+from pykka_rs._threading import ThreadingActor, ThreadingFuture  # isort:skip
+
+__all__ = [
+    "Actor",
+    "ActorDeadError",
+    "ActorProxy",
+    "ActorRef",
+    "ActorRegistry",
+    "CallableProxy",
+    "Future",
+    "ThreadingActor",
+    "ThreadingFuture",
+    "Timeout",
+    "get_all",
+    "traversable",
+]
+
+# Pykka's log records go to the "pykka" logger, the core's to "pykka_rs.*".
+# Like any library, stay quiet unless the application configures logging.
+_logging.getLogger("pykka").addHandler(_logging.NullHandler())
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())

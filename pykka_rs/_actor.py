@@ -1,0 +1,370 @@
+from __future__ import annotations
+
+import abc
+import logging
+import sys
+import threading
+import uuid
+from typing import TYPE_CHECKING, Any, Protocol, Self
+
+from pykka_rs import ActorDeadError, ActorRef, ActorRegistry, messages
+from pykka_rs._core import Mailbox, run_actor_loop
+from pykka_rs._introspection import get_attr_directly
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from pykka_rs import Future
+    from pykka_rs._envelope import Envelope
+
+__all__ = ["Actor"]
+
+
+logger = logging.getLogger("pykka")
+
+
+class ActorInbox(Protocol):
+    def put(self, envelope: Envelope[Any], /) -> None: ...
+
+    def get(self) -> Envelope[Any]: ...
+
+    def empty(self) -> bool: ...
+
+
+class Actor(abc.ABC):
+    """A unit of execution that handles its messages one at a time.
+
+    To make an actor:
+
+    1.  subclass an actor implementation, such as `ThreadingActor`;
+    2.  write its methods, including `__init__()` if it needs one, which must
+        call `super().__init__()`;
+    3.  call `start()` on the class, with the constructor's arguments.
+
+    Stop it with `ActorRef.stop()`, or `Actor.stop()` from inside.
+
+    Example:
+        ```py
+        import pykka_rs as pykka
+
+        class MyActor(pykka.ThreadingActor):
+            def __init__(self, my_arg=None):
+                super().__init__()
+                ...  # runs in the thread calling start()
+
+            def on_start(self):
+                ...  # runs in the actor, before the first message
+
+            def on_stop(self):
+                ...  # runs in the actor, after the last message
+
+            def on_failure(self, exception_type, exception_value, traceback):
+                ...  # runs in the actor when an exception stops it
+
+            def on_receive(self, message):
+                ...  # handles messages that are not proxy calls
+
+            def a_method(self, *args):
+                ...  # callable through a proxy
+
+        my_actor_ref = MyActor.start(my_arg=...)
+        my_actor_ref.stop()
+        ```
+    """
+
+    @classmethod
+    def start(
+        cls,
+        *args: Any,
+        **kwargs: Any,
+    ) -> ActorRef[Self]:
+        """Create the actor, register it and start its message loop.
+
+        The arguments go to the class's constructor. In order: the actor is
+        made (its URN, inbox and ref first, then your `__init__()`), it is
+        registered in `ActorRegistry`, and its loop starts, running
+        `on_start()` before the first message.
+
+        Returns:
+            a ref for talking to the actor safely
+        """
+        obj = cls(*args, **kwargs)
+        if not hasattr(obj, "_actor_ref"):
+            msg = (
+                f"{cls.__name__}.__init__() did not call Actor.__init__(). "
+                "Did you forget to call super().__init__() in your override?"
+            )
+            raise AttributeError(msg)
+        ActorRegistry.register(obj.actor_ref)
+        logger.debug(f"Starting {obj}")
+        obj._start_actor_loop()  # noqa: SLF001
+        return obj.actor_ref
+
+    @staticmethod
+    @abc.abstractmethod
+    def _create_actor_inbox() -> ActorInbox:
+        """Create an inbox for the actor (for implementors of actor types)."""
+        msg = "Use a subclass of Actor"
+        raise NotImplementedError(msg)
+
+    @staticmethod
+    @abc.abstractmethod
+    def _create_future() -> Future[Any]:
+        """Create a future for the actor (for implementors of actor types)."""
+        msg = "Use a subclass of Actor"
+        raise NotImplementedError(msg)
+
+    @abc.abstractmethod
+    def _start_actor_loop(self) -> None:
+        """Start running `_actor_loop()` (for implementors of actor types)."""
+        msg = "Use a subclass of Actor"
+        raise NotImplementedError(msg)
+
+    actor_urn: str
+    """A universally unique URN for the actor, for `ActorRegistry.get_by_urn()`."""
+
+    actor_inbox: ActorInbox
+    """The actor's inbox; send to it with `ActorRef.tell()`, `ask()` and friends."""
+
+    _actor_ref: ActorRef[Any]
+
+    @property
+    def actor_ref(self) -> ActorRef[Self]:
+        """The actor's `ActorRef`."""
+        return self._actor_ref
+
+    actor_stopped: threading.Event
+    """Set once the actor stops handling messages; use `stop()` to set it.
+
+    For actors with a pykka_rs mailbox this is a `pykka_rs._core.Event`, which
+    has `threading.Event`'s methods and closes the mailbox when set.
+    """
+
+    def __init__(
+        self,
+        *_args: Any,
+        **_kwargs: Any,
+    ) -> None:
+        """Set up the actor's URN, inbox, stopped flag and ref.
+
+        Override it freely, but call `super().__init__()` (or
+        `pykka_rs.ThreadingActor.__init__(self)`). It runs before the actor is
+        started and registered.
+        """
+        self.actor_urn = uuid.uuid4().urn
+        self.actor_inbox = self._create_actor_inbox()
+        inbox = self.actor_inbox
+        self.actor_stopped = (
+            inbox.stopped if isinstance(inbox, Mailbox) else threading.Event()  # type: ignore[assignment]
+        )
+        self._actor_ref = ActorRef(self)
+
+    def __str__(self) -> str:
+        return f"{self.__class__.__name__} ({self.actor_urn})"
+
+    def stop(self) -> None:
+        """Ask the actor to stop, like `ActorRef.stop(block=False)`."""
+        self.actor_ref.tell(messages._ActorStop())  # noqa: SLF001
+
+    def _stop(self) -> None:
+        """Stop now, leaving the rest of the inbox unhandled."""
+        ActorRegistry.unregister(self.actor_ref)
+        self.actor_stopped.set()
+        logger.debug(f"Stopped {self}")
+        try:
+            self.on_stop()
+        except Exception:  # noqa: BLE001
+            self._handle_failure(*sys.exc_info())
+
+    def _actor_loop(self) -> None:
+        """Run the actor: `on_start()`, the messages, then the leftovers.
+
+        This is what the actor's thread runs.
+        """
+        self._actor_loop_setup()
+        try:
+            self._actor_loop_running()
+        except BaseException:  # noqa: BLE001
+            # The loop itself broke, not a message handler (those failures are
+            # handled per message): stop the actor, as for any failure.
+            self._handle_failure(*sys.exc_info())
+        finally:
+            self._actor_loop_teardown()
+
+    def _actor_loop_setup(self) -> None:
+        try:
+            self.on_start()
+        except Exception:  # noqa: BLE001
+            self._handle_failure(*sys.exc_info())
+
+    def _actor_loop_running(self) -> None:
+        inbox = self.actor_inbox
+        if isinstance(inbox, Mailbox):
+            run_actor_loop(self, inbox)
+            return
+        # An inbox of another kind, from a custom actor type: the same loop in Python.
+        while not self.actor_stopped.is_set():
+            envelope = inbox.get()
+            failure: BaseException | None = None
+            try:
+                response = self._handle_receive(envelope.message)
+                if envelope.reply_to is not None:
+                    envelope.reply_to.set(response)
+            except BaseException as exc:  # noqa: BLE001
+                failure = exc
+            if failure is not None:
+                self._handle_envelope_failure(failure, envelope.reply_to)
+
+    def _handle_envelope_failure(
+        self, exc: BaseException, reply_to: Future[Any] | None
+    ) -> None:
+        """Deal with `exc`, raised while handling a message.
+
+        An exception goes to the asker's future, if there is one, else it
+        stops the actor through `on_failure()`. A `BaseException` that is not
+        an `Exception` stops every actor.
+        """
+        try:
+            raise exc
+        except Exception:
+            _hide_this_frame(exc)
+            if reply_to is not None:
+                logger.info(
+                    f"Exception returned from {self} to caller:",
+                    exc_info=sys.exc_info(),
+                )
+                reply_to.set_exception()
+            else:
+                self._handle_failure(*sys.exc_info())
+                try:
+                    self.on_failure(*sys.exc_info())
+                except Exception:  # noqa: BLE001
+                    self._handle_failure(*sys.exc_info())
+        except BaseException:  # noqa: BLE001
+            _hide_this_frame(exc)
+            logger.debug(f"{exc!r} in {self}. Stopping all actors.")
+            self._stop()
+            ActorRegistry.stop_all()
+            if reply_to is not None:
+                # Pykka leaves this asker waiting forever; tell it why instead.
+                dead = ActorDeadError(f"{self.actor_ref} stopped: {exc!r}")
+                dead.__cause__ = exc
+                reply_to.set_exception((ActorDeadError, dead, None))
+
+    def _actor_loop_teardown(self) -> None:
+        inbox = self.actor_inbox
+        if isinstance(inbox, Mailbox):
+            if not self.actor_stopped.is_set():
+                self.actor_stopped.set()
+            left = inbox.drain()
+        else:
+            left = []
+            while not inbox.empty():
+                left.append(inbox.get())
+        unanswered = 0
+        for envelope in left:
+            if envelope.reply_to is None:
+                unanswered += 1
+            elif isinstance(envelope.message, messages._ActorStop):  # noqa: SLF001
+                envelope.reply_to.set(None)
+            else:
+                envelope.reply_to.set_exception(
+                    exc_info=(
+                        ActorDeadError,
+                        ActorDeadError(
+                            f"{self.actor_ref} stopped before handling the message"
+                        ),
+                        None,
+                    )
+                )
+        if unanswered:
+            logger.warning(
+                f"{self} stopped before handling {unanswered} message(s) "
+                "sent to it with tell(); they were dropped"
+            )
+
+    def on_start(self) -> None:  # noqa: B027
+        """Run code at the beginning of the actor's life.
+
+        Runs in the actor, after it has started and before its first message;
+        for `ThreadingActor`, in the actor's thread, whereas `__init__()` runs
+        in the thread that called `start()`. If it raises, the exception is
+        logged and the actor stops.
+        """
+
+    def on_stop(self) -> None:  # noqa: B027
+        """Run code at the end of the actor's life.
+
+        Runs in the actor after its last message, before it stops; not when an
+        unhandled exception stops it (`on_failure()` runs then). If it raises,
+        the exception is logged and the actor stops.
+        """
+
+    def _handle_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Log an unexpected failure, unregister the actor and stop it."""
+        logger.error(
+            f"Unhandled exception in {self}:",
+            exc_info=(exception_type, exception_value, traceback),  # type: ignore[arg-type]
+        )
+        ActorRegistry.unregister(self.actor_ref)
+        self.actor_stopped.set()
+
+    def on_failure(  # noqa: B027
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Run code when an unhandled exception stops the actor.
+
+        Runs in the actor, with the arguments `sys.exc_info()` gives, after the
+        exception is logged and before the actor stops. If it raises, that is
+        logged too.
+        """
+
+    def _handle_receive(self, message: Any) -> Any:
+        """Handle a message: Pykka's own messages here, the rest in `on_receive()`.
+
+        Actors with a pykka_rs mailbox do this dispatch in the core unless a
+        subclass overrides this method.
+        """
+        if isinstance(message, messages._ActorStop):  # noqa: SLF001
+            return self._stop()
+        if isinstance(message, messages.ProxyCall):
+            callee = get_attr_directly(self, message.attr_path)
+            return callee(*message.args, **message.kwargs)
+        if isinstance(message, messages.ProxyGetAttr):
+            return get_attr_directly(self, message.attr_path)
+        if isinstance(message, messages.ProxySetAttr):
+            parent_attr = get_attr_directly(self, message.attr_path[:-1])
+            attr_name = message.attr_path[-1]
+            return setattr(parent_attr, attr_name, message.value)
+        return self.on_receive(message)
+
+    def on_receive(self, message: Any) -> Any:
+        """Handle a message that is not a proxy call or a stop request.
+
+        The default logs the message at `WARNING` and returns `None`; call
+        `super().on_receive(message)` for messages you do not handle, to get
+        the same log record.
+
+        Args:
+            message: the message to handle
+
+        Returns:
+            the reply for an ask
+        """
+        logger.warning(f"Unexpected message received by {self}: {message}")
+
+
+def _hide_this_frame(exc: BaseException) -> None:
+    """Drop the frame that re-raised `exc` from its traceback, so tracebacks
+    and `sys.exc_info()` start where the message handler raised."""
+    traceback = exc.__traceback__
+    if traceback is not None:
+        exc.__traceback__ = traceback.tb_next

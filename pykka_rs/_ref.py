@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+import weakref
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    TypeVar,
+    cast,
+    overload,
+)
+
+from pykka_rs import ActorDeadError, ActorProxy
+from pykka_rs._core import Mailbox
+from pykka_rs._envelope import Envelope
+from pykka_rs.messages import _ActorStop
+
+if TYPE_CHECKING:
+    from threading import Event
+
+    from pykka_rs import Actor, Future
+    from pykka_rs._actor import ActorInbox
+
+__all__ = ["ActorRef"]
+
+
+A = TypeVar("A", bound="Actor")
+
+
+class ActorRef(Generic[A]):
+    """A reference to a running actor, safe to pass around and use from any thread.
+
+    `Actor.start()` and the lookups of `ActorRegistry` return these; there is
+    no need to create one yourself.
+    """
+
+    actor_class: type[A]
+    """The class of the referenced actor."""
+
+    actor_urn: str
+    """See `Actor.actor_urn`."""
+
+    actor_inbox: ActorInbox
+    """See `Actor.actor_inbox`."""
+
+    actor_stopped: Event
+    """See `Actor.actor_stopped`."""
+
+    def __init__(
+        self,
+        actor: A,
+    ) -> None:
+        self._actor_weakref = weakref.ref(actor)
+        self.actor_class = actor.__class__
+        self.actor_urn = actor.actor_urn
+        self.actor_inbox = actor.actor_inbox
+        self.actor_stopped = actor.actor_stopped
+        # With a pykka_rs mailbox, tell and ask go straight to the core, and
+        # a blocking ask needs no Python future when the actor's futures are
+        # plain ThreadingFutures.
+        inbox = self.actor_inbox
+        self._mailbox = inbox if isinstance(inbox, Mailbox) else None
+        if self._mailbox is not None:
+            self._mailbox.label = str(self)
+        self._ask_in_core = self._mailbox is not None and getattr(
+            self.actor_class._create_future,  # noqa: SLF001
+            "_makes_threading_future",
+            False,
+        )
+
+    def __repr__(self) -> str:
+        return f"<ActorRef for {self}>"
+
+    def __str__(self) -> str:
+        return f"{self.actor_class.__name__} ({self.actor_urn})"
+
+    def is_alive(self) -> bool:
+        """Whether the actor has not stopped yet.
+
+        Reads the actor's stopped flag: an actor that is alive by this test
+        may still stop before it handles a message sent now.
+
+        Returns:
+            `True` if actor is alive, `False` otherwise.
+        """
+        return not self.actor_stopped.is_set()
+
+    def tell(
+        self,
+        message: Any,
+    ) -> None:
+        """Send `message` to the actor and return at once, without a reply.
+
+        Args:
+            message: message to send
+
+        Raises:
+            ActorDeadError: if the actor is not alive
+        """
+        mailbox = self._mailbox
+        if mailbox is not None:
+            mailbox.tell(message)
+            return
+        if not self.is_alive():
+            msg = f"{self} not found"
+            raise ActorDeadError(msg)
+        self.actor_inbox.put(Envelope(message))
+
+    @overload
+    def ask(
+        self,
+        message: Any,
+        *,
+        block: Literal[False],
+        timeout: float | None = None,
+    ) -> Future[Any]: ...
+
+    @overload
+    def ask(
+        self,
+        message: Any,
+        *,
+        block: Literal[True],
+        timeout: float | None = None,
+    ) -> Any: ...
+
+    @overload
+    def ask(
+        self,
+        message: Any,
+        *,
+        block: bool = True,
+        timeout: float | None = None,
+    ) -> Any | Future[Any]: ...
+
+    def ask(
+        self,
+        message: Any,
+        *,
+        block: bool = True,
+        timeout: float | None = None,
+    ) -> Any | Future[Any]:
+        """Send `message` to the actor and wait for its reply.
+
+        With `block=False`, return a `Future` of the reply at once instead.
+        A blocking ask waits `timeout` seconds, or forever when it is `None`.
+
+        Args:
+            message: message to send
+            block: whether to wait for the reply
+            timeout: seconds to wait, if waiting
+
+        Raises:
+            Timeout: if the reply does not arrive within `timeout`
+            ActorDeadError: if the actor is not alive (with `block=False`,
+                the future holds this error instead)
+            RuntimeError: if an actor asks itself with no timeout, which could
+                never be answered
+            Exception: whatever the actor raised while handling the message
+
+        Returns:
+            the reply, or a future of it when not blocking
+        """
+        mailbox = self._mailbox
+        if mailbox is not None:
+            if block and self._ask_in_core:
+                return mailbox.ask_blocking(message, timeout)
+            future = self.actor_class._create_future()  # noqa: SLF001
+            mailbox.ask(message, future)
+            return future.get(timeout=timeout) if block else future
+
+        future = self.actor_class._create_future()  # noqa: SLF001
+        if self.is_alive():
+            self.actor_inbox.put(Envelope(message, reply_to=future))
+        else:
+            try:
+                raise ActorDeadError(f"{self} not found")  # noqa: TRY301
+            except ActorDeadError:
+                future.set_exception()
+        return future.get(timeout=timeout) if block else future
+
+    @overload
+    def stop(
+        self,
+        *,
+        block: Literal[True],
+        timeout: float | None = None,
+    ) -> bool: ...
+
+    @overload
+    def stop(
+        self,
+        *,
+        block: Literal[False],
+        timeout: float | None = None,
+    ) -> Future[bool]: ...
+
+    @overload
+    def stop(
+        self,
+        *,
+        block: bool = True,
+        timeout: float | None = None,
+    ) -> bool | Future[bool]: ...
+
+    def stop(
+        self,
+        *,
+        block: bool = True,
+        timeout: float | None = None,
+    ) -> bool | Future[bool]:
+        """Ask the actor to stop, after the messages sent before this call.
+
+        Messages sent after the stop request get `ActorDeadError` once the
+        actor has stopped. A stopped actor cannot be started again.
+
+        `block` and `timeout` work as for `ask()`.
+
+        Returns:
+            `True` if the actor stopped (or was stopping) because of this
+            call, `False` if it was already dead; a future of that when not
+            blocking
+        """
+        if block:
+            try:
+                self.ask(_ActorStop(), timeout=timeout)
+            except ActorDeadError:
+                return False
+            return True
+
+        ask_future = self.ask(_ActorStop(), block=False)
+
+        def _stopped_by_this_call(timeout: float | None) -> bool:
+            try:
+                ask_future.get(timeout=timeout)
+            except ActorDeadError:
+                return False
+            return True
+
+        converted_future = ask_future.__class__()
+        converted_future.set_get_hook(_stopped_by_this_call)
+        return cast("Future[bool]", converted_future)
+
+    def proxy(self: ActorRef[A]) -> ActorProxy[A]:
+        """An `ActorProxy` for this actor; the same as `ActorProxy(actor_ref=ref)`.
+
+        Raises:
+            ActorDeadError: if the actor is not alive
+
+        Returns:
+            a proxy of the actor
+        """
+        return ActorProxy(actor_ref=self)

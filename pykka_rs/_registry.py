@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import logging
+import threading
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Literal,
+    TypeVar,
+    overload,
+)
+
+if TYPE_CHECKING:
+    from pykka_rs import Actor, ActorRef, Future
+
+__all__ = ["ActorRegistry"]
+
+
+logger = logging.getLogger("pykka")
+
+
+A = TypeVar("A", bound="Actor")
+
+
+class ActorRegistry:
+    """Every running actor, for lookups, broadcasts and stopping them all.
+
+    Global state, safe to use from any thread.
+    """
+
+    _actor_refs: ClassVar[list[ActorRef[Any]]] = []
+    _actor_refs_lock: ClassVar[threading.RLock] = threading.RLock()
+
+    @classmethod
+    def broadcast(
+        cls,
+        message: Any,
+        target_class: str | type[Actor] | None = None,
+    ) -> None:
+        """Tell `message` to every actor of `target_class`, or to every actor.
+
+        Args:
+            message: the message to send
+            target_class: an actor class, or a class name; `None` for all actors
+        """
+        if isinstance(target_class, str):
+            targets = cls.get_by_class_name(target_class)
+        elif target_class is not None:
+            targets = cls.get_by_class(target_class)
+        else:
+            targets = cls.get_all()
+        for ref in targets:
+            ref.tell(message)
+
+    @classmethod
+    def get_all(cls) -> list[ActorRef[Any]]:
+        """Every running actor, in the order they were started."""
+        with cls._actor_refs_lock:
+            return cls._actor_refs[:]
+
+    @classmethod
+    def get_by_class(
+        cls,
+        actor_class: type[A],
+    ) -> list[ActorRef[A]]:
+        """Every running actor of `actor_class` or a subclass of it.
+
+        Args:
+            actor_class: actor class, or any superclass of the actor
+        """
+        with cls._actor_refs_lock:
+            return [
+                ref
+                for ref in cls._actor_refs
+                if issubclass(ref.actor_class, actor_class)
+            ]
+
+    @classmethod
+    def get_by_class_name(
+        cls,
+        actor_class_name: str,
+    ) -> list[ActorRef[Any]]:
+        """Every running actor whose class has this name."""
+        with cls._actor_refs_lock:
+            return [
+                ref
+                for ref in cls._actor_refs
+                if ref.actor_class.__name__ == actor_class_name
+            ]
+
+    @classmethod
+    def get_by_urn(
+        cls,
+        actor_urn: str,
+    ) -> ActorRef[Any] | None:
+        """The running actor with this URN, or `None`."""
+        with cls._actor_refs_lock:
+            for ref in cls._actor_refs:
+                if ref.actor_urn == actor_urn:
+                    return ref
+            return None
+
+    @classmethod
+    def register(
+        cls,
+        actor_ref: ActorRef[Any],
+    ) -> None:
+        """Add an actor to the registry; `Actor.start()` does this."""
+        with cls._actor_refs_lock:
+            cls._actor_refs.append(actor_ref)
+        logger.debug(f"Registered {actor_ref}")
+
+    @overload
+    @classmethod
+    def stop_all(
+        cls,
+        *,
+        block: Literal[True],
+        timeout: float | None = ...,
+    ) -> list[bool]: ...
+
+    @overload
+    @classmethod
+    def stop_all(
+        cls,
+        *,
+        block: Literal[False],
+        timeout: float | None = ...,
+    ) -> list[Future[bool]]: ...
+
+    @overload
+    @classmethod
+    def stop_all(
+        cls,
+        *,
+        block: bool = True,
+        timeout: float | None = None,
+    ) -> list[bool] | list[Future[bool]]: ...
+
+    @classmethod
+    def stop_all(
+        cls,
+        *,
+        block: bool = True,
+        timeout: float | None = None,
+    ) -> list[bool] | list[Future[bool]]:
+        """Stop every running actor, the last started first.
+
+        `block` and `timeout` work as for `ActorRef.stop()`. When blocking,
+        each actor has stopped before the next is asked to, so actors that
+        depend on the ones started before them are stopped first. Orders that
+        need more than last-in, first-out are up to the actors themselves,
+        for instance stopping what they depend on in `on_stop()`.
+
+        Returns:
+            what `ActorRef.stop()` returned for each actor
+        """
+        refs = reversed(cls.get_all())
+        if block:
+            return [ref.stop(block=True, timeout=timeout) for ref in refs]
+        return [ref.stop(block=False, timeout=timeout) for ref in refs]
+
+    @classmethod
+    def unregister(
+        cls,
+        actor_ref: ActorRef[A],
+    ) -> None:
+        """Remove an actor from the registry; stopping an actor does this."""
+        removed = False
+        with cls._actor_refs_lock:
+            if actor_ref in cls._actor_refs:
+                cls._actor_refs.remove(actor_ref)
+                removed = True
+        if removed:
+            logger.debug(f"Unregistered {actor_ref}")
+        else:
+            logger.debug(f"Unregistered {actor_ref} (not found in registry)")

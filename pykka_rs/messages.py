@@ -1,0 +1,58 @@
+"""The messages pykka_rs itself sends to actors.
+
+Proxies turn method calls and attribute access into these messages, and
+`ActorRef.stop()` sends `_ActorStop`. They are public so that code can skip
+the proxy and send them directly, for instance to call a method without
+waiting for the result:
+
+    actor_ref.tell(ProxyCall(attr_path=("my_method",), args=("foo",), kwargs={}))
+
+or without building a proxy first:
+
+    reply = actor_ref.ask(
+        ProxyCall(attr_path=("my_method",), args=("foo",), kwargs={"bar": "baz"})
+    )
+
+Most code never needs them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from pykka_rs._types import AttrPath
+
+
+class _ActorStop(NamedTuple):
+    """Asks the actor to stop once it has handled every earlier message."""
+
+
+class ProxyCall(NamedTuple):
+    """Asks the actor to call the method at `attr_path` with the arguments."""
+
+    attr_path: AttrPath
+    """Attribute names leading from the actor to the method."""
+
+    args: tuple[Any, ...]
+    """Positional arguments."""
+
+    kwargs: dict[str, Any]
+    """Keyword arguments."""
+
+
+class ProxyGetAttr(NamedTuple):
+    """Asks the actor for the value of the attribute at `attr_path`."""
+
+    attr_path: AttrPath
+    """Attribute names leading from the actor to the attribute."""
+
+
+class ProxySetAttr(NamedTuple):
+    """Asks the actor to set the attribute at `attr_path` to `value`."""
+
+    attr_path: AttrPath
+    """Attribute names leading from the actor to the attribute."""
+
+    value: Any
+    """The new value."""

@@ -1,0 +1,180 @@
+//! The actor loop: wait for an envelope with the interpreter released, then
+//! hold the interpreter to handle it and whatever else is already waiting.
+//!
+//! Taking the interpreter (the GIL, for Python) is the expensive step, so the
+//! loop handles envelopes in batches: after the first one it keeps taking
+//! envelopes that are already queued, up to [`MAX_BATCH`], without letting go.
+//! A batch ends early when an envelope leaves a reply to publish. Replies are
+//! published only after the interpreter is released: a waiter that wakes to a
+//! reply then finds the interpreter free, instead of sleeping again until the
+//! actor lets go of it.
+//!
+//! The loop is generic over a [`Host`], which knows how to hold and release
+//! the interpreter and how to handle one envelope; the Python bindings are one
+//! host, the tests below another.
+
+use crate::mailbox::Mailbox;
+
+/// The most envelopes handled per hold of the interpreter. Bounds how long
+/// replies and other threads wait behind a burst of one-way messages.
+pub const MAX_BATCH: usize = 256;
+
+/// What handling one envelope produced.
+#[derive(Debug)]
+pub enum Handled<R> {
+    /// Nothing to publish.
+    Done,
+    /// A reply to publish once the interpreter is released.
+    Reply(R),
+}
+
+/// The runtime an actor loop runs in.
+pub trait Host<T> {
+    /// A reply to publish with the interpreter released.
+    type Reply: Send;
+
+    /// Runs `f` with the interpreter held.
+    fn hold<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R;
+
+    /// Runs `f` with the interpreter released.
+    fn release<R: Send>(&mut self, f: impl FnOnce() -> R + Send) -> R;
+
+    /// Handles one envelope; called with the interpreter held.
+    fn handle(&mut self, envelope: T) -> Handled<Self::Reply>;
+
+    /// Delivers a reply; called with the interpreter released.
+    fn publish(reply: Self::Reply);
+}
+
+/// Runs the actor until its mailbox's stopped flag is set. Envelopes still
+/// queued then are left for the caller to drain.
+pub fn run<T: Send, H: Host<T>>(mailbox: &Mailbox<T>, host: &mut H) {
+    let mut replies: Vec<H::Reply> = Vec::new();
+    while !mailbox.stopped().is_set() {
+        let outbox = std::mem::take(&mut replies);
+        let first = host.release(move || {
+            outbox.into_iter().for_each(H::publish);
+            mailbox.recv(None)
+        });
+        let Some(first) = first else { continue };
+        replies = host.hold(|host| handle_batch(mailbox, host, first));
+    }
+    if !replies.is_empty() {
+        host.release(move || replies.into_iter().for_each(H::publish));
+    }
+}
+
+fn handle_batch<T, H: Host<T>>(mailbox: &Mailbox<T>, host: &mut H, first: T) -> Vec<H::Reply> {
+    let mut next = Some(first);
+    let mut handled = 0;
+    while let Some(envelope) = next.take() {
+        handled += 1;
+        if let Handled::Reply(reply) = host.handle(envelope) {
+            return vec![reply];
+        }
+        if handled < MAX_BATCH && !mailbox.stopped().is_set() {
+            next = mailbox.try_recv();
+        }
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Records what happens, in order; an envelope is (id, wants_reply, stops).
+    #[derive(Default)]
+    struct Recorder {
+        log: Arc<Mutex<Vec<String>>>,
+        stopped: Option<Arc<crate::event::Event>>,
+    }
+
+    impl Host<(u32, bool, bool)> for Recorder {
+        type Reply = (u32, Arc<Mutex<Vec<String>>>);
+
+        fn hold<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+            self.log.lock().unwrap().push("hold".into());
+            f(self)
+        }
+
+        fn release<R: Send>(&mut self, f: impl FnOnce() -> R + Send) -> R {
+            self.log.lock().unwrap().push("release".into());
+            f()
+        }
+
+        fn handle(&mut self, (id, wants_reply, stops): (u32, bool, bool)) -> Handled<Self::Reply> {
+            self.log.lock().unwrap().push(format!("handle {id}"));
+            if stops {
+                self.stopped.as_ref().unwrap().set();
+            }
+            if wants_reply {
+                Handled::Reply((id, Arc::clone(&self.log)))
+            } else {
+                Handled::Done
+            }
+        }
+
+        fn publish((id, log): Self::Reply) {
+            log.lock().unwrap().push(format!("publish {id}"));
+        }
+    }
+
+    fn run_with(envelopes: &[(u32, bool, bool)]) -> Vec<String> {
+        let mailbox = Mailbox::default();
+        for envelope in envelopes {
+            mailbox.send(*envelope).unwrap();
+        }
+        let mut host = Recorder {
+            stopped: Some(Arc::clone(mailbox.stopped())),
+            ..Recorder::default()
+        };
+        run(&mailbox, &mut host);
+        let log = host.log.lock().unwrap().clone();
+        log
+    }
+
+    #[test]
+    fn one_way_messages_are_handled_in_one_batch() {
+        let log = run_with(&[(1, false, false), (2, false, false), (3, false, true)]);
+        assert_eq!(
+            log,
+            ["release", "hold", "handle 1", "handle 2", "handle 3"]
+        );
+    }
+
+    #[test]
+    fn a_reply_ends_the_batch_and_is_published_with_the_interpreter_released() {
+        let log = run_with(&[(1, true, false), (2, false, false), (3, true, true)]);
+        assert_eq!(
+            log,
+            [
+                "release", "hold", "handle 1", "release", "publish 1", "hold", "handle 2",
+                "handle 3", "release", "publish 3",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_batch_is_capped() {
+        let mut envelopes = vec![(0, false, false); MAX_BATCH + 1];
+        envelopes.push((1, false, true));
+        let log = run_with(&envelopes);
+        let holds = log.iter().filter(|entry| *entry == "hold").count();
+        assert_eq!(holds, 2);
+    }
+
+    #[test]
+    fn nothing_is_taken_after_the_stop() {
+        let mailbox = Mailbox::default();
+        mailbox.send((1, false, true)).unwrap();
+        mailbox.send((2, false, false)).unwrap();
+        let mut host = Recorder {
+            stopped: Some(Arc::clone(mailbox.stopped())),
+            ..Recorder::default()
+        };
+        run(&mailbox, &mut host);
+        assert_eq!(mailbox.drain_stopped().len(), 1);
+    }
+}

@@ -1,0 +1,17 @@
+//! The core of pykka_rs: mailboxes, one-shot futures, events and the waiting
+//! policy that ties them together, in plain Rust.
+//!
+//! Everything here runs without Python: `cargo test` exercises it with no
+//! interpreter in sight. The PyO3 bindings live in `py/`, behind the `python`
+//! feature, and use this core; the core never names PyO3.
+
+pub mod actor;
+pub mod error;
+pub mod event;
+pub mod future;
+pub mod mailbox;
+pub mod metrics;
+pub mod wait;
+
+#[cfg(feature = "python")]
+mod py;

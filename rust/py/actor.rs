@@ -1,0 +1,298 @@
+//! The actor loop for Python actors: the core loop ([`crate::actor::run`])
+//! with a host that holds the GIL to handle envelopes and releases it to wait
+//! and to publish replies.
+//!
+//! Handling follows Pykka's `Actor._handle_receive`. When the actor class does
+//! not override that method, the dispatch happens here, in Rust: proxy calls,
+//! attribute reads and writes and stop requests go straight to the actor's
+//! attributes, and other messages to `on_receive`. Failures go to the actor's
+//! `_handle_envelope_failure`, written in Python, so exception handling, log
+//! records and `on_failure` behave exactly as in Pykka.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use pyo3::exceptions::{PyIndexError, PyRuntimeError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
+
+use super::envelope::{Envelope, Reply};
+use super::future::{FutureState, Outcome};
+use super::mailbox::PyMailbox;
+use crate::actor::{self, Handled, Host};
+use crate::metrics::MailboxStats;
+
+thread_local! {
+    /// The mailbox of the actor running on this thread, or 0.
+    static CURRENT_MAILBOX: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Refuses waits that could only end if the waiting actor went on handling
+/// messages: an actor blocking, with no timeout, on a reply from itself.
+pub struct Deadlock;
+
+impl Deadlock {
+    /// Fails if the actor running on this thread is the one that would answer.
+    ///
+    /// # Errors
+    /// `RuntimeError` explaining the deadlock.
+    pub fn check(answered_by: usize) -> PyResult<()> {
+        if answered_by != 0 && CURRENT_MAILBOX.with(Cell::get) == answered_by {
+            return Err(PyRuntimeError::new_err(
+                "an actor waited, with no timeout, for a reply only it can send: \
+                 the message is queued behind the one it is handling now. \
+                 Don't block on asks to yourself; keep the future, or pass a timeout",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Marks this thread as running the actor of a mailbox while alive.
+struct Running(usize);
+
+impl Running {
+    fn enter(mailbox: usize) -> Self {
+        Self(CURRENT_MAILBOX.with(|current| current.replace(mailbox)))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        CURRENT_MAILBOX.with(|current| current.set(self.0));
+    }
+}
+
+/// Pykka's message types, compared by identity on the hot path.
+struct MessageTypes {
+    proxy_call: Py<PyType>,
+    proxy_get_attr: Py<PyType>,
+    proxy_set_attr: Py<PyType>,
+    actor_stop: Py<PyType>,
+    /// All four, for the `isinstance` check that catches their subclasses.
+    all: Py<PyTuple>,
+}
+
+static MESSAGE_TYPES: PyOnceLock<MessageTypes> = PyOnceLock::new();
+static BASE_HANDLE_RECEIVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn message_types(py: Python<'_>) -> PyResult<&MessageTypes> {
+    MESSAGE_TYPES.get_or_try_init(py, || {
+        let messages = py.import("pykka_rs.messages")?;
+        let get = |name: &str| -> PyResult<Py<PyType>> {
+            Ok(messages.getattr(name)?.cast_into::<PyType>()?.unbind())
+        };
+        let types = [
+            get("ProxyCall")?,
+            get("ProxyGetAttr")?,
+            get("ProxySetAttr")?,
+            get("_ActorStop")?,
+        ];
+        let all = PyTuple::new(py, types.iter().map(|t| t.bind(py)))?.unbind();
+        let [proxy_call, proxy_get_attr, proxy_set_attr, actor_stop] = types;
+        Ok(MessageTypes {
+            proxy_call,
+            proxy_get_attr,
+            proxy_set_attr,
+            actor_stop,
+            all,
+        })
+    })
+}
+
+/// Whether `actor` handles messages with `Actor._handle_receive` as it is,
+/// so the dispatch may happen here instead.
+fn uses_base_dispatch(actor: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = actor.py();
+    let base = BASE_HANDLE_RECEIVE.get_or_try_init(py, || {
+        Ok::<_, PyErr>(
+            py.import("pykka_rs._actor")?
+                .getattr("Actor")?
+                .getattr("_handle_receive")?
+                .unbind(),
+        )
+    })?;
+    Ok(actor
+        .get_type()
+        .getattr(intern!(py, "_handle_receive"))?
+        .is(base.bind(py)))
+}
+
+/// `getattr` along `path`, as Pykka's `get_attr_directly`.
+fn walk<'py>(root: &Bound<'py, PyAny>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let mut attr = root.clone();
+    for name in path.try_iter()? {
+        attr = attr.getattr(name?.cast_into::<pyo3::types::PyString>()?)?;
+    }
+    Ok(attr)
+}
+
+fn field<'py>(message: &Bound<'py, PyAny>, index: usize) -> PyResult<Bound<'py, PyAny>> {
+    message.cast::<PyTuple>()?.get_item(index)
+}
+
+fn proxy_call<'py>(actor: &Bound<'py, PyAny>, message: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = actor.py();
+    let callee = walk(actor, &field(message, 0)?)?;
+    let args = field(message, 1)?;
+    let args = match args.cast_into::<PyTuple>() {
+        Ok(args) => args,
+        Err(err) => PyTuple::new(py, err.into_inner().try_iter()?.collect::<PyResult<Vec<_>>>()?)?,
+    };
+    let kwargs = field(message, 2)?;
+    let kwargs = match kwargs.cast_into::<PyDict>() {
+        Ok(kwargs) => kwargs,
+        Err(err) => {
+            let mapping = err.into_inner();
+            let dict = PyDict::new(py);
+            dict.update(mapping.cast::<pyo3::types::PyMapping>()?)?;
+            dict
+        }
+    };
+    if kwargs.is_empty() {
+        callee.call1(args)
+    } else {
+        callee.call(args, Some(&kwargs))
+    }
+}
+
+fn proxy_set_attr<'py>(actor: &Bound<'py, PyAny>, message: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let path: Vec<Bound<'py, PyAny>> = field(message, 0)?.try_iter()?.collect::<PyResult<_>>()?;
+    let Some((name, parents)) = path.split_last() else {
+        return Err(PyIndexError::new_err("ProxySetAttr needs a non-empty attr_path"));
+    };
+    let mut parent = actor.clone();
+    for step in parents {
+        parent = parent.getattr(step.cast::<pyo3::types::PyString>()?)?;
+    }
+    parent.setattr(name.cast::<pyo3::types::PyString>()?, field(message, 1)?)?;
+    Ok(actor.py().None().into_bound(actor.py()))
+}
+
+struct PyHost<'a, 'py> {
+    py: Python<'py>,
+    actor: &'a Bound<'py, PyAny>,
+    mailbox: &'a PyMailbox,
+    stats: &'a MailboxStats,
+    base_dispatch: bool,
+    /// An error the actor's own failure handling raised; it ends the loop.
+    fatal: Option<PyErr>,
+}
+
+impl<'py> PyHost<'_, 'py> {
+    fn receive(&self, message: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let actor = self.actor;
+        if !self.base_dispatch {
+            return actor.call_method1(intern!(py, "_handle_receive"), (message,));
+        }
+        let types = message_types(py)?;
+        let kind = message.get_type();
+        if kind.is(types.proxy_call.bind(py)) {
+            proxy_call(actor, message)
+        } else if kind.is(types.proxy_get_attr.bind(py)) {
+            walk(actor, &field(message, 0)?)
+        } else if kind.is(types.proxy_set_attr.bind(py)) {
+            proxy_set_attr(actor, message)
+        } else if kind.is(types.actor_stop.bind(py)) {
+            actor.call_method0(intern!(py, "_stop"))
+        } else if message.is_instance(types.all.bind(py))? {
+            // A subclass of one of Pykka's messages: let Python decide.
+            actor.call_method1(intern!(py, "_handle_receive"), (message,))
+        } else {
+            actor.call_method1(intern!(py, "on_receive"), (message,))
+        }
+    }
+
+    /// Hands a failure to the actor's Python failure handling; if even that
+    /// raises, stops the actor the way Pykka's `_handle_failure` does.
+    fn fail(&mut self, err: PyErr, reply: &Reply) {
+        let py = self.py;
+        let result = reply.to_future(py).and_then(|reply_to| {
+            self.actor
+                .call_method1(intern!(py, "_handle_envelope_failure"), (err.into_value(py), reply_to))
+        });
+        if let Err(err) = result {
+            let exc = err.value(py);
+            let traceback = exc.getattr("__traceback__").ok();
+            if let Err(last) =
+                self.actor
+                    .call_method1(intern!(py, "_handle_failure"), (exc.get_type(), exc, traceback))
+            {
+                self.fatal = Some(last);
+                self.mailbox.inner.stopped().set();
+            }
+        }
+    }
+}
+
+impl Host<Envelope> for PyHost<'_, '_> {
+    type Reply = (Arc<FutureState>, Outcome);
+
+    fn hold<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        // The loop runs on a Python thread that holds the GIL between waits.
+        f(self)
+    }
+
+    fn release<R: Send>(&mut self, f: impl FnOnce() -> R + Send) -> R {
+        self.py.detach(f)
+    }
+
+    fn handle(&mut self, envelope: Envelope) -> Handled<Self::Reply> {
+        let py = self.py;
+        let Envelope { message, reply } = envelope;
+        let result = self.receive(message.bind(py));
+        match result {
+            Ok(value) => {
+                self.stats.record_processed();
+                match reply {
+                    Reply::Nobody => Handled::Done,
+                    Reply::State(state) => Handled::Reply((state, Outcome::Value(value.unbind()))),
+                    Reply::Future(ref future) => {
+                        if let Err(err) = future.bind(py).call_method1(intern!(py, "set"), (value,)) {
+                            self.fail(err, &reply);
+                        }
+                        Handled::Done
+                    }
+                }
+            }
+            Err(err) => {
+                self.stats.record_failed();
+                self.fail(err, &reply);
+                Handled::Done
+            }
+        }
+    }
+
+    fn publish((state, outcome): Self::Reply) {
+        if state.publish(outcome).is_err() {
+            log::warn!(
+                target: "pykka_rs.actor",
+                "a reply was dropped: its future had already been given a result"
+            );
+        }
+    }
+}
+
+/// Run `actor`'s message loop on the calling thread until the actor stops.
+///
+/// Waits for messages with the GIL released; handles each with the GIL held.
+/// Messages still queued when it returns are left for `Mailbox.drain()`.
+#[pyfunction]
+pub fn run_actor_loop(actor: &Bound<'_, PyAny>, mailbox: &Bound<'_, PyMailbox>) -> PyResult<()> {
+    let py = actor.py();
+    let mailbox = mailbox.get();
+    let _running = Running::enter(mailbox.id());
+    let mut host = PyHost {
+        py,
+        actor,
+        mailbox,
+        stats: mailbox.inner.stats(),
+        base_dispatch: uses_base_dispatch(actor)?,
+        fatal: None,
+    };
+    actor::run(&mailbox.inner, &mut host);
+    host.fatal.map_or(Ok(()), Err)
+}

@@ -1,0 +1,235 @@
+//! `_core.Slot`: the state behind every `ThreadingFuture`.
+//!
+//! A future holds one of three things once it is done: a value, an exception
+//! (as the `exc_info` triple, so the original traceback survives), or a get
+//! hook, a function that computes the value when `get()` is first called. The
+//! core [`Slot`] makes "first write wins" atomic across all three, which is
+//! what Pykka's `queue.Full` rules need.
+//!
+//! A hook runs at most once successfully, under no Rust lock; other threads
+//! calling `get()` meanwhile wait (with the GIL released) for its result.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::ThreadId;
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+
+use super::errors::timeout_error;
+use super::gil;
+use crate::future::Slot;
+
+/// What a future resolves to.
+pub enum Outcome {
+    /// A value to return from `get()`.
+    Value(Py<PyAny>),
+    /// An exception to raise from `get()`, as `(type, value, traceback)`.
+    Error([Py<PyAny>; 3]),
+    /// A function of the timeout that computes the value on the first `get()`.
+    Hook(Py<PyAny>),
+}
+
+impl Outcome {
+    /// The exception `err` as a future's error, with its traceback.
+    pub fn from_err(py: Python<'_>, err: &PyErr) -> Self {
+        let value = err.value(py);
+        let traceback = value.getattr("__traceback__").map_or_else(|_| py.None(), Bound::unbind);
+        Self::Error([value.get_type().into_any().unbind(), value.clone().into_any().unbind(), traceback])
+    }
+
+    /// Returns the value or raises the exception. A hook is the caller's business.
+    fn resolve(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match self {
+            Self::Value(value) | Self::Hook(value) => Ok(value.clone_ref(py)),
+            Self::Error([kind, value, traceback]) => Err(raise(py, kind, value, traceback)),
+        }
+    }
+}
+
+/// The exception of an `exc_info` triple, carrying that traceback (Pykka's
+/// `exc_value.with_traceback(exc_traceback)`).
+fn raise(py: Python<'_>, kind: &Py<PyAny>, value: &Py<PyAny>, traceback: &Py<PyAny>) -> PyErr {
+    let exception = if value.is_none(py) {
+        match kind.bind(py).call0() {
+            Ok(exception) => exception,
+            Err(err) => return err,
+        }
+    } else {
+        value.bind(py).clone()
+    };
+    if let Err(err) = exception.setattr("__traceback__", traceback) {
+        return err;
+    }
+    PyErr::from_value(exception)
+}
+
+#[derive(Default)]
+struct HookRun {
+    runner: Option<ThreadId>,
+    result: Option<Py<PyAny>>,
+}
+
+/// A future's state, shared by the Python object and the envelopes that will reply to it.
+#[derive(Default)]
+pub struct FutureState {
+    slot: Slot<Outcome>,
+    hook: Mutex<HookRun>,
+    hook_done: Condvar,
+    /// The mailbox whose actor will answer, or 0; see [`super::actor::Deadlock`].
+    answered_by: AtomicUsize,
+}
+
+impl FutureState {
+    /// The reply to a message, published by whoever handled it.
+    ///
+    /// Returns the outcome back if the future already had one.
+    pub fn publish(&self, outcome: Outcome) -> Result<(), Outcome> {
+        self.slot.set(outcome)
+    }
+
+    /// Whether the future is done.
+    pub fn is_done(&self) -> bool {
+        self.slot.is_set()
+    }
+
+    /// Notes the mailbox whose actor will answer this future.
+    pub fn expect_answer_from(&self, mailbox: usize) {
+        self.answered_by.store(mailbox, Ordering::Relaxed);
+    }
+
+    /// Waits for the outcome (GIL released), then returns or raises it,
+    /// running a get hook if that is what the future holds.
+    ///
+    /// # Errors
+    /// `Timeout` when `timeout` passes first; the future's exception; a
+    /// `RuntimeError` when the calling actor waits forever on its own reply.
+    pub fn get(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        let outcome = match self.slot.get() {
+            Some(outcome) => outcome,
+            None => {
+                let deadline = gil::deadline(timeout)?;
+                if deadline.is_none() {
+                    super::actor::Deadlock::check(self.answered_by.load(Ordering::Relaxed))?;
+                }
+                let slot = &self.slot;
+                let arrived = gil::wait_released(py, deadline, |until| slot.wait(Some(until)).map(|_| ()))?;
+                if arrived.is_none() {
+                    return Err(timeout_error(timeout));
+                }
+                self.slot.get().expect("the slot was just seen set")
+            }
+        };
+        match outcome {
+            Outcome::Hook(hook) => self.run_hook(py, hook, timeout),
+            other => other.resolve(py),
+        }
+    }
+
+    fn lock_hook(&self) -> std::sync::MutexGuard<'_, HookRun> {
+        self.hook.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs the get hook unless another thread is running it or it already
+    /// succeeded. A hook that raises is tried again by the next `get()`, as in Pykka.
+    fn run_hook(&self, py: Python<'_>, hook: &Py<PyAny>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        let me = std::thread::current().id();
+        loop {
+            {
+                let mut run = self.lock_hook();
+                if let Some(result) = &run.result {
+                    return Ok(result.clone_ref(py));
+                }
+                match run.runner {
+                    None => run.runner = Some(me),
+                    Some(runner) if runner == me => {
+                        return Err(PyRuntimeError::new_err(
+                            "get() was called on a future from inside that future's own get hook",
+                        ));
+                    }
+                    Some(_) => {
+                        drop(run);
+                        py.detach(|| {
+                            let mut run = self.lock_hook();
+                            while run.runner.is_some() && run.result.is_none() {
+                                run = self.hook_done.wait(run).unwrap_or_else(PoisonError::into_inner);
+                            }
+                        });
+                        continue;
+                    }
+                }
+            }
+            let result = hook.bind(py).call1((timeout,));
+            let mut run = self.lock_hook();
+            run.runner = None;
+            if let Ok(value) = &result {
+                run.result = Some(value.clone().unbind());
+            }
+            drop(run);
+            self.hook_done.notify_all();
+            return result.map(Bound::unbind);
+        }
+    }
+}
+
+/// The state of one `ThreadingFuture`: a value, an exception or a get hook,
+/// set once.
+///
+/// Waiting releases the GIL and checks for signals between slices.
+#[pyclass(name = "Slot", module = "pykka_rs._core", frozen)]
+pub struct PySlot {
+    pub(crate) state: Arc<FutureState>,
+}
+
+#[pymethods]
+impl PySlot {
+    #[new]
+    fn new() -> Self {
+        Self {
+            state: Arc::default(),
+        }
+    }
+
+    /// Store `value`; return False if the slot already holds something.
+    fn set(&self, value: Py<PyAny>) -> bool {
+        self.state.slot.set(Outcome::Value(value)).is_ok()
+    }
+
+    /// Store an exception as `(type, value, traceback)`; return False if the
+    /// slot already holds something.
+    fn set_exception(&self, kind: Py<PyAny>, value: Py<PyAny>, traceback: Py<PyAny>) -> bool {
+        self.state.slot.set(Outcome::Error([kind, value, traceback])).is_ok()
+    }
+
+    /// Store a get hook, called with the timeout on the first `get()`; return
+    /// False if the slot already holds something.
+    fn set_hook(&self, hook: Py<PyAny>) -> bool {
+        self.state.slot.set(Outcome::Hook(hook)).is_ok()
+    }
+
+    /// Whether the slot holds something.
+    fn done(&self) -> bool {
+        self.state.is_done()
+    }
+
+    /// Wait for the slot, then return its value, raise its exception or run
+    /// its get hook. Raise `Timeout` after `timeout` seconds.
+    #[pyo3(signature = (timeout = None))]
+    fn get(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        self.state.get(py, timeout)
+    }
+
+    /// Call `callback()` once the slot holds something: now if it already
+    /// does, else on the thread that fills it. Exceptions it raises are
+    /// reported as unraisable; during interpreter shutdown it is not called.
+    fn add_done_callback(&self, callback: Py<PyAny>) {
+        self.state.slot.on_set(move || {
+            // During interpreter shutdown there is nobody left to tell.
+            Python::try_attach(|py| {
+                if let Err(err) = callback.bind(py).call0() {
+                    err.write_unraisable(py, Some(callback.bind(py)));
+                }
+            });
+        });
+    }
+}

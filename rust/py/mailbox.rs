@@ -1,0 +1,199 @@
+//! `_core.Mailbox`: an actor's inbox, with Pykka's `put`/`get`/`empty` and the
+//! fast paths `ActorRef` uses (`tell`, `ask`, `ask_blocking`).
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use super::actor::Deadlock;
+use super::envelope::{Envelope, Reply};
+use super::event::PyEvent;
+use super::future::{FutureState, Outcome};
+use super::gil;
+use crate::error::CoreError;
+use crate::event::Event;
+use crate::mailbox::{Mailbox, Stopped};
+
+/// An actor's inbox: an unbounded queue of envelopes, closed by the actor's
+/// stopped flag.
+///
+/// Implements Pykka's inbox protocol (`put`, `get`, `empty`). `get` waits
+/// with the GIL released. Once the actor has stopped, sending raises
+/// `ActorDeadError`, and an ask's future fails with it.
+#[pyclass(name = "Mailbox", module = "pykka_rs._core", frozen)]
+pub struct PyMailbox {
+    pub(crate) inner: Arc<Mailbox<Envelope>>,
+    label: Mutex<String>,
+}
+
+impl PyMailbox {
+    /// Identifies this mailbox to the deadlock check.
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    fn dead(&self) -> CoreError {
+        CoreError::ActorDead(self.label.lock().unwrap_or_else(PoisonError::into_inner).clone())
+    }
+
+    /// Queues `envelope`; if the actor has stopped, fails its reply and says so.
+    fn send(&self, py: Python<'_>, envelope: Envelope) -> PyResult<()> {
+        let Err(Stopped(envelope)) = self.inner.send(envelope) else {
+            return Ok(());
+        };
+        let err = PyErr::from(self.dead());
+        match envelope.reply {
+            Reply::Nobody => Err(err),
+            Reply::State(state) => {
+                // Refused: nobody else has seen this future yet.
+                let _ = state.publish(Outcome::from_err(py, &err));
+                Ok(())
+            }
+            Reply::Future(future) => {
+                let value = err.value(py);
+                let exc_info = (value.get_type(), value, py.None());
+                future.bind(py).call_method1(pyo3::intern!(py, "set_exception"), (exc_info,))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl PyMailbox {
+    #[new]
+    fn new() -> Self {
+        Self {
+            inner: Arc::new(Mailbox::new(Arc::new(Event::new()))),
+            label: Mutex::new("actor".to_owned()),
+        }
+    }
+
+    /// The actor's stopped flag; once it is set, the mailbox refuses messages.
+    #[getter]
+    fn stopped(&self) -> PyEvent {
+        PyEvent {
+            inner: Arc::clone(self.inner.stopped()),
+        }
+    }
+
+    /// How errors name the actor, e.g. `"MyActor (urn:uuid:...)"`.
+    #[getter]
+    fn label(&self) -> String {
+        self.label.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    #[setter]
+    fn set_label(&self, label: String) {
+        *self.label.lock().unwrap_or_else(PoisonError::into_inner) = label;
+    }
+
+    /// Queue an `Envelope`. Raise `ActorDeadError` if the actor has stopped
+    /// and nobody waits for a reply; otherwise fail the reply's future.
+    fn put(&self, py: Python<'_>, envelope: &Bound<'_, PyAny>) -> PyResult<()> {
+        let envelope = Envelope::from_py(envelope)?;
+        self.send(py, envelope)
+    }
+
+    /// Take the next `Envelope`, waiting as long as it takes.
+    fn get(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let inner = &self.inner;
+        let envelope = gil::wait_released(py, None, |until| inner.recv(Some(until)))?
+            .expect("a wait without deadline ends with an envelope");
+        envelope.to_py(py)
+    }
+
+    /// Whether no message is waiting.
+    fn empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    /// How many messages are waiting.
+    fn qsize(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Queue `message` with no reply. Raise `ActorDeadError` if the actor has stopped.
+    fn tell(&self, py: Python<'_>, message: Py<PyAny>) -> PyResult<()> {
+        self.send(
+            py,
+            Envelope {
+                message,
+                reply: Reply::Nobody,
+            },
+        )
+    }
+
+    /// Queue `message` with `future` for the reply. If the actor has stopped,
+    /// `future` fails with `ActorDeadError`.
+    fn ask(&self, py: Python<'_>, message: Py<PyAny>, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        let reply = Reply::for_future(future)?;
+        if let Reply::State(state) = &reply {
+            state.expect_answer_from(self.id());
+        }
+        self.send(py, Envelope { message, reply })
+    }
+
+    /// Queue `message` and wait for the reply; return it or raise the
+    /// actor's exception. Raise `Timeout` after `timeout` seconds and
+    /// `ActorDeadError` if the actor has stopped.
+    #[pyo3(signature = (message, timeout = None))]
+    fn ask_blocking(&self, py: Python<'_>, message: Py<PyAny>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        if timeout.is_none() {
+            Deadlock::check(self.id())?;
+        }
+        let state = Arc::new(FutureState::default());
+        state.expect_answer_from(self.id());
+        self.send(
+            py,
+            Envelope {
+                message,
+                reply: Reply::State(Arc::clone(&state)),
+            },
+        )?;
+        state.get(py, timeout)
+    }
+
+    /// Take every envelope left after the actor stopped; the mailbox refuses
+    /// messages from then on. Raise `RuntimeError` if the actor has not stopped.
+    fn drain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        if !self.inner.stopped().is_set() {
+            return Err(PyRuntimeError::new_err("drain() needs a stopped mailbox"));
+        }
+        let inner = &self.inner;
+        let left = py.detach(|| inner.drain_stopped());
+        inner.stats().record_dropped(left.len() as u64);
+        let envelopes = left
+            .iter()
+            .map(|envelope| envelope.to_py(py))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, envelopes)
+    }
+
+    /// The mailbox's counters: waiting, sent, processed, failed, dropped, high_water.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let snap = self.inner.stats().snapshot();
+        let stats = PyDict::new(py);
+        stats.set_item("waiting", snap.waiting)?;
+        stats.set_item("sent", snap.sent)?;
+        stats.set_item("processed", snap.processed)?;
+        stats.set_item("failed", snap.failed)?;
+        stats.set_item("dropped", snap.dropped)?;
+        stats.set_item("high_water", snap.high_water)?;
+        Ok(stats)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<pykka_rs._core.Mailbox of {}: {} waiting>",
+            self.label(),
+            self.inner.len()
+        )
+    }
+}

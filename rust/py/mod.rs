@@ -1,0 +1,58 @@
+//! The Python bindings, `pykka_rs._core`: the only place PyO3 is named.
+//!
+//! One file per Python class, plus `errors.rs` (core errors to exceptions)
+//! and `gil.rs` (every blocking wait). The Python package wraps these in
+//! Pykka's classes; see `pykka_rs/_core.pyi` for the interface.
+
+mod actor;
+mod envelope;
+mod errors;
+mod event;
+mod future;
+mod gil;
+mod mailbox;
+
+use std::time::Duration;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+/// Set how long a thread that waits for a message or a reply spins before it
+/// sleeps, in seconds; 0 turns spinning off.
+#[pyfunction]
+fn set_spin(seconds: f64) -> PyResult<()> {
+    let spin = Duration::try_from_secs_f64(seconds)
+        .map_err(|_| PyValueError::new_err("spin must be a non-negative number of seconds"))?;
+    crate::wait::set_spin(spin);
+    Ok(())
+}
+
+/// How long a waiting thread spins before it sleeps, in seconds.
+#[pyfunction]
+fn spin() -> f64 {
+    crate::wait::spin().as_secs_f64()
+}
+
+/// Panic inside the core with `message`. Exists to prove that a Rust panic
+/// reaches Python as `pyo3_runtime.PanicException` instead of aborting.
+#[pyfunction]
+#[allow(clippy::panic)]
+fn _panic(message: &str) {
+    panic!("{message}");
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Forward the core's `log` records to Python's logging. No level cache,
+    // so changes to Python's logging configuration apply at once. A second
+    // import (another interpreter) keeps the logger installed first.
+    let _ = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::Nothing)?.install();
+    m.add_class::<event::PyEvent>()?;
+    m.add_class::<future::PySlot>()?;
+    m.add_class::<mailbox::PyMailbox>()?;
+    m.add_function(wrap_pyfunction!(actor::run_actor_loop, m)?)?;
+    m.add_function(wrap_pyfunction!(set_spin, m)?)?;
+    m.add_function(wrap_pyfunction!(spin, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic, m)?)?;
+    Ok(())
+}
