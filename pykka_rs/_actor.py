@@ -70,6 +70,7 @@ class Actor(abc.ABC):
         my_actor_ref = MyActor.start(my_arg=...)
         my_actor_ref.stop()
         ```
+
     """
 
     @classmethod
@@ -87,6 +88,7 @@ class Actor(abc.ABC):
 
         Returns:
             a ref for talking to the actor safely
+
         """
         obj = cls(*args, **kwargs)
         if not hasattr(obj, "_actor_ref"):
@@ -97,7 +99,7 @@ class Actor(abc.ABC):
             raise AttributeError(msg)
         ActorRegistry.register(obj.actor_ref)
         logger.debug(f"Starting {obj}")
-        obj._start_actor_loop()  # noqa: SLF001
+        obj._start_actor_loop()
         return obj.actor_ref
 
     @staticmethod
@@ -225,7 +227,7 @@ class Actor(abc.ABC):
         an `Exception` stops every actor.
         """
         try:
-            raise exc
+            raise exc  # noqa: TRY301 (re-raised to be handled as in Pykka's loop)
         except Exception:
             _hide_this_frame(exc)
             if reply_to is not None:
@@ -358,13 +360,16 @@ class Actor(abc.ABC):
 
         Returns:
             the reply for an ask
+
         """
         logger.warning(f"Unexpected message received by {self}: {message}")
 
 
 def _hide_this_frame(exc: BaseException) -> None:
-    """Drop the frame that re-raised `exc` from its traceback, so tracebacks
-    and `sys.exc_info()` start where the message handler raised."""
+    """Drop the frame that re-raised `exc` from its traceback.
+
+    Tracebacks and `sys.exc_info()` then start where the handler raised.
+    """
     traceback = exc.__traceback__
     if traceback is not None:
         exc.__traceback__ = traceback.tb_next

@@ -62,6 +62,7 @@ class Future(Generic[T]):
 
         Returns:
             the value
+
         """
         if self._get_hook is not None:
             if isinstance(self._get_hook_result, _Unset):
@@ -80,6 +81,7 @@ class Future(Generic[T]):
 
         Raises:
             Exception: if the future already has a value or a get hook
+
         """
         raise NotImplementedError
 
@@ -99,6 +101,7 @@ class Future(Generic[T]):
 
         Raises:
             Exception: if the future already has a value or a get hook
+
         """
         raise NotImplementedError
 
@@ -116,6 +119,7 @@ class Future(Generic[T]):
 
         Raises:
             Exception: if the future already has a value
+
         """
         self._get_hook = func
 
@@ -123,7 +127,7 @@ class Future(Generic[T]):
         self: Future[Iterable[J]],
         func: Callable[[J], bool],
     ) -> Future[Iterable[J]]:
-        """A future of the items of this future's value for which `func` is true.
+        """Return a future of the items of this future's value for which `func` is true.
 
         If the value is not iterable, `get()` on the new future raises
         `TypeError`.
@@ -137,6 +141,7 @@ class Future(Generic[T]):
             >>> g.get()
             [11, 12, 13, 14]
             ```
+
         """
         future = self.__class__()
         future.set_get_hook(
@@ -148,7 +153,7 @@ class Future(Generic[T]):
         self: Future[Any],
         *futures: Future[Any],
     ) -> Future[Iterable[Any]]:
-        """A future of the list of values of this future and `futures`.
+        """Return a future of the list of values of this future and `futures`.
 
         Example:
             ```pycon
@@ -160,6 +165,7 @@ class Future(Generic[T]):
             >>> f.get()
             ['abc', 123]
             ```
+
         """
         future = cast("Future[Iterable[Any]]", self.__class__())
         future.set_get_hook(
@@ -171,7 +177,7 @@ class Future(Generic[T]):
         self,
         func: Callable[[T], M],
     ) -> Future[M]:
-        """A future of `func` applied to this future's value (the whole value).
+        """Return a future of `func` applied to this future's value (the whole value).
 
         Example:
             ```pycon
@@ -182,6 +188,7 @@ class Future(Generic[T]):
             >>> g.get()
             'bar'
             ```
+
         """
         future = cast("Future[M]", self.__class__())
         future.set_get_hook(lambda timeout: func(self.get(timeout=timeout)))
@@ -192,7 +199,7 @@ class Future(Generic[T]):
         func: Callable[[R, J], R],
         *args: R,
     ) -> Future[R]:
-        """A future of `functools.reduce(func, value, *args)` over this future's value.
+        """Return a future of `functools.reduce(func, value, *args)` over the value.
 
         An optional initial value may follow `func`; it is the result when the
         value is empty. If the value is not iterable, `get()` on the new future
@@ -207,6 +214,7 @@ class Future(Generic[T]):
             >>> g.get()
             11
             ```
+
         """
         future = cast("Future[R]", self.__class__())
         future.set_get_hook(
@@ -237,5 +245,6 @@ def get_all(
 
     Returns:
         list of the values
+
     """
     return [future.get(timeout=timeout) for future in futures]

@@ -20,7 +20,7 @@ def introspect_attrs(
     root: Any,
     proxy: ActorProxy[Any],
 ) -> dict[AttrPath, AttrInfo]:
-    """Map the public attributes of `root`, and of its traversable attributes, for a proxy."""
+    """Map the public attributes of `root`, and of its traversables, for a proxy."""
     result: dict[AttrPath, AttrInfo] = {}
     to_visit: list[AttrPath] = [(name,) for name in dir(root)]
 
@@ -91,7 +91,7 @@ def get_attr_directly(
 
 
 def get_obj_dict(obj: Any) -> dict[str, Any]:
-    """The `__dict__` of `obj` merged over those of its classes, most derived last."""
+    """Merge the `__dict__` of `obj` over those of its classes, most derived last."""
     result: dict[str, Any] = {}
     for cls in reversed(obj.__class__.mro()):
         result.update(cls.__dict__)

@@ -57,6 +57,7 @@ class ActorProxy(Generic[A]):
 
     Raises:
         pykka_rs.ActorDeadError: if the actor is not alive
+
     """
 
     actor_ref: ActorRef[A]
@@ -108,7 +109,9 @@ class ActorProxy(Generic[A]):
         cached = {*self._callable_proxies, *self._actor_proxies}
         result = ["__class__"]
         result += list(self.__class__.__dict__.keys())
-        result += [name for name in self.__dict__ if (*self._attr_path, name) not in cached]
+        result += [
+            name for name in self.__dict__ if (*self._attr_path, name) not in cached
+        ]
         result += known
         return sorted(result)
 
@@ -231,6 +234,7 @@ def traversable(obj: T) -> T:
 
     Raises:
         ValueError: for an object with `__slots__`, which cannot carry the mark
+
     """
     if hasattr(obj, "__slots__"):
         msg = (

@@ -83,6 +83,7 @@ class ActorRef(Generic[A]):
 
         Returns:
             `True` if actor is alive, `False` otherwise.
+
         """
         return not self.actor_stopped.is_set()
 
@@ -97,6 +98,7 @@ class ActorRef(Generic[A]):
 
         Raises:
             ActorDeadError: if the actor is not alive
+
         """
         mailbox = self._mailbox
         if mailbox is not None:
@@ -161,6 +163,7 @@ class ActorRef(Generic[A]):
 
         Returns:
             the reply, or a future of it when not blocking
+
         """
         mailbox = self._mailbox
         if mailbox is not None:
@@ -221,6 +224,7 @@ class ActorRef(Generic[A]):
             `True` if the actor stopped (or was stopping) because of this
             call, `False` if it was already dead; a future of that when not
             blocking
+
         """
         if block:
             try:
@@ -243,12 +247,13 @@ class ActorRef(Generic[A]):
         return cast("Future[bool]", converted_future)
 
     def proxy(self: ActorRef[A]) -> ActorProxy[A]:
-        """An `ActorProxy` for this actor; the same as `ActorProxy(actor_ref=ref)`.
+        """Return an `ActorProxy` for this actor, like `ActorProxy(actor_ref=ref)`.
 
         Raises:
             ActorDeadError: if the actor is not alive
 
         Returns:
             a proxy of the actor
+
         """
         return ActorProxy(actor_ref=self)

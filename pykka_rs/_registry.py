@@ -43,6 +43,7 @@ class ActorRegistry:
         Args:
             message: the message to send
             target_class: an actor class, or a class name; `None` for all actors
+
         """
         if isinstance(target_class, str):
             targets = cls.get_by_class_name(target_class)
@@ -68,6 +69,7 @@ class ActorRegistry:
 
         Args:
             actor_class: actor class, or any superclass of the actor
+
         """
         with cls._actor_refs_lock:
             return [
@@ -94,7 +96,7 @@ class ActorRegistry:
         cls,
         actor_urn: str,
     ) -> ActorRef[Any] | None:
-        """The running actor with this URN, or `None`."""
+        """Return the running actor with this URN, or `None`."""
         with cls._actor_refs_lock:
             for ref in cls._actor_refs:
                 if ref.actor_urn == actor_urn:
@@ -155,6 +157,7 @@ class ActorRegistry:
 
         Returns:
             what `ActorRef.stop()` returned for each actor
+
         """
         refs = reversed(cls.get_all())
         if block:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import queue
 import sys
 import threading
@@ -44,10 +45,10 @@ class ThreadingFuture(Future[T]):
 
     @classmethod
     def _from_slot(cls, slot: Slot) -> ThreadingFuture[Any]:
-        """A future over an existing core state (used by the core)."""
+        """Wrap an existing core state in a future (the core uses this)."""
         future: ThreadingFuture[Any] = cls.__new__(cls)
         Future.__init__(future)
-        future._slot = slot  # noqa: SLF001
+        future._slot = slot
         return future
 
     def get(
@@ -85,9 +86,11 @@ class ThreadingFuture(Future[T]):
         self._get_hook = func
 
     def __await__(self) -> Generator[Any, None, T]:
+        value: T
         if self._slot.done():
             yield
-            return self.get()
+            value = self.get()
+            return value
         import asyncio  # noqa: PLC0415 (only awaiting code pays for the import)
 
         try:
@@ -95,11 +98,13 @@ class ThreadingFuture(Future[T]):
         except RuntimeError:
             # Not driven by asyncio: yield once, then wait, as Pykka does.
             yield
-            return self.get()
+            value = self.get()
+            return value
         arrived = loop.create_future()
         self._slot.add_done_callback(lambda: _wake_soon(loop, arrived))
         yield from arrived
-        return self.get()
+        value = self.get()
+        return value
 
     __iter__ = __await__
 
@@ -111,10 +116,9 @@ def _wake_soon(loop: Any, arrived: Any) -> None:
         if not arrived.done():
             arrived.set_result(None)
 
-    try:
+    # A closed loop raises RuntimeError: nobody awaits any more.
+    with contextlib.suppress(RuntimeError):
         loop.call_soon_threadsafe(wake)
-    except RuntimeError:
-        pass  # the loop is closed: nobody awaits any more
 
 
 def _create_threading_future() -> Future[Any]:

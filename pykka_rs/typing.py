@@ -54,7 +54,7 @@ def proxy_method(
 
 
 class ActorMemberMixin:
-    """Types the methods every actor has, for proxy classes that declare an actor's API."""
+    """Type the methods every actor has, for proxy classes declaring an actor's API."""
 
     stop = proxy_method(Actor.stop)
     on_start = proxy_method(Actor.on_start)

@@ -131,17 +131,13 @@ mod tests {
             ..Recorder::default()
         };
         run(&mailbox, &mut host);
-        let log = host.log.lock().unwrap().clone();
-        log
+        host.log.lock().unwrap().clone()
     }
 
     #[test]
     fn one_way_messages_are_handled_in_one_batch() {
         let log = run_with(&[(1, false, false), (2, false, false), (3, false, true)]);
-        assert_eq!(
-            log,
-            ["release", "hold", "handle 1", "handle 2", "handle 3"]
-        );
+        assert_eq!(log, ["release", "hold", "handle 1", "handle 2", "handle 3"]);
     }
 
     #[test]
@@ -150,8 +146,16 @@ mod tests {
         assert_eq!(
             log,
             [
-                "release", "hold", "handle 1", "release", "publish 1", "hold", "handle 2",
-                "handle 3", "release", "publish 3",
+                "release",
+                "hold",
+                "handle 1",
+                "release",
+                "publish 1",
+                "hold",
+                "handle 2",
+                "handle 3",
+                "release",
+                "publish 3",
             ]
         );
     }

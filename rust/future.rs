@@ -94,7 +94,12 @@ impl<T> Slot<T> {
         waiters.parked += 1;
         while self.value.get().is_none() {
             match deadline {
-                None => waiters = self.arrived.wait(waiters).unwrap_or_else(PoisonError::into_inner),
+                None => {
+                    waiters = self
+                        .arrived
+                        .wait(waiters)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
                 Some(deadline) => {
                     let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                         break;

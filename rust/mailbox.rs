@@ -71,6 +71,9 @@ impl<T> Mailbox<T> {
 
     /// Queues `item` for the actor.
     ///
+    /// # Panics
+    /// Never: the mailbox owns the receiving end, so the channel cannot be closed.
+    ///
     /// # Errors
     /// [`Stopped`] with the item when the actor's stopped flag is set.
     pub fn send(&self, item: T) -> Result<(), Stopped<T>> {
@@ -78,8 +81,9 @@ impl<T> Mailbox<T> {
         let result = if self.stopped.is_set() {
             Err(Stopped(item))
         } else {
-            // Cannot fail: the mailbox owns the receiving end for its whole life.
-            self.tx.send(item).ok().expect("a mailbox keeps its own receiver");
+            if self.tx.send(item).is_err() {
+                unreachable!("a mailbox owns its receiving end for its whole life");
+            }
             self.stats.record_sent();
             Ok(())
         };
@@ -131,6 +135,10 @@ impl<T> Mailbox<T> {
     /// Takes every envelope left once the actor has stopped, including any
     /// whose send was under way when the flag was set. After this returns,
     /// every send fails until the flag is cleared.
+    ///
+    /// # Panics
+    /// If the stopped flag is not set: draining a live mailbox would race
+    /// with its actor.
     pub fn drain_stopped(&self) -> Vec<T> {
         assert!(
             self.stopped.is_set(),
@@ -213,9 +221,7 @@ mod tests {
                 .map(|s| {
                     let mailbox = Arc::clone(&mailbox);
                     std::thread::spawn(move || {
-                        (0..200)
-                            .filter(|i| mailbox.send((s, *i)).is_ok())
-                            .count()
+                        (0..200).filter(|i| mailbox.send((s, *i)).is_ok()).count()
                     })
                 })
                 .collect();

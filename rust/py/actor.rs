@@ -67,10 +67,10 @@ impl Drop for Running {
 
 /// Pykka's message types, compared by identity on the hot path.
 struct MessageTypes {
-    proxy_call: Py<PyType>,
-    proxy_get_attr: Py<PyType>,
-    proxy_set_attr: Py<PyType>,
-    actor_stop: Py<PyType>,
+    call: Py<PyType>,
+    get_attr: Py<PyType>,
+    set_attr: Py<PyType>,
+    stop: Py<PyType>,
     /// All four, for the `isinstance` check that catches their subclasses.
     all: Py<PyTuple>,
 }
@@ -91,12 +91,12 @@ fn message_types(py: Python<'_>) -> PyResult<&MessageTypes> {
             get("_ActorStop")?,
         ];
         let all = PyTuple::new(py, types.iter().map(|t| t.bind(py)))?.unbind();
-        let [proxy_call, proxy_get_attr, proxy_set_attr, actor_stop] = types;
+        let [call, get_attr, set_attr, stop] = types;
         Ok(MessageTypes {
-            proxy_call,
-            proxy_get_attr,
-            proxy_set_attr,
-            actor_stop,
+            call,
+            get_attr,
+            set_attr,
+            stop,
             all,
         })
     })
@@ -133,13 +133,19 @@ fn field<'py>(message: &Bound<'py, PyAny>, index: usize) -> PyResult<Bound<'py, 
     message.cast::<PyTuple>()?.get_item(index)
 }
 
-fn proxy_call<'py>(actor: &Bound<'py, PyAny>, message: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn proxy_call<'py>(
+    actor: &Bound<'py, PyAny>,
+    message: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let py = actor.py();
     let callee = walk(actor, &field(message, 0)?)?;
     let args = field(message, 1)?;
     let args = match args.cast_into::<PyTuple>() {
         Ok(args) => args,
-        Err(err) => PyTuple::new(py, err.into_inner().try_iter()?.collect::<PyResult<Vec<_>>>()?)?,
+        Err(err) => PyTuple::new(
+            py,
+            err.into_inner().try_iter()?.collect::<PyResult<Vec<_>>>()?,
+        )?,
     };
     let kwargs = field(message, 2)?;
     let kwargs = match kwargs.cast_into::<PyDict>() {
@@ -158,10 +164,15 @@ fn proxy_call<'py>(actor: &Bound<'py, PyAny>, message: &Bound<'py, PyAny>) -> Py
     }
 }
 
-fn proxy_set_attr<'py>(actor: &Bound<'py, PyAny>, message: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn proxy_set_attr<'py>(
+    actor: &Bound<'py, PyAny>,
+    message: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let path: Vec<Bound<'py, PyAny>> = field(message, 0)?.try_iter()?.collect::<PyResult<_>>()?;
     let Some((name, parents)) = path.split_last() else {
-        return Err(PyIndexError::new_err("ProxySetAttr needs a non-empty attr_path"));
+        return Err(PyIndexError::new_err(
+            "ProxySetAttr needs a non-empty attr_path",
+        ));
     };
     let mut parent = actor.clone();
     for step in parents {
@@ -190,13 +201,13 @@ impl<'py> PyHost<'_, 'py> {
         }
         let types = message_types(py)?;
         let kind = message.get_type();
-        if kind.is(types.proxy_call.bind(py)) {
+        if kind.is(types.call.bind(py)) {
             proxy_call(actor, message)
-        } else if kind.is(types.proxy_get_attr.bind(py)) {
+        } else if kind.is(types.get_attr.bind(py)) {
             walk(actor, &field(message, 0)?)
-        } else if kind.is(types.proxy_set_attr.bind(py)) {
+        } else if kind.is(types.set_attr.bind(py)) {
             proxy_set_attr(actor, message)
-        } else if kind.is(types.actor_stop.bind(py)) {
+        } else if kind.is(types.stop.bind(py)) {
             actor.call_method0(intern!(py, "_stop"))
         } else if message.is_instance(types.all.bind(py))? {
             // A subclass of one of Pykka's messages: let Python decide.
@@ -211,16 +222,18 @@ impl<'py> PyHost<'_, 'py> {
     fn fail(&mut self, err: PyErr, reply: &Reply) {
         let py = self.py;
         let result = reply.to_future(py).and_then(|reply_to| {
-            self.actor
-                .call_method1(intern!(py, "_handle_envelope_failure"), (err.into_value(py), reply_to))
+            self.actor.call_method1(
+                intern!(py, "_handle_envelope_failure"),
+                (err.into_value(py), reply_to),
+            )
         });
         if let Err(err) = result {
             let exc = err.value(py);
             let traceback = exc.getattr("__traceback__").ok();
-            if let Err(last) =
-                self.actor
-                    .call_method1(intern!(py, "_handle_failure"), (exc.get_type(), exc, traceback))
-            {
+            if let Err(last) = self.actor.call_method1(
+                intern!(py, "_handle_failure"),
+                (exc.get_type(), exc, traceback),
+            ) {
                 self.fatal = Some(last);
                 self.mailbox.inner.stopped().set();
             }
@@ -251,7 +264,8 @@ impl Host<Envelope> for PyHost<'_, '_> {
                     Reply::Nobody => Handled::Done,
                     Reply::State(state) => Handled::Reply((state, Outcome::Value(value.unbind()))),
                     Reply::Future(ref future) => {
-                        if let Err(err) = future.bind(py).call_method1(intern!(py, "set"), (value,)) {
+                        if let Err(err) = future.bind(py).call_method1(intern!(py, "set"), (value,))
+                        {
                             self.fail(err, &reply);
                         }
                         Handled::Done

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
@@ -59,7 +60,12 @@ impl Reply {
             Self::Nobody => Ok(py.None()),
             Self::Future(future) => Ok(future.clone_ref(py)),
             Self::State(state) => {
-                let slot = Bound::new(py, PySlot { state: Arc::clone(state) })?;
+                let slot = Bound::new(
+                    py,
+                    PySlot {
+                        state: Arc::clone(state),
+                    },
+                )?;
                 Ok(threading_future(py)?
                     .call_method1(pyo3::intern!(py, "_from_slot"), (slot,))?
                     .unbind())
@@ -70,10 +76,24 @@ impl Reply {
 
 impl Envelope {
     /// Reads a Python `Envelope` (anything with `message` and `reply_to`).
+    ///
+    /// # Errors
+    /// `TypeError` for an object without those attributes.
     pub fn from_py(envelope: &Bound<'_, PyAny>) -> PyResult<Self> {
         let py = envelope.py();
-        let message = envelope.getattr(pyo3::intern!(py, "message"))?.unbind();
-        let reply_to = envelope.getattr(pyo3::intern!(py, "reply_to"))?;
+        let field = |name| {
+            envelope.getattr(name).map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "an inbox takes an Envelope (with message and reply_to), not {}",
+                    envelope
+                        .get_type()
+                        .name()
+                        .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+                ))
+            })
+        };
+        let message = field(pyo3::intern!(py, "message"))?.unbind();
+        let reply_to = field(pyo3::intern!(py, "reply_to"))?;
         Ok(Self {
             message,
             reply: Reply::for_future(&reply_to)?,

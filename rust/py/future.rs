@@ -34,8 +34,14 @@ impl Outcome {
     /// The exception `err` as a future's error, with its traceback.
     pub fn from_err(py: Python<'_>, err: &PyErr) -> Self {
         let value = err.value(py);
-        let traceback = value.getattr("__traceback__").map_or_else(|_| py.None(), Bound::unbind);
-        Self::Error([value.get_type().into_any().unbind(), value.clone().into_any().unbind(), traceback])
+        let traceback = value
+            .getattr("__traceback__")
+            .map_or_else(|_| py.None(), Bound::unbind);
+        Self::Error([
+            value.get_type().into_any().unbind(),
+            value.clone().into_any().unbind(),
+            traceback,
+        ])
     }
 
     /// Returns the value or raises the exception. A hook is the caller's business.
@@ -105,25 +111,25 @@ impl FutureState {
     /// `Timeout` when `timeout` passes first; the future's exception; a
     /// `RuntimeError` when the calling actor waits forever on its own reply.
     pub fn get(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        let outcome = match self.slot.get() {
-            Some(outcome) => outcome,
-            None => {
-                let deadline = gil::deadline(timeout)?;
-                if deadline.is_none() {
-                    super::actor::Deadlock::check(self.answered_by.load(Ordering::Relaxed))?;
-                }
-                let slot = &self.slot;
-                let arrived = gil::wait_released(py, deadline, |until| slot.wait(Some(until)).map(|_| ()))?;
-                if arrived.is_none() {
-                    return Err(timeout_error(timeout));
-                }
-                self.slot.get().expect("the slot was just seen set")
-            }
-        };
-        match outcome {
+        match self.wait(py, timeout)? {
             Outcome::Hook(hook) => self.run_hook(py, hook, timeout),
             other => other.resolve(py),
         }
+    }
+
+    /// Waits for the outcome with the GIL released.
+    fn wait(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<&Outcome> {
+        if let Some(outcome) = self.slot.get() {
+            return Ok(outcome);
+        }
+        let deadline = gil::deadline(timeout)?;
+        if deadline.is_none() {
+            super::actor::Deadlock::check(self.answered_by.load(Ordering::Relaxed))?;
+        }
+        let slot = &self.slot;
+        gil::wait_released(py, deadline, |until| slot.wait(Some(until)).map(|_| ()))?
+            .ok_or_else(|| timeout_error(timeout))?;
+        Ok(self.slot.get().expect("the slot was just seen set"))
     }
 
     fn lock_hook(&self) -> std::sync::MutexGuard<'_, HookRun> {
@@ -132,7 +138,12 @@ impl FutureState {
 
     /// Runs the get hook unless another thread is running it or it already
     /// succeeded. A hook that raises is tried again by the next `get()`, as in Pykka.
-    fn run_hook(&self, py: Python<'_>, hook: &Py<PyAny>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn run_hook(
+        &self,
+        py: Python<'_>,
+        hook: &Py<PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let me = std::thread::current().id();
         loop {
             {
@@ -152,7 +163,10 @@ impl FutureState {
                         py.detach(|| {
                             let mut run = self.lock_hook();
                             while run.runner.is_some() && run.result.is_none() {
-                                run = self.hook_done.wait(run).unwrap_or_else(PoisonError::into_inner);
+                                run = self
+                                    .hook_done
+                                    .wait(run)
+                                    .unwrap_or_else(PoisonError::into_inner);
                             }
                         });
                         continue;
@@ -198,7 +212,10 @@ impl PySlot {
     /// Store an exception as `(type, value, traceback)`; return False if the
     /// slot already holds something.
     fn set_exception(&self, kind: Py<PyAny>, value: Py<PyAny>, traceback: Py<PyAny>) -> bool {
-        self.state.slot.set(Outcome::Error([kind, value, traceback])).is_ok()
+        self.state
+            .slot
+            .set(Outcome::Error([kind, value, traceback]))
+            .is_ok()
     }
 
     /// Store a get hook, called with the timeout on the first `get()`; return

@@ -22,11 +22,16 @@ pub fn deadline(timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Instant>>
     let seconds: f64 = timeout.extract().map_err(|_| {
         PyTypeError::new_err(format!(
             "timeout must be a number of seconds or None, not {}",
-            timeout.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string())
+            timeout
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".to_owned(), |n| n.to_string())
         ))
     })?;
     if seconds.is_nan() {
-        return Err(PyValueError::new_err("timeout must be a number of seconds, not NaN"));
+        return Err(PyValueError::new_err(
+            "timeout must be a number of seconds, not NaN",
+        ));
     }
     let now = Instant::now();
     if seconds <= 0.0 {
@@ -45,7 +50,11 @@ pub fn deadline(timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Instant>>
 ///
 /// # Errors
 /// Whatever a signal handler raised, typically `KeyboardInterrupt`.
-pub fn wait_released<R, F>(py: Python<'_>, deadline: Option<Instant>, attempt: F) -> PyResult<Option<R>>
+pub fn wait_released<R, F>(
+    py: Python<'_>,
+    deadline: Option<Instant>,
+    attempt: F,
+) -> PyResult<Option<R>>
 where
     R: Send,
     F: Fn(Instant) -> Option<R> + Send + Sync,

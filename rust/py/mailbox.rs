@@ -35,7 +35,12 @@ impl PyMailbox {
     }
 
     fn dead(&self) -> CoreError {
-        CoreError::ActorDead(self.label.lock().unwrap_or_else(PoisonError::into_inner).clone())
+        CoreError::ActorDead(
+            self.label
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
     }
 
     /// Queues `envelope`; if the actor has stopped, fails its reply and says so.
@@ -54,7 +59,9 @@ impl PyMailbox {
             Reply::Future(future) => {
                 let value = err.value(py);
                 let exc_info = (value.get_type(), value, py.None());
-                future.bind(py).call_method1(pyo3::intern!(py, "set_exception"), (exc_info,))?;
+                future
+                    .bind(py)
+                    .call_method1(pyo3::intern!(py, "set_exception"), (exc_info,))?;
                 Ok(())
             }
         }
@@ -82,7 +89,10 @@ impl PyMailbox {
     /// How errors name the actor, e.g. `"MyActor (urn:uuid:...)"`.
     #[getter]
     fn label(&self) -> String {
-        self.label.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.label
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     #[setter]
@@ -144,7 +154,12 @@ impl PyMailbox {
     /// actor's exception. Raise `Timeout` after `timeout` seconds and
     /// `ActorDeadError` if the actor has stopped.
     #[pyo3(signature = (message, timeout = None))]
-    fn ask_blocking(&self, py: Python<'_>, message: Py<PyAny>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn ask_blocking(
+        &self,
+        py: Python<'_>,
+        message: Py<PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         if timeout.is_none() {
             Deadlock::check(self.id())?;
         }
@@ -176,7 +191,7 @@ impl PyMailbox {
         PyList::new(py, envelopes)
     }
 
-    /// The mailbox's counters: waiting, sent, processed, failed, dropped, high_water.
+    /// The mailbox's counters: `waiting`, `sent`, `processed`, `failed`, `dropped`, `high_water`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let snap = self.inner.stats().snapshot();
         let stats = PyDict::new(py);

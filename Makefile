@@ -1,0 +1,10 @@
+.PHONY: demo test
+
+# Build everything needed, then show actors at work.
+demo:
+	.ci/run setup
+	.venv/bin/python -P examples/demo.py
+
+# The whole test suite: lint, Rust tests, types, our tests, Pykka's suite.
+test:
+	.ci/run setup lint rust types python pykka-suite
