@@ -12,6 +12,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::ThreadId;
+use std::time::Instant;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -97,6 +98,12 @@ impl FutureState {
     /// Whether the future is done.
     pub fn is_done(&self) -> bool {
         self.slot.is_set()
+    }
+
+    /// Waits for the outcome until `until` without the GIL (the caller has
+    /// released it); returns whether it arrived.
+    pub fn wait_released(&self, until: Instant) -> bool {
+        self.slot.wait(Some(until)).is_some()
     }
 
     /// Notes the mailbox whose actor will answer this future.

@@ -8,7 +8,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 /// How long a wait runs between two looks at pending signals.
-const SLICE: Duration = Duration::from_millis(50);
+pub const SLICE: Duration = Duration::from_millis(50);
 
 /// The deadline for a Python `timeout` in seconds: `None` waits forever, zero
 /// or less means "only if it is already there".

@@ -2,6 +2,7 @@
 //! fast paths `ActorRef` uses (`tell`, `ask`, `ask_blocking`).
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -45,9 +46,15 @@ impl PyMailbox {
 
     /// Queues `envelope`; if the actor has stopped, fails its reply and says so.
     fn send(&self, py: Python<'_>, envelope: Envelope) -> PyResult<()> {
-        let Err(Stopped(envelope)) = self.inner.send(envelope) else {
-            return Ok(());
-        };
+        match self.inner.send(envelope) {
+            Ok(()) => Ok(()),
+            Err(Stopped(envelope)) => self.refuse(py, envelope),
+        }
+    }
+
+    /// Answers an envelope the stopped mailbox refused: an error for whoever
+    /// waits for the reply, or for the sender of a tell.
+    fn refuse(&self, py: Python<'_>, envelope: Envelope) -> PyResult<()> {
         let err = PyErr::from(self.dead());
         match envelope.reply {
             Reply::Nobody => Err(err),
@@ -165,13 +172,20 @@ impl PyMailbox {
         }
         let state = Arc::new(FutureState::default());
         state.expect_answer_from(self.id());
-        self.send(
-            py,
-            Envelope {
-                message,
-                reply: Reply::State(Arc::clone(&state)),
-            },
-        )?;
+        let envelope = Envelope {
+            message,
+            reply: Reply::State(Arc::clone(&state)),
+        };
+        // Send with the GIL already released, and wait in the same breath: the
+        // actor can take the GIL the moment it sees the message, and a quick
+        // reply costs no further GIL hand-over.
+        let first_slice = Instant::now() + gil::SLICE;
+        let until = gil::deadline(timeout)?.map_or(first_slice, |d| d.min(first_slice));
+        let inner = &self.inner;
+        let sent = py.detach(|| inner.send(envelope).map(|()| state.wait_released(until)));
+        if let Err(Stopped(envelope)) = sent {
+            self.refuse(py, envelope)?;
+        }
         state.get(py, timeout)
     }
 

@@ -1,0 +1,17 @@
+"""Pykka 4.5.0 itself, imported from its sdist's sources."""
+
+from __future__ import annotations
+
+import sys
+
+from peers._pykka_sdist import SDIST, pykka_benchmarks
+
+sys.path.insert(0, str(SDIST / "src"))
+
+import pykka  # noqa: E402
+
+assert pykka.__file__ is not None
+assert pykka.__file__.startswith(str(SDIST)), pykka.__file__
+
+NAME = "Pykka 4.5.0"
+CASES = pykka_benchmarks()
