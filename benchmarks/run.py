@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
+import datetime as dt
 import json
 import os
 import platform
@@ -110,7 +110,7 @@ def run_suite(suite: Suite, rounds: int, seconds: float, cpu: int | None) -> Sam
     samples: Samples = {c: {p: [] for p in suite.peers} for c in suite.cases}
     for round_no in range(rounds):
         for case in suite.cases:
-            # Alternate which peer goes first, so neither always runs on a warmer machine.
+            # Alternate the first peer: neither always runs on a warmer machine.
             peers = (
                 list(suite.peers) if round_no % 2 == 0 else list(reversed(suite.peers))
             )
@@ -175,7 +175,7 @@ def machine() -> str:
     except OSError:
         pass
     return (
-        f"{os.cpu_count()} × {cpu}, Linux {platform.release()}, "
+        f"{os.cpu_count()} x {cpu}, Linux {platform.release()}, "
         f"CPython {platform.python_version()}"
     )
 
@@ -205,17 +205,19 @@ def main() -> None:
 
     modes: list[tuple[str, int | None]] = [("Every CPU (default)", None)]
     if args.pinned:
-        modes.append(("Pinned to one CPU", sorted(os.sched_getaffinity(0))[0]))
+        modes.append(("Pinned to one CPU", min(os.sched_getaffinity(0))))
 
     command = "python benchmarks/run.py " + shlex.join(sys.argv[1:])
-    when = datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = dt.datetime.now(tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [
         f"### {suite.title}",
         "",
-        f"Measured {when} on {machine()}, with `{command.strip()}`:"
-        f" {args.rounds} rounds, 3 samples of about {args.seconds} s per peer, case and round."
-        " Times are medians of all samples; a ratio is the median over rounds of the"
-        " ratio within each round.",
+        (
+            f"Measured {when} on {machine()}, with `{command.strip()}`:"
+            f" {args.rounds} rounds, 3 samples of about {args.seconds} s"
+            " per peer, case and round. Times are medians of all samples;"
+            " a ratio is the median over rounds of the ratio within each round."
+        ),
         "",
     ]
     all_missed: dict[str, list[str]] = {}

@@ -29,3 +29,10 @@ def pykka_benchmarks() -> dict[str, Callable[[int], float]]:
     spec.loader.exec_module(module)
     benchmarks: dict[str, Callable[[int], float]] = module.BENCHMARKS
     return benchmarks
+
+
+def alias_pykka_to_pykka_rs() -> None:
+    """Make `import pykka` give pykka_rs, as in the compatibility tests."""
+    import pykka_alias  # noqa: PLC0415 (tests/compat, put on sys.path above)
+
+    pykka_alias.install()

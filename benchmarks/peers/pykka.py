@@ -8,7 +8,7 @@ from peers._pykka_sdist import SDIST, pykka_benchmarks
 
 sys.path.insert(0, str(SDIST / "src"))
 
-import pykka  # noqa: E402
+import pykka
 
 assert pykka.__file__ is not None
 assert pykka.__file__.startswith(str(SDIST)), pykka.__file__

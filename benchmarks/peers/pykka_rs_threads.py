@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from peers._pykka_sdist import pykka_benchmarks
+from peers._pykka_sdist import alias_pykka_to_pykka_rs, pykka_benchmarks
 
-import pykka_alias  # from tests/compat, put on sys.path by _pykka_sdist
-
-pykka_alias.install()
+alias_pykka_to_pykka_rs()
 
 NAME = "pykka_rs threads"
 CASES = pykka_benchmarks()
