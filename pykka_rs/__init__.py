@@ -5,7 +5,7 @@
 
 import logging as _logging
 
-from pykka_rs._exceptions import ActorDeadError, Timeout
+from pykka_rs._exceptions import ActorDeadError, RemoteError, Timeout
 from pykka_rs._future import Future, get_all
 from pykka_rs._proxy import ActorProxy, CallableProxy, traversable
 from pykka_rs._ref import ActorRef
@@ -14,6 +14,7 @@ from pykka_rs._registry import ActorRegistry
 # These import the names above, so they come last, in this order.
 from pykka_rs._actor import Actor  # isort:skip
 from pykka_rs._threading import ThreadingActor, ThreadingFuture  # isort:skip
+from pykka_rs._process import ProcessActor, configure  # isort:skip
 
 __all__ = [
     "Actor",
@@ -23,9 +24,12 @@ __all__ = [
     "ActorRegistry",
     "CallableProxy",
     "Future",
+    "ProcessActor",
+    "RemoteError",
     "ThreadingActor",
     "ThreadingFuture",
     "Timeout",
+    "configure",
     "get_all",
     "traversable",
 ]

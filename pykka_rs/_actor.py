@@ -5,13 +5,15 @@ import logging
 import sys
 import threading
 import uuid
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from pykka_rs import ActorDeadError, ActorRef, ActorRegistry, messages
 from pykka_rs._core import Mailbox, run_actor_loop
-from pykka_rs._introspection import get_attr_directly
+from pykka_rs._introspection import get_attr_directly, introspect_attrs
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import TracebackType
 
     from pykka_rs import Future
@@ -21,6 +23,19 @@ __all__ = ["Actor"]
 
 
 logger = logging.getLogger("pykka")
+
+# The URN a worker process was told to give the actor it is making.
+_assigned = threading.local()
+
+
+@contextmanager
+def assigned_urn(urn: str) -> Iterator[None]:
+    """Give the next actor made on this thread `urn` instead of a new one."""
+    _assigned.urn = urn
+    try:
+        yield
+    finally:
+        _assigned.urn = None
 
 
 class ActorInbox(Protocol):
@@ -153,7 +168,9 @@ class Actor(abc.ABC):
         `pykka_rs.ThreadingActor.__init__(self)`). It runs before the actor is
         started and registered.
         """
-        self.actor_urn = uuid.uuid4().urn
+        urn = getattr(_assigned, "urn", None)
+        _assigned.urn = None
+        self.actor_urn = urn or uuid.uuid4().urn
         self.actor_inbox = self._create_actor_inbox()
         inbox = self.actor_inbox
         self.actor_stopped = (
@@ -346,7 +363,20 @@ class Actor(abc.ABC):
             parent_attr = get_attr_directly(self, message.attr_path[:-1])
             attr_name = message.attr_path[-1]
             return setattr(parent_attr, attr_name, message.value)
+        if isinstance(message, messages._Introspect):  # noqa: SLF001
+            from pykka_rs import ActorProxy  # noqa: PLC0415 (import cycle)
+
+            return introspect_attrs(
+                root=self, proxy=ActorProxy(actor_ref=self.actor_ref)
+            )
         return self.on_receive(message)
+
+    def _report_undecodable(self, exc: BaseException) -> None:
+        """Log a message told from another process that does not unpickle here."""
+        logger.error(
+            f"A message told to {self} could not be unpickled; it was dropped:",
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
 
     def on_receive(self, message: Any) -> Any:
         """Handle a message that is not a proxy call or a stop request.

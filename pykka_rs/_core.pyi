@@ -1,10 +1,29 @@
 """The Rust core of pykka_rs (`rust/py/`). Private: use the `pykka_rs` package."""
 
+from collections.abc import Callable
 from typing import Any, final
 
 from pykka_rs._envelope import Envelope
 
-__all__ = ["Event", "Mailbox", "Slot", "_panic", "run_actor_loop", "set_spin", "spin"]
+__all__ = [
+    "Event",
+    "Mailbox",
+    "Pool",
+    "RemoteMailbox",
+    "Slot",
+    "_panic",
+    "join_pool",
+    "local_future",
+    "next_control",
+    "process",
+    "reply",
+    "request",
+    "run_actor_loop",
+    "send_log",
+    "set_spin",
+    "spin",
+    "subscribe",
+]
 
 @final
 class Event:
@@ -44,6 +63,8 @@ class Slot:
         """Wait for the slot, then return its value, raise its exception or run its get hook."""
     def add_done_callback(self, callback: Any) -> None:
         """Call `callback()` once the slot holds something."""
+    def export(self) -> tuple[int, int]:
+        """Let other processes read this slot; return its address `(process, number)`."""
 
 @final
 class Mailbox:
@@ -58,6 +79,8 @@ class Mailbox:
         """How errors name the actor."""
     @label.setter
     def label(self, label: str) -> None: ...
+    def export(self) -> tuple[int, int]:
+        """Let other processes send to this mailbox; return its address `(process, number)`."""
     def put(self, envelope: Envelope[Any]) -> None:
         """Queue an `Envelope`."""
     def get(self) -> Envelope[Any]:
@@ -78,8 +101,100 @@ class Mailbox:
     def stats(self) -> dict[str, int]:
         """Return the mailbox's counters: waiting, sent, processed, failed, dropped, high_water."""
 
+@final
+class RemoteMailbox:
+    """The inbox of an actor in another process: `tell`, `ask` and `put` send to it."""
+
+    def __init__(self, process: int, actor: int) -> None: ...
+    @property
+    def stopped(self) -> Event:
+        """The actor's stopped flag, as far as this process knows."""
+    @property
+    def label(self) -> str:
+        """How errors name the actor."""
+    @label.setter
+    def label(self, label: str) -> None: ...
+    def export(self) -> tuple[int, int]:
+        """The actor's address, `(process, number)`."""
+    def tell(self, message: Any) -> None:
+        """Send `message` with no reply."""
+    def ask(self, message: Any, future: Any) -> None:
+        """Send `message` with `future` for the reply."""
+    def ask_blocking(self, message: Any, timeout: float | None = None) -> Any:
+        """Send `message` and wait for the reply."""
+    def put(self, envelope: Envelope[Any]) -> None:
+        """Send an `Envelope`'s message, answered to its `reply_to`."""
+    def get(self) -> Envelope[Any]:
+        """Not possible: raises TypeError; only the actor's own process takes its messages."""
+    def empty(self) -> bool:
+        """Not known here: only the actor's own process sees its queue."""
+
+@final
+class Pool:
+    """The parent's worker processes: starting them, placing actors on them, shutting them down."""
+
+    def __init__(self, size: int, tmpdir: str) -> None: ...
+    @property
+    def size(self) -> int:
+        """The number of seats."""
+    @property
+    def socket_path(self) -> str:
+        """The socket workers connect to."""
+    @property
+    def token(self) -> bytes:
+        """The token workers must present."""
+    @property
+    def closed(self) -> bool:
+        """Whether the pool was shut down."""
+    def start_workers(
+        self,
+        seats: list[int],
+        python: str,
+        bootstrap: Callable[[int], bytes],
+        patience: float,
+    ) -> list[int]:
+        """Start a worker in each of `seats`; return their process numbers."""
+    def place(self) -> tuple[int, int] | None:
+        """The seat and process number for the next actor."""
+    def process_in(self, seat: int) -> int | None:
+        """The process number in `seat`, or None while it is empty."""
+    def vacate(self, process: int) -> int | None:
+        """Empty the seat of `process` (it died); return the seat, if it had one."""
+    def spawn_actor(
+        self, process: int, payload: bytes, label: str, timeout: float | None = None
+    ) -> int:
+        """Ask worker `process` to make an actor; return its number there."""
+    def workers(self) -> list[dict[str, int]]:
+        """The workers, as dicts: seat, process, pid, actors, waiting."""
+    def shutdown(self, patience: float) -> None:
+        """Ask every worker to stop and exit; kill those still running after `patience` seconds."""
+
 def run_actor_loop(actor: Any, mailbox: Mailbox) -> None:
     """Run `actor`'s message loop on the calling thread until the actor stops."""
+
+def process() -> int:
+    """This process's number in its system: 0 for the parent, 1 and up for workers."""
+
+def join_pool(process: int, socket_path: str, token: bytes) -> None:
+    """Make this process worker `process` of the pool listening at `socket_path`."""
+
+def next_control(timeout: float) -> tuple[Any, ...] | None:
+    """Wait up to `timeout` seconds for the next piece of work queued for Python."""
+
+def reply(to: tuple[int, int], ok: bool, payload: bytes) -> None:
+    """Answer the future `(process, number)` with a pickled value or exception."""
+
+def subscribe(process: int, number: int) -> Slot:
+    """A slot that receives the value of future `number` of process `process`."""
+
+def local_future(number: int) -> Slot | None:
+    """The slot this process exported as `number`, if it still exists."""
+
+def send_log(payload: bytes) -> None:
+    """Worker: send a log record's pickled fields to the parent."""
+
+def request(payload: bytes) -> Slot:
+    """Worker: send the parent a pickled request; return a slot for its answer."""
 
 def set_spin(seconds: float) -> None:
     """Set how long a waiting thread spins before it sleeps, in seconds; 0 turns spinning off."""

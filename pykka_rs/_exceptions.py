@@ -1,6 +1,6 @@
 """The exceptions pykka_rs raises; the Rust core raises these same classes."""
 
-__all__ = ["ActorDeadError", "Timeout"]
+__all__ = ["ActorDeadError", "RemoteError", "Timeout"]
 
 
 class ActorDeadError(Exception):
@@ -9,3 +9,24 @@ class ActorDeadError(Exception):
 
 class Timeout(Exception):  # noqa: N818 (Pykka's name)
     """Raised when a future's value does not arrive within the timeout."""
+
+
+class RemoteError(Exception):
+    """An exception raised in another process that cannot be re-raised here.
+
+    Raised when an actor in a worker process raises an exception that does
+    not pickle, or whose class cannot be imported in this process. It keeps
+    what can be kept: the type's name, the message and the traceback text.
+    """
+
+    def __init__(self, type_name: str, message: str, traceback: str) -> None:
+        super().__init__(type_name, message, traceback)
+        self.type_name = type_name
+        """The original exception's module and qualified class name."""
+        self.message = message
+        """`str()` of the original exception."""
+        self.traceback = traceback
+        """The original traceback, formatted, from the actor's process."""
+
+    def __str__(self) -> str:
+        return f"{self.type_name}: {self.message}\n\n{self.traceback.rstrip()}"

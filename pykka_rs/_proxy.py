@@ -4,9 +4,12 @@ import logging
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pykka_rs import ActorDeadError, messages
+from pykka_rs._core import RemoteMailbox
 from pykka_rs._introspection import AttrInfo, introspect_attrs
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pykka_rs import Actor, ActorRef, Future
     from pykka_rs._types import AttrPath
 
@@ -48,6 +51,10 @@ class ActorProxy(Generic[A]):
     (`self._in_future = self.actor_ref.proxy()`), since a public one is
     skipped, with a warning, when proxies are built.
 
+    A proxy pickles: in another process it is a proxy to the same actor, and
+    so is a proxy to an actor in another process (a `ProcessActor`), which
+    learns the actor's attributes by asking it.
+
     Differences from Pykka: none in behaviour. Method and traversable proxies
     are cached on the proxy object itself once looked up, which makes repeated
     calls through one proxy cheaper.
@@ -63,7 +70,7 @@ class ActorProxy(Generic[A]):
     actor_ref: ActorRef[A]
     """The proxied actor's `ActorRef`."""
 
-    _actor: A
+    _actor: A | None
     _attr_path: AttrPath
     _known_attrs: dict[AttrPath, AttrInfo]
     _actor_proxies: dict[AttrPath, ActorProxy[A]]
@@ -78,15 +85,33 @@ class ActorProxy(Generic[A]):
         if not actor_ref.is_alive():
             msg = f"{actor_ref} not found"
             raise ActorDeadError(msg)
-        if (actor := actor_ref._actor_weakref()) is None:  # noqa: SLF001
+        actor = actor_ref._actor_weakref()  # noqa: SLF001
+        if actor is None and not isinstance(actor_ref.actor_inbox, RemoteMailbox):
             msg = f"{actor_ref}'s actor weakref has been deallocated"
             raise ActorDeadError(msg)
         self.actor_ref = actor_ref
+        # None for an actor in another process.
         self._actor = actor
         self._attr_path = attr_path or ()
-        self._known_attrs = introspect_attrs(root=self._actor, proxy=self)
+        self._known_attrs = self._introspect()
         self._actor_proxies = {}
         self._callable_proxies = {}
+
+    def _introspect(self) -> dict[AttrPath, AttrInfo]:
+        if self._actor is not None:
+            return introspect_attrs(root=self._actor, proxy=self)
+        known: dict[AttrPath, AttrInfo] = self.actor_ref.ask(
+            messages._Introspect(),  # noqa: SLF001
+            block=True,
+        )
+        return known
+
+    def _identity(self) -> object:
+        """What makes two proxies proxies of the same actor."""
+        return self._actor if self._actor is not None else self.actor_ref.actor_urn
+
+    def __reduce__(self) -> tuple[Callable[..., ActorProxy[A]], tuple[Any, ...]]:
+        return (_rebuild_proxy, (self.actor_ref, self._attr_path))
 
     def __eq__(
         self,
@@ -94,12 +119,12 @@ class ActorProxy(Generic[A]):
     ) -> bool:
         if not isinstance(other, ActorProxy):
             return False
-        if self._actor != other._actor:  # pyright: ignore[reportUnknownMemberType]
+        if self._identity() != other._identity():  # pyright: ignore[reportUnknownMemberType]
             return False
         return self._attr_path == other._attr_path
 
     def __hash__(self) -> int:
-        return hash((self._actor, self._attr_path))
+        return hash((self._identity(), self._attr_path))
 
     def __repr__(self) -> str:
         return f"<ActorProxy for {self.actor_ref}, attr_path={self._attr_path!r}>"
@@ -120,7 +145,7 @@ class ActorProxy(Generic[A]):
         attr_path: AttrPath = (*self._attr_path, name)
 
         if attr_path not in self._known_attrs:
-            self._known_attrs = introspect_attrs(root=self._actor, proxy=self)
+            self._known_attrs = self._introspect()
 
         attr_info = self._known_attrs.get(attr_path)
         if attr_info is None:
@@ -186,6 +211,9 @@ class CallableProxy(Generic[A]):
         self.actor_ref = actor_ref
         self._attr_path = attr_path
 
+    def __reduce__(self) -> tuple[Callable[..., CallableProxy[A]], tuple[Any, ...]]:
+        return (_rebuild_callable_proxy, (self.actor_ref, self._attr_path))
+
     def __call__(
         self,
         *args: Any,
@@ -211,6 +239,16 @@ class CallableProxy(Generic[A]):
         """
         message = _new_tuple(messages.ProxyCall, (self._attr_path, args, kwargs))
         self.actor_ref.tell(message)
+
+
+def _rebuild_proxy(actor_ref: ActorRef[A], attr_path: AttrPath) -> ActorProxy[A]:
+    return ActorProxy(actor_ref=actor_ref, attr_path=attr_path)
+
+
+def _rebuild_callable_proxy(
+    actor_ref: ActorRef[A], attr_path: AttrPath
+) -> CallableProxy[A]:
+    return CallableProxy(actor_ref=actor_ref, attr_path=attr_path)
 
 
 def traversable(obj: T) -> T:

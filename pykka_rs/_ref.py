@@ -12,11 +12,12 @@ from typing import (
 )
 
 from pykka_rs import ActorDeadError, ActorProxy
-from pykka_rs._core import Mailbox
+from pykka_rs._core import Mailbox, RemoteMailbox
 from pykka_rs._envelope import Envelope
 from pykka_rs.messages import _ActorStop
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from threading import Event
 
     from pykka_rs import Actor, Future
@@ -60,7 +61,9 @@ class ActorRef(Generic[A]):
         # a blocking ask needs no Python future when the actor's futures are
         # plain ThreadingFutures.
         inbox = self.actor_inbox
-        self._mailbox = inbox if isinstance(inbox, Mailbox) else None
+        self._mailbox: Mailbox | RemoteMailbox | None = (
+            inbox if isinstance(inbox, Mailbox) else None
+        )
         if self._mailbox is not None:
             self._mailbox.label = str(self)
         self._ask_in_core = self._mailbox is not None and getattr(
@@ -68,6 +71,37 @@ class ActorRef(Generic[A]):
             "_makes_threading_future",
             False,
         )
+
+    @classmethod
+    def _remote(
+        cls, actor_class: type[A], actor_urn: str, inbox: RemoteMailbox
+    ) -> ActorRef[A]:
+        """A ref to an actor in another process, reached through `inbox`."""
+        ref = cls.__new__(cls)
+        ref._actor_weakref = _no_actor  # type: ignore[assignment]  # noqa: SLF001
+        ref.actor_class = actor_class
+        ref.actor_urn = actor_urn
+        ref.actor_inbox = inbox
+        ref.actor_stopped = inbox.stopped  # type: ignore[assignment]
+        ref._mailbox = inbox  # noqa: SLF001
+        inbox.label = str(ref)
+        ref._ask_in_core = True  # noqa: SLF001
+        return ref
+
+    def __reduce__(self) -> tuple[Callable[..., ActorRef[Any]], tuple[Any, ...]]:
+        """Pickle to the actor's address, so the ref works in any process."""
+        from pykka_rs._remote import rebuild_ref, remember  # noqa: PLC0415
+
+        mailbox = self._mailbox
+        if mailbox is None:
+            msg = (
+                f"cannot pickle {self!r}: only actors with a pykka_rs mailbox "
+                "can be reached from other processes"
+            )
+            raise TypeError(msg)
+        address = mailbox.export()
+        remember(address, self)
+        return (rebuild_ref, (*address, self.actor_urn, self.actor_class))
 
     def __repr__(self) -> str:
         return f"<ActorRef for {self}>"
@@ -257,3 +291,7 @@ class ActorRef(Generic[A]):
 
         """
         return ActorProxy(actor_ref=self)
+
+
+def _no_actor() -> None:
+    """The actor object of a ref to another process: not reachable from here."""

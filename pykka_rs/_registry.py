@@ -11,6 +11,8 @@ from typing import (
     overload,
 )
 
+from pykka_rs._core import RemoteMailbox
+
 if TYPE_CHECKING:
     from pykka_rs import Actor, ActorRef, Future
 
@@ -31,6 +33,32 @@ class ActorRegistry:
 
     _actor_refs: ClassVar[list[ActorRef[Any]]] = []
     _actor_refs_lock: ClassVar[threading.RLock] = threading.RLock()
+
+    @classmethod
+    def _live_refs(cls) -> list[ActorRef[Any]]:
+        """Return the registered refs, dropping those of stopped process actors.
+
+        A process actor's process announces its stop; the ref stays in this
+        registry until the next lookup drops it here.
+        """
+        refs = cls._actor_refs
+        gone = [
+            ref
+            for ref in refs
+            if isinstance(ref.actor_inbox, RemoteMailbox) and ref.actor_stopped.is_set()
+        ]
+        for ref in gone:
+            refs.remove(ref)
+        return refs
+
+    @classmethod
+    def _add(cls, actor_ref: ActorRef[Any]) -> None:
+        """Register a process actor's ref here, without a log record.
+
+        The actor's own process logs registering it.
+        """
+        with cls._actor_refs_lock:
+            cls._actor_refs.append(actor_ref)
 
     @classmethod
     def broadcast(
@@ -58,7 +86,7 @@ class ActorRegistry:
     def get_all(cls) -> list[ActorRef[Any]]:
         """Every running actor, in the order they were started."""
         with cls._actor_refs_lock:
-            return cls._actor_refs[:]
+            return cls._live_refs()[:]
 
     @classmethod
     def get_by_class(
@@ -74,7 +102,7 @@ class ActorRegistry:
         with cls._actor_refs_lock:
             return [
                 ref
-                for ref in cls._actor_refs
+                for ref in cls._live_refs()
                 if issubclass(ref.actor_class, actor_class)
             ]
 
@@ -87,7 +115,7 @@ class ActorRegistry:
         with cls._actor_refs_lock:
             return [
                 ref
-                for ref in cls._actor_refs
+                for ref in cls._live_refs()
                 if ref.actor_class.__name__ == actor_class_name
             ]
 
@@ -98,7 +126,7 @@ class ActorRegistry:
     ) -> ActorRef[Any] | None:
         """Return the running actor with this URN, or `None`."""
         with cls._actor_refs_lock:
-            for ref in cls._actor_refs:
+            for ref in cls._live_refs():
                 if ref.actor_urn == actor_urn:
                     return ref
             return None
@@ -155,14 +183,22 @@ class ActorRegistry:
         need more than last-in, first-out are up to the actors themselves,
         for instance stopping what they depend on in `on_stop()`.
 
+        When blocking, in the process that started process actors, the worker
+        processes end too once every actor has stopped; the next
+        `ProcessActor.start()` starts new ones.
+
         Returns:
             what `ActorRef.stop()` returned for each actor
 
         """
         refs = reversed(cls.get_all())
-        if block:
-            return [ref.stop(block=True, timeout=timeout) for ref in refs]
-        return [ref.stop(block=False, timeout=timeout) for ref in refs]
+        if not block:
+            return [ref.stop(block=False, timeout=timeout) for ref in refs]
+        stopped = [ref.stop(block=True, timeout=timeout) for ref in refs]
+        from pykka_rs._process import shutdown_pool  # noqa: PLC0415 (import cycle)
+
+        shutdown_pool()
+        return stopped
 
     @classmethod
     def unregister(

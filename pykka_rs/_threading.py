@@ -11,7 +11,7 @@ from pykka_rs import Actor, Future
 from pykka_rs._core import Mailbox, Slot
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Callable, Generator
 
     from pykka_rs._actor import ActorInbox
     from pykka_rs._future import GetHookFunc
@@ -42,6 +42,15 @@ class ThreadingFuture(Future[T]):
     def __init__(self) -> None:
         super().__init__()
         self._slot = Slot()
+
+    def __reduce__(self) -> tuple[Callable[..., Future[Any]], tuple[int, int]]:
+        """Pickle to the address of this future's state.
+
+        In another process it is a `RemoteFuture` that answers, or reads, this one.
+        """
+        from pykka_rs._remote import rebuild_future  # noqa: PLC0415 (import cycle)
+
+        return (rebuild_future, self._slot.export())
 
     @classmethod
     def _from_slot(cls, slot: Slot) -> ThreadingFuture[Any]:

@@ -29,9 +29,9 @@ def log_thread_tracebacks(*_args: Any, **_kwargs: Any) -> None:
     and then `kill -SIGUSR1 <pid>` logs every thread's stack.
 
     Python runs signal handlers in the main thread only, so it must register
-    the handler and be free to run it. pykka_rs waits in slices and checks for
-    signals between them, so a main thread blocked in `Future.get()` still
-    runs the handler (in Pykka it does not).
+    the handler and be free to run it. A main thread blocked in
+    `Future.get()` is free to: pykka_rs waits in slices of 50 ms and runs
+    pending signal handlers between them.
     """
     thread_names = {t.ident: t.name for t in threading.enumerate()}
 

@@ -28,6 +28,13 @@ class _ActorStop(NamedTuple):
     """Asks the actor to stop once it has handled every earlier message."""
 
 
+class _Introspect(NamedTuple):
+    """Asks the actor what a proxy can reach: what `introspect_attrs` returns.
+
+    A proxy in another process sends this instead of looking at the actor.
+    """
+
+
 class ProxyCall(NamedTuple):
     """Asks the actor to call the method at `attr_path` with the arguments."""
 

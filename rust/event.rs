@@ -3,18 +3,31 @@
 //! An actor's "stopped" state is one of these, shared between the actor's
 //! mailbox (which refuses messages once it is set) and Python (which sees it
 //! as `Actor.actor_stopped`). Reading the flag is a single atomic load; only
-//! waiting takes the lock.
+//! waiting takes the lock. Callbacks registered with [`Event::on_set`] run
+//! once, when the flag goes from clear to set: that is how other processes
+//! learn, in order with everything else the actor sends, that it stopped.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
+type Callback = Box<dyn FnOnce() + Send>;
+
 /// A settable, clearable flag with blocking waits.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Event {
     flag: AtomicBool,
     lock: Mutex<()>,
     changed: Condvar,
+    on_set: Mutex<Vec<Callback>>,
+}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Event")
+            .field("set", &self.is_set())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Event {
@@ -28,13 +41,34 @@ impl Event {
         self.flag.load(Ordering::SeqCst)
     }
 
-    /// Sets the flag and wakes every waiter.
+    /// Sets the flag, wakes every waiter and, if the flag was clear, runs
+    /// the callbacks registered with [`Event::on_set`].
     pub fn set(&self) {
-        self.flag.store(true, Ordering::SeqCst);
+        let was_set = self.flag.swap(true, Ordering::SeqCst);
         // Taking the lock orders this store before any waiter's next check,
         // so a waiter cannot miss the notification between check and sleep.
         drop(self.lock.lock().unwrap_or_else(PoisonError::into_inner));
         self.changed.notify_all();
+        if !was_set {
+            let callbacks =
+                std::mem::take(&mut *self.on_set.lock().unwrap_or_else(PoisonError::into_inner));
+            for callback in callbacks {
+                callback();
+            }
+        }
+    }
+
+    /// Runs `callback` once the flag is set: now if it already is, else on
+    /// the thread that sets it.
+    pub fn on_set(&self, callback: impl FnOnce() + Send + 'static) {
+        {
+            let mut callbacks = self.on_set.lock().unwrap_or_else(PoisonError::into_inner);
+            if !self.is_set() {
+                callbacks.push(Box::new(callback));
+                return;
+            }
+        }
+        callback();
     }
 
     /// Clears the flag.
@@ -94,6 +128,26 @@ mod tests {
         };
         event.set();
         assert!(waiter.join().unwrap());
+    }
+
+    #[test]
+    fn callbacks_run_once_at_the_first_set_or_at_once_if_already_set() {
+        use std::sync::atomic::AtomicUsize;
+        let event = Event::new();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let count = || {
+            let runs = Arc::clone(&runs);
+            move || {
+                runs.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        event.on_set(count());
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+        event.set();
+        event.set();
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        event.on_set(count());
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
     #[test]

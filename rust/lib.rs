@@ -1,5 +1,6 @@
 //! The core of pykka_rs: mailboxes, one-shot futures, events and the waiting
-//! policy that ties them together, in plain Rust.
+//! policy that ties them together, and the worker pool that carries messages
+//! between processes, in plain Rust.
 //!
 //! Everything here runs without Python: `cargo test` exercises it with no
 //! interpreter in sight. The PyO3 bindings live in `py/`, behind the `python`
@@ -11,6 +12,7 @@ pub mod event;
 pub mod future;
 pub mod mailbox;
 pub mod metrics;
+pub mod pool;
 pub mod wait;
 
 #[cfg(feature = "python")]

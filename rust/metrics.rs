@@ -29,7 +29,8 @@ pub struct MailboxSnapshot {
     pub processed: u64,
     /// Messages whose handling raised an exception.
     pub failed: u64,
-    /// Messages that were accepted but never handled, because the actor stopped first.
+    /// Messages told (not asked) that were accepted but never handled,
+    /// because the actor stopped first. Asks left over get an error reply.
     pub dropped: u64,
     /// The most messages ever waiting at once.
     pub high_water: u64,

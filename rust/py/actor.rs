@@ -21,8 +21,11 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 use super::envelope::{Envelope, Reply};
 use super::future::{FutureState, Outcome};
 use super::mailbox::PyMailbox;
+use super::node::Node;
+use super::pickling;
 use crate::actor::{self, Handled, Host};
 use crate::metrics::MailboxStats;
+use crate::pool::frame::FutureId;
 
 thread_local! {
     /// The mailbox of the actor running on this thread, or 0.
@@ -71,7 +74,8 @@ struct MessageTypes {
     get_attr: Py<PyType>,
     set_attr: Py<PyType>,
     stop: Py<PyType>,
-    /// All four, for the `isinstance` check that catches their subclasses.
+    /// All of pykka_rs's messages, for the `isinstance` check that sends
+    /// their subclasses (and the rarer private ones) to Python.
     all: Py<PyTuple>,
 }
 
@@ -90,7 +94,10 @@ fn message_types(py: Python<'_>) -> PyResult<&MessageTypes> {
             get("ProxySetAttr")?,
             get("_ActorStop")?,
         ];
-        let all = PyTuple::new(py, types.iter().map(|t| t.bind(py)))?.unbind();
+        let private = get("_Introspect")?;
+        let all: Vec<&Bound<'_, PyType>> =
+            types.iter().chain([&private]).map(|t| t.bind(py)).collect();
+        let all = PyTuple::new(py, all)?.unbind();
         let [call, get_attr, set_attr, stop] = types;
         Ok(MessageTypes {
             call,
@@ -217,6 +224,22 @@ impl<'py> PyHost<'_, 'py> {
         }
     }
 
+    /// A message from another process that does not unpickle here: the
+    /// asker gets the error; a tell is reported, and the actor goes on.
+    fn undecodable(&mut self, err: PyErr, reply: Reply) {
+        let py = self.py;
+        let report = match reply {
+            Reply::Nobody => self
+                .actor
+                .call_method1(intern!(py, "_report_undecodable"), (err.into_value(py),))
+                .map(drop),
+            other => other.fail(py, err),
+        };
+        if let Err(err) = report {
+            err.write_unraisable(py, Some(self.actor));
+        }
+    }
+
     /// Hands a failure to the actor's Python failure handling; if even that
     /// raises, stops the actor the way Pykka's `_handle_failure` does.
     fn fail(&mut self, err: PyErr, reply: &Reply) {
@@ -241,8 +264,16 @@ impl<'py> PyHost<'_, 'py> {
     }
 }
 
+/// A reply ready to go out once the GIL is released.
+pub enum Published {
+    /// To a future in this process.
+    Local(Arc<FutureState>, Outcome),
+    /// To a future in another process: `ok` and the pickled value or exception.
+    Remote(FutureId, bool, Vec<u8>),
+}
+
 impl Host<Envelope> for PyHost<'_, '_> {
-    type Reply = (Arc<FutureState>, Outcome);
+    type Reply = Published;
 
     fn hold<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
         // The loop runs on a Python thread that holds the GIL between waits.
@@ -256,13 +287,27 @@ impl Host<Envelope> for PyHost<'_, '_> {
     fn handle(&mut self, envelope: Envelope) -> Handled<Self::Reply> {
         let py = self.py;
         let Envelope { message, reply } = envelope;
-        let result = self.receive(message.bind(py));
+        let message = match message.to_object(py) {
+            Ok(message) => message,
+            Err(err) => {
+                self.stats.record_failed();
+                self.undecodable(err, reply);
+                return Handled::Done;
+            }
+        };
+        let result = self.receive(&message);
         match result {
             Ok(value) => {
                 self.stats.record_processed();
                 match reply {
                     Reply::Nobody => Handled::Done,
-                    Reply::State(state) => Handled::Reply((state, Outcome::Value(value.unbind()))),
+                    Reply::State(state) => {
+                        Handled::Reply(Published::Local(state, Outcome::Value(value.unbind())))
+                    }
+                    Reply::Remote(to) => Handled::Reply(match pickling::dumps(&value) {
+                        Ok(payload) => Published::Remote(to, true, payload),
+                        Err(err) => Published::Remote(to, false, pickling::dump_error(py, &err)),
+                    }),
                     Reply::Future(ref future) => {
                         if let Err(err) = future.bind(py).call_method1(intern!(py, "set"), (value,))
                         {
@@ -280,12 +325,17 @@ impl Host<Envelope> for PyHost<'_, '_> {
         }
     }
 
-    fn publish((state, outcome): Self::Reply) {
-        if state.publish(outcome).is_err() {
-            log::warn!(
-                target: "pykka_rs.actor",
-                "a reply was dropped: its future had already been given a result"
-            );
+    fn publish(reply: Self::Reply) {
+        match reply {
+            Published::Local(state, outcome) => {
+                if state.publish(outcome).is_err() {
+                    log::warn!(
+                        target: "pykka_rs.actor",
+                        "a reply was dropped: its future had already been given a result"
+                    );
+                }
+            }
+            Published::Remote(to, ok, payload) => Node::get().send_reply(to, ok, payload),
         }
     }
 }

@@ -1,8 +1,11 @@
 //! What a mailbox carries for Python actors: a message and where its reply goes.
 //!
-//! A reply to a `ThreadingFuture` goes straight into the future's state and
-//! can be published without the GIL. Any other future (a user's own `Future`
-//! subclass) is answered by calling its `set()` or `set_exception()`.
+//! A message from another process stays pickled until the actor takes it, so
+//! the thread that reads the socket never needs the GIL. A reply to a
+//! `ThreadingFuture` goes straight into the future's state and is published
+//! without the GIL; a reply to a future in another process is pickled by the
+//! actor and sent; any other future (a user's own `Future` subclass) is
+//! answered by calling its `set()` or `set_exception()`.
 
 use std::sync::Arc;
 
@@ -11,7 +14,31 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 
-use super::future::{FutureState, PySlot};
+use super::future::{FutureState, Outcome, PySlot};
+use super::node::Node;
+use super::pickling;
+use crate::pool::frame::FutureId;
+
+/// A message, as Python made it or as it came off a socket.
+pub enum Message {
+    /// A Python object sent by a thread of this process.
+    Object(Py<PyAny>),
+    /// A pickled message from another process.
+    Pickled(Vec<u8>),
+}
+
+impl Message {
+    /// The message as a Python object, unpickled if need be.
+    ///
+    /// # Errors
+    /// Whatever unpickling raises.
+    pub fn to_object<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            Self::Object(message) => Ok(message.bind(py).clone()),
+            Self::Pickled(bytes) => pickling::loads(py, bytes),
+        }
+    }
+}
 
 /// Where the answer to a message goes.
 pub enum Reply {
@@ -21,17 +48,20 @@ pub enum Reply {
     State(Arc<FutureState>),
     /// Any other `Future`, answered through its Python methods.
     Future(Py<PyAny>),
+    /// A future in another process.
+    Remote(FutureId),
 }
 
 /// A message on its way to an actor.
 pub struct Envelope {
     /// The message itself.
-    pub message: Py<PyAny>,
+    pub message: Message,
     /// Where the answer goes.
     pub reply: Reply,
 }
 
 static THREADING_FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static REMOTE_FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static PY_ENVELOPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// `pykka_rs.ThreadingFuture`.
@@ -39,22 +69,41 @@ pub fn threading_future(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     THREADING_FUTURE.import(py, "pykka_rs._threading", "ThreadingFuture")
 }
 
+/// `pykka_rs._remote.RemoteFuture`: a future owned by another process.
+pub fn remote_future(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    REMOTE_FUTURE.import(py, "pykka_rs._remote", "RemoteFuture")
+}
+
 impl Reply {
     /// The reply for a Python future object (or `None`).
+    ///
+    /// # Errors
+    /// If a pykka_rs future's internals are not what they should be.
     pub fn for_future(future: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let py = future.py();
         if future.is_none() {
             return Ok(Self::Nobody);
         }
-        if future.get_type().is(threading_future(future.py())?) {
-            let slot = future.getattr(pyo3::intern!(future.py(), "_slot"))?;
+        let kind = future.get_type();
+        if kind.is(threading_future(py)?) {
+            let slot = future.getattr(pyo3::intern!(py, "_slot"))?;
             let slot = slot.cast::<PySlot>()?;
             return Ok(Self::State(Arc::clone(&slot.get().state)));
+        }
+        if kind.is(remote_future(py)?) {
+            return Ok(Self::Remote(FutureId {
+                process: future.getattr(pyo3::intern!(py, "_owner"))?.extract()?,
+                id: future.getattr(pyo3::intern!(py, "_id"))?.extract()?,
+            }));
         }
         Ok(Self::Future(future.clone().unbind()))
     }
 
     /// The reply as a Python future object (or `None`): the same object for
-    /// a foreign future, a new `ThreadingFuture` sharing the state otherwise.
+    /// a foreign future, a new `ThreadingFuture` or `RemoteFuture` for the others.
+    ///
+    /// # Errors
+    /// If the future classes cannot be imported.
     pub fn to_future(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         match self {
             Self::Nobody => Ok(py.None()),
@@ -69,6 +118,37 @@ impl Reply {
                 Ok(threading_future(py)?
                     .call_method1(pyo3::intern!(py, "_from_slot"), (slot,))?
                     .unbind())
+            }
+            Self::Remote(id) => Ok(remote_future(py)?.call1((id.process, id.id))?.unbind()),
+        }
+    }
+
+    /// Answers with `err` instead of a reply; a message told to nobody
+    /// returns `err` to its sender instead.
+    ///
+    /// # Errors
+    /// `err` itself when nobody waits; what a foreign future's
+    /// `set_exception` raises.
+    pub fn fail(self, py: Python<'_>, err: PyErr) -> PyResult<()> {
+        match self {
+            Self::Nobody => Err(err),
+            Self::State(state) => {
+                // Already answered (by its owner, say): the first answer stands.
+                drop(state.publish(Outcome::from_err(py, &err)));
+                Ok(())
+            }
+            Self::Future(future) => {
+                let value = err.value(py);
+                let exc_info = (value.get_type(), value, py.None());
+                future
+                    .bind(py)
+                    .call_method1(pyo3::intern!(py, "set_exception"), (exc_info,))?;
+                Ok(())
+            }
+            Self::Remote(id) => {
+                let payload = pickling::dump_error(py, &err);
+                py.detach(|| Node::get().send_reply(id, false, payload));
+                Ok(())
             }
         }
     }
@@ -95,16 +175,19 @@ impl Envelope {
         let message = field(pyo3::intern!(py, "message"))?.unbind();
         let reply_to = field(pyo3::intern!(py, "reply_to"))?;
         Ok(Self {
-            message,
+            message: Message::Object(message),
             reply: Reply::for_future(&reply_to)?,
         })
     }
 
     /// The envelope as a Python `pykka_rs._envelope.Envelope`.
+    ///
+    /// # Errors
+    /// If a pickled message does not unpickle.
     pub fn to_py(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let class = PY_ENVELOPE.import(py, "pykka_rs._envelope", "Envelope")?;
         Ok(class
-            .call1((self.message.clone_ref(py), self.reply.to_future(py)?))?
+            .call1((self.message.to_object(py)?, self.reply.to_future(py)?))?
             .unbind())
     }
 }

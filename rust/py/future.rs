@@ -1,24 +1,29 @@
 //! `_core.Slot`: the state behind every `ThreadingFuture`.
 //!
-//! A future holds one of three things once it is done: a value, an exception
-//! (as the `exc_info` triple, so the original traceback survives), or a get
-//! hook, a function that computes the value when `get()` is first called. The
-//! core [`Slot`] makes "first write wins" atomic across all three, which is
-//! what Pykka's `queue.Full` rules need.
+//! A future holds one thing once it is done: a value, an exception (as the
+//! `exc_info` triple, so the original traceback survives), a reply from
+//! another process still pickled, or a get hook, a function that computes the
+//! value when `get()` is first called. The core [`Slot`] makes "first write
+//! wins" atomic across all of them, which is what Pykka's `queue.Full` rules
+//! need; only a hook may be replaced by another hook, as in Pykka.
 //!
-//! A hook runs at most once successfully, under no Rust lock; other threads
-//! calling `get()` meanwhile wait (with the GIL released) for its result.
+//! A pickled reply is unpickled by the first `get()`, so the thread that read
+//! it off a socket never needs the GIL; the result is kept, so every `get()`
+//! returns the same object. A hook runs at most once successfully, under no
+//! Rust lock; other threads calling `get()` meanwhile wait (with the GIL
+//! released) for its result.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::thread::ThreadId;
 use std::time::Instant;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
-use super::errors::timeout_error;
+use super::errors::{ActorDeadError, timeout_error};
 use super::gil;
+use super::pickling;
 use crate::future::Slot;
 
 /// What a future resolves to.
@@ -27,8 +32,17 @@ pub enum Outcome {
     Value(Py<PyAny>),
     /// An exception to raise from `get()`, as `(type, value, traceback)`.
     Error([Py<PyAny>; 3]),
-    /// A function of the timeout that computes the value on the first `get()`.
-    Hook(Py<PyAny>),
+    /// A get hook computes the value; the hook itself is in [`FutureState`].
+    Hooked,
+    /// A reply from another process: a pickled value (`ok`) or exception.
+    Pickled {
+        /// Whether the payload is a value rather than an exception.
+        ok: bool,
+        /// The pickle.
+        payload: Vec<u8>,
+    },
+    /// Nobody could answer: `get()` raises `ActorDeadError` with this text.
+    Undeliverable(String),
 }
 
 impl Outcome {
@@ -45,12 +59,40 @@ impl Outcome {
         ])
     }
 
-    /// Returns the value or raises the exception. A hook is the caller's business.
+    /// Returns the value or raises the exception of a decoded outcome.
     fn resolve(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         match self {
-            Self::Value(value) | Self::Hook(value) => Ok(value.clone_ref(py)),
+            Self::Value(value) => Ok(value.clone_ref(py)),
             Self::Error([kind, value, traceback]) => Err(raise(py, kind, value, traceback)),
+            Self::Hooked | Self::Pickled { .. } | Self::Undeliverable(_) => {
+                unreachable!("hooks and replies from elsewhere are decoded first")
+            }
         }
+    }
+
+    /// Turns a reply from elsewhere into a value or an exception.
+    fn decode(&self, py: Python<'_>) -> PyResult<Self> {
+        let exception = match self {
+            Self::Pickled { ok: true, payload } => {
+                return Ok(Self::Value(pickling::loads(py, payload)?.unbind()));
+            }
+            Self::Pickled { ok: false, payload } => pickling::load_error(py, payload)?,
+            Self::Undeliverable(reason) => ActorDeadError::new_err(reason.clone())
+                .into_value(py)
+                .into_bound(py)
+                .into_any(),
+            Self::Value(_) | Self::Error(_) | Self::Hooked => {
+                unreachable!("only replies from elsewhere need decoding")
+            }
+        };
+        let traceback = exception
+            .getattr("__traceback__")
+            .map_or_else(|_| py.None(), Bound::unbind);
+        Ok(Self::Error([
+            exception.get_type().into_any().unbind(),
+            exception.unbind(),
+            traceback,
+        ]))
     }
 }
 
@@ -73,6 +115,7 @@ fn raise(py: Python<'_>, kind: &Py<PyAny>, value: &Py<PyAny>, traceback: &Py<PyA
 
 #[derive(Default)]
 struct HookRun {
+    func: Option<Py<PyAny>>,
     runner: Option<ThreadId>,
     result: Option<Py<PyAny>>,
 }
@@ -81,10 +124,13 @@ struct HookRun {
 #[derive(Default)]
 pub struct FutureState {
     slot: Slot<Outcome>,
+    decoded: OnceLock<Outcome>,
     hook: Mutex<HookRun>,
     hook_done: Condvar,
     /// The mailbox whose actor will answer, or 0; see [`super::actor::Deadlock`].
     answered_by: AtomicUsize,
+    /// Its number in this process's node, once another process may read it.
+    exported: OnceLock<u64>,
 }
 
 impl FutureState {
@@ -98,6 +144,45 @@ impl FutureState {
     /// Whether the future is done.
     pub fn is_done(&self) -> bool {
         self.slot.is_set()
+    }
+
+    /// Runs `callback` once the future is done: now if it is, else on the
+    /// thread that completes it.
+    pub fn on_done(&self, callback: impl FnOnce() + Send + 'static) {
+        self.slot.on_set(callback);
+    }
+
+    /// A reply from elsewhere that is still pickled, as `(ok, payload)`, or
+    /// the reason nobody could answer. `None` for anything else.
+    pub fn pickled(&self) -> Option<Result<(bool, &[u8]), &str>> {
+        match self.slot.get()? {
+            Outcome::Pickled { ok, payload } => Some(Ok((*ok, payload))),
+            Outcome::Undeliverable(reason) => Some(Err(reason)),
+            _ => None,
+        }
+    }
+
+    /// Whether the future holds a get hook.
+    pub fn is_hooked(&self) -> bool {
+        matches!(self.slot.get(), Some(Outcome::Hooked))
+    }
+
+    /// Installs a get hook, or replaces the one installed; false if the
+    /// future already holds anything else.
+    pub fn set_hook(&self, func: Py<PyAny>) -> bool {
+        let mut run = self.lock_hook();
+        let hooked = self.slot.set(Outcome::Hooked).is_ok() || self.is_hooked();
+        if hooked {
+            run.func = Some(func);
+        }
+        hooked
+    }
+
+    /// This future's number in the node, so other processes can read it.
+    pub fn export(self: &Arc<Self>) -> u64 {
+        *self
+            .exported
+            .get_or_init(|| super::node::Node::get().export_future(self))
     }
 
     /// Waits for the outcome until `until` without the GIL (the caller has
@@ -119,8 +204,18 @@ impl FutureState {
     /// `RuntimeError` when the calling actor waits forever on its own reply.
     pub fn get(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
         match self.wait(py, timeout)? {
-            Outcome::Hook(hook) => self.run_hook(py, hook, timeout),
-            other => other.resolve(py),
+            Outcome::Hooked => self.run_hook(py, timeout),
+            outcome @ (Outcome::Pickled { .. } | Outcome::Undeliverable(_)) => {
+                if self.decoded.get().is_none() {
+                    // Racing getters decode alike; the first result is kept.
+                    drop(self.decoded.set(outcome.decode(py)?));
+                }
+                self.decoded
+                    .get()
+                    .expect("the decoded outcome was just set")
+                    .resolve(py)
+            }
+            outcome => outcome.resolve(py),
         }
     }
 
@@ -145,21 +240,22 @@ impl FutureState {
 
     /// Runs the get hook unless another thread is running it or it already
     /// succeeded. A hook that raises is tried again by the next `get()`, as in Pykka.
-    fn run_hook(
-        &self,
-        py: Python<'_>,
-        hook: &Py<PyAny>,
-        timeout: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
+    fn run_hook(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
         let me = std::thread::current().id();
         loop {
-            {
+            let hook = {
                 let mut run = self.lock_hook();
                 if let Some(result) = &run.result {
                     return Ok(result.clone_ref(py));
                 }
                 match run.runner {
-                    None => run.runner = Some(me),
+                    None => {
+                        run.runner = Some(me);
+                        run.func
+                            .as_ref()
+                            .expect("a hooked future has its hook")
+                            .clone_ref(py)
+                    }
                     Some(runner) if runner == me => {
                         return Err(PyRuntimeError::new_err(
                             "get() was called on a future from inside that future's own get hook",
@@ -179,7 +275,7 @@ impl FutureState {
                         continue;
                     }
                 }
-            }
+            };
             let result = hook.bind(py).call1((timeout,));
             let mut run = self.lock_hook();
             run.runner = None;
@@ -225,10 +321,16 @@ impl PySlot {
             .is_ok()
     }
 
-    /// Store a get hook, called with the timeout on the first `get()`; return
-    /// False if the slot already holds something.
+    /// Store a get hook, called with the timeout on the first `get()`, or
+    /// replace the one stored; return False if the slot holds anything else.
     fn set_hook(&self, hook: Py<PyAny>) -> bool {
-        self.state.slot.set(Outcome::Hook(hook)).is_ok()
+        self.state.set_hook(hook)
+    }
+
+    /// Let other processes read this slot; return `(process, number)`, its
+    /// address for them.
+    fn export(&self) -> (u32, u64) {
+        (super::node::Node::get().process(), self.state.export())
     }
 
     /// Whether the slot holds something.

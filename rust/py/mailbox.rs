@@ -1,7 +1,7 @@
 //! `_core.Mailbox`: an actor's inbox, with Pykka's `put`/`get`/`empty` and the
 //! fast paths `ActorRef` uses (`tell`, `ask`, `ask_blocking`).
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use pyo3::exceptions::PyRuntimeError;
@@ -9,10 +9,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use super::actor::Deadlock;
-use super::envelope::{Envelope, Reply};
+use super::envelope::{Envelope, Message, Reply};
 use super::event::PyEvent;
-use super::future::{FutureState, Outcome};
+use super::future::FutureState;
 use super::gil;
+use super::node::Node;
 use crate::error::CoreError;
 use crate::event::Event;
 use crate::mailbox::{Mailbox, Stopped};
@@ -27,6 +28,7 @@ use crate::mailbox::{Mailbox, Stopped};
 pub struct PyMailbox {
     pub(crate) inner: Arc<Mailbox<Envelope>>,
     label: Mutex<String>,
+    exported: OnceLock<u64>,
 }
 
 impl PyMailbox {
@@ -55,23 +57,7 @@ impl PyMailbox {
     /// Answers an envelope the stopped mailbox refused: an error for whoever
     /// waits for the reply, or for the sender of a tell.
     fn refuse(&self, py: Python<'_>, envelope: Envelope) -> PyResult<()> {
-        let err = PyErr::from(self.dead());
-        match envelope.reply {
-            Reply::Nobody => Err(err),
-            Reply::State(state) => {
-                // Refused: nobody else has seen this future yet.
-                let _ = state.publish(Outcome::from_err(py, &err));
-                Ok(())
-            }
-            Reply::Future(future) => {
-                let value = err.value(py);
-                let exc_info = (value.get_type(), value, py.None());
-                future
-                    .bind(py)
-                    .call_method1(pyo3::intern!(py, "set_exception"), (exc_info,))?;
-                Ok(())
-            }
-        }
+        envelope.reply.fail(py, PyErr::from(self.dead()))
     }
 }
 
@@ -82,6 +68,7 @@ impl PyMailbox {
         Self {
             inner: Arc::new(Mailbox::new(Arc::new(Event::new()))),
             label: Mutex::new("actor".to_owned()),
+            exported: OnceLock::new(),
         }
     }
 
@@ -105,6 +92,14 @@ impl PyMailbox {
     #[setter]
     fn set_label(&self, label: String) {
         *self.label.lock().unwrap_or_else(PoisonError::into_inner) = label;
+    }
+
+    /// Let other processes send to this mailbox; return `(process, number)`,
+    /// its address for them. Its actor's stop is then announced to them.
+    fn export(&self) -> (u32, u64) {
+        let node = Node::get();
+        let id = *self.exported.get_or_init(|| node.export_actor(&self.inner));
+        (node.process(), id)
     }
 
     /// Queue an `Envelope`. Raise `ActorDeadError` if the actor has stopped
@@ -141,7 +136,7 @@ impl PyMailbox {
         self.send(
             py,
             Envelope {
-                message,
+                message: Message::Object(message),
                 reply: Reply::Nobody,
             },
         )
@@ -154,7 +149,13 @@ impl PyMailbox {
         if let Reply::State(state) = &reply {
             state.expect_answer_from(self.id());
         }
-        self.send(py, Envelope { message, reply })
+        self.send(
+            py,
+            Envelope {
+                message: Message::Object(message),
+                reply,
+            },
+        )
     }
 
     /// Queue `message` and wait for the reply; return it or raise the
@@ -167,13 +168,16 @@ impl PyMailbox {
         message: Py<PyAny>,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        if self.inner.stopped().is_set() {
+            return Err(self.dead().into());
+        }
         if timeout.is_none() {
             Deadlock::check(self.id())?;
         }
         let state = Arc::new(FutureState::default());
         state.expect_answer_from(self.id());
         let envelope = Envelope {
-            message,
+            message: Message::Object(message),
             reply: Reply::State(Arc::clone(&state)),
         };
         // Send with the GIL already released, and wait in the same breath: the
@@ -197,7 +201,12 @@ impl PyMailbox {
         }
         let inner = &self.inner;
         let left = py.detach(|| inner.drain_stopped());
-        inner.stats().record_dropped(left.len() as u64);
+        // Asks among them get an error reply; only tells go unanswered.
+        let told = left
+            .iter()
+            .filter(|envelope| matches!(envelope.reply, Reply::Nobody))
+            .count();
+        inner.stats().record_dropped(told as u64);
         let envelopes = left
             .iter()
             .map(|envelope| envelope.to_py(py))

@@ -4,6 +4,10 @@
 //! and `gil.rs` (every blocking wait). The Python package wraps these in
 //! Pykka's classes; see `pykka_rs/_core.pyi` for the interface.
 
+// PyO3 hands pymethods their arguments by value, and a method keeps `self`
+// even when it reads nothing of it, to be a method in Python.
+#![allow(clippy::needless_pass_by_value, clippy::unused_self)]
+
 mod actor;
 mod envelope;
 mod errors;
@@ -11,6 +15,11 @@ mod event;
 mod future;
 mod gil;
 mod mailbox;
+mod node;
+mod pickling;
+mod pool;
+mod remote;
+mod system;
 
 use std::time::Duration;
 
@@ -50,7 +59,17 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<event::PyEvent>()?;
     m.add_class::<future::PySlot>()?;
     m.add_class::<mailbox::PyMailbox>()?;
+    m.add_class::<remote::PyRemoteMailbox>()?;
+    m.add_class::<pool::PyPool>()?;
     m.add_function(wrap_pyfunction!(actor::run_actor_loop, m)?)?;
+    m.add_function(wrap_pyfunction!(system::process, m)?)?;
+    m.add_function(wrap_pyfunction!(system::join_pool, m)?)?;
+    m.add_function(wrap_pyfunction!(system::next_control, m)?)?;
+    m.add_function(wrap_pyfunction!(system::reply, m)?)?;
+    m.add_function(wrap_pyfunction!(system::subscribe, m)?)?;
+    m.add_function(wrap_pyfunction!(system::local_future, m)?)?;
+    m.add_function(wrap_pyfunction!(system::send_log, m)?)?;
+    m.add_function(wrap_pyfunction!(system::request, m)?)?;
     m.add_function(wrap_pyfunction!(set_spin, m)?)?;
     m.add_function(wrap_pyfunction!(spin, m)?)?;
     m.add_function(wrap_pyfunction!(_panic, m)?)?;

@@ -1,0 +1,746 @@
+//! This process's place among the processes of one pykka_rs system: its
+//! number (0 for the parent, 1 and up for workers), its links to the other
+//! processes, the actors and futures it lets them reach, and the replies it
+//! waits for from them.
+//!
+//! The parent is the hub: a worker has one link, to the parent, and the
+//! parent has one to each worker. Every frame a worker sends for another
+//! worker passes through the parent's reading thread for that link, which
+//! forwards it in Rust; Python in the parent never sees it. Frames from one
+//! process to another travel one link each way, in order, so messages from
+//! one sender to one actor keep their order, as in Erlang.
+//!
+//! The threads that read links never take the GIL: a message for a local
+//! actor goes into its mailbox still pickled (the actor unpickles it), and a
+//! reply goes into its future still pickled (the first `get()` unpickles it).
+//! Work that does need Python (a log record, a request to start an actor, a
+//! dead process to replace) is queued for a Python thread as a [`Control`].
+//!
+//! Rejected: a mesh of links between workers (N² sockets and an address
+//! exchange, for one hop saved on worker-to-worker messages), and a Python
+//! thread per link (every message would wait for the GIL twice).
+
+use std::collections::HashMap;
+use std::io;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use super::envelope::{Envelope, Message, Reply};
+use super::future::{FutureState, Outcome};
+use crate::event::Event;
+use crate::mailbox::{Mailbox, Stopped};
+use crate::pool::frame::{self, Address, Frame, FutureId};
+use crate::pool::ipc::Link;
+use crate::pool::{Load, WorkerProcess, exit_cause};
+
+/// Work the link threads hand to a Python thread.
+pub enum Control {
+    /// Parent: a worker's log record; payload: its pickled fields.
+    Log(Vec<u8>),
+    /// Parent: a worker's request; answer `reply`.
+    Request {
+        /// Where the answer goes.
+        reply: FutureId,
+        /// The pickled request.
+        payload: Vec<u8>,
+    },
+    /// Worker: make an actor; answer `reply` with its number.
+    Spawn {
+        /// Where the answer goes.
+        reply: FutureId,
+        /// The pickled class, arguments and URN.
+        payload: Vec<u8>,
+    },
+    /// A one-way message nobody could take; for the log.
+    DeadLetter(String),
+    /// Parent: a worker process is gone (`expected` when the pool shut it down).
+    ProcessLost {
+        /// The worker's process number.
+        process: u32,
+        /// Why it ended.
+        cause: String,
+        /// Whether the pool asked it to end.
+        expected: bool,
+    },
+    /// Worker: the link to the parent is gone, so the worker must go too.
+    ParentLost(String),
+    /// Worker: the parent asked it to stop its actors and exit.
+    Shutdown,
+}
+
+struct Export {
+    mailbox: Weak<Mailbox<Envelope>>,
+}
+
+/// Where the answer to a message sent with [`Node::send_message`] goes.
+pub enum Answer {
+    /// A future of this process; the second field names the actor in error messages.
+    Here(Arc<FutureState>, String),
+    /// A future of another process, which the answer goes straight to.
+    There(FutureId),
+}
+
+struct Pending {
+    state: Arc<FutureState>,
+    /// The process expected to answer: if it dies, so does the wait.
+    from: u32,
+    /// Names the awaited actor in error messages, e.g. "Echo (urn:uuid:…)".
+    label: String,
+}
+
+/// A worker process as the parent knows it.
+struct Worker {
+    process: WorkerProcess,
+    /// Set when the pool asked the worker to end.
+    retiring: Arc<AtomicBool>,
+}
+
+/// This process in the system. One per process: see [`Node::get`].
+pub struct Node {
+    process: u32,
+    links: RwLock<HashMap<u32, Arc<Link>>>,
+    exports: Mutex<HashMap<u64, Export>>,
+    next_id: AtomicU64,
+    pending: Mutex<HashMap<u64, Pending>>,
+    shared: Mutex<HashMap<u64, Arc<FutureState>>>,
+    remote_stops: Mutex<HashMap<Address, Weak<Event>>>,
+    dead: Mutex<HashMap<u32, String>>,
+    loads: Mutex<HashMap<u32, Load>>,
+    workers: Mutex<HashMap<u32, Worker>>,
+    control: (flume::Sender<Control>, flume::Receiver<Control>),
+}
+
+static NODE: OnceLock<Arc<Node>> = OnceLock::new();
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Node {
+    fn new(process: u32) -> Self {
+        Self {
+            process,
+            links: RwLock::default(),
+            exports: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            pending: Mutex::default(),
+            shared: Mutex::default(),
+            remote_stops: Mutex::default(),
+            dead: Mutex::default(),
+            loads: Mutex::default(),
+            workers: Mutex::default(),
+            control: flume::unbounded(),
+        }
+    }
+
+    /// This process's node; the parent's (process 0) unless
+    /// [`Node::init_worker`] ran first.
+    pub fn get() -> &'static Arc<Node> {
+        NODE.get_or_init(|| Arc::new(Node::new(0)))
+    }
+
+    /// Makes this process worker number `process`. Must run before anything
+    /// else uses the node.
+    ///
+    /// # Errors
+    /// If the node already exists with another number.
+    pub fn init_worker(process: u32) -> Result<&'static Arc<Node>, String> {
+        let node = NODE.get_or_init(|| Arc::new(Node::new(process)));
+        if node.process == process {
+            Ok(node)
+        } else {
+            Err(format!(
+                "this process is already process {} of a pykka_rs system",
+                node.process
+            ))
+        }
+    }
+
+    /// This process's number: 0 for the parent.
+    pub fn process(&self) -> u32 {
+        self.process
+    }
+
+    fn new_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Lets other processes reach `mailbox`; returns its number here. Its
+    /// stop is announced to the other processes when its stopped flag is set.
+    pub fn export_actor(self: &Arc<Self>, mailbox: &Arc<Mailbox<Envelope>>) -> u64 {
+        let id = self.new_id();
+        lock(&self.exports).insert(
+            id,
+            Export {
+                mailbox: Arc::downgrade(mailbox),
+            },
+        );
+        let node = Arc::downgrade(self);
+        mailbox.stopped().on_set(move || {
+            if let Some(node) = node.upgrade() {
+                node.announce_stopped(id);
+            }
+        });
+        id
+    }
+
+    /// The local mailbox with this number, if its actor is still there.
+    pub fn local_mailbox(&self, id: u64) -> Option<Arc<Mailbox<Envelope>>> {
+        lock(&self.exports).get(&id)?.mailbox.upgrade()
+    }
+
+    /// Lets other processes read `state` (through `Subscribe`); returns its number here.
+    pub fn export_future(&self, state: &Arc<FutureState>) -> u64 {
+        let id = self.new_id();
+        lock(&self.shared).insert(id, Arc::clone(state));
+        id
+    }
+
+    /// The local future with this number, if it was exported.
+    pub fn local_future(&self, id: u64) -> Option<Arc<FutureState>> {
+        lock(&self.shared).get(&id).cloned()
+    }
+
+    /// The stopped flag, here, of an actor in another process; set when its
+    /// stop is announced or its process dies.
+    pub fn stop_flag(&self, actor: Address) -> Arc<Event> {
+        let mut stops = lock(&self.remote_stops);
+        if let Some(event) = stops.get(&actor).and_then(Weak::upgrade) {
+            return event;
+        }
+        stops.retain(|_, event| event.strong_count() > 0);
+        let event = Arc::new(Event::new());
+        if lock(&self.dead).contains_key(&actor.process) {
+            event.set();
+        }
+        stops.insert(actor, Arc::downgrade(&event));
+        event
+    }
+
+    /// Why a process is gone, if it is.
+    pub fn death_of(&self, process: u32) -> Option<String> {
+        lock(&self.dead).get(&process).cloned()
+    }
+
+    fn link_to(&self, process: u32) -> Result<Arc<Link>, String> {
+        if let Some(cause) = self.death_of(process) {
+            return Err(cause);
+        }
+        // A worker reaches every other process through the parent.
+        let hop = if self.process == 0 { process } else { 0 };
+        let links = self.links.read().unwrap_or_else(PoisonError::into_inner);
+        links
+            .get(&hop)
+            .cloned()
+            .ok_or_else(|| format!("process {process} is not connected"))
+    }
+
+    fn send_frame(&self, process: u32, header: &Frame, payload: &[u8]) -> Result<(), String> {
+        self.link_to(process)?
+            .send(header, payload)
+            .map_err(|err| format!("the link to process {process} failed: {err}"))
+    }
+
+    /// Sends a pickled message to an actor here or elsewhere; the answer, if
+    /// one is wanted, goes where `answer` says.
+    ///
+    /// # Errors
+    /// Why the actor cannot be reached (its process is dead, say); the
+    /// message was not sent.
+    pub fn send_message(
+        &self,
+        to: Address,
+        message: Vec<u8>,
+        answer: Option<Answer>,
+    ) -> Result<(), String> {
+        let mut registered = None;
+        let reply = answer.map(|answer| match answer {
+            Answer::There(future) => future,
+            Answer::Here(state, label) => {
+                let id = self.new_id();
+                lock(&self.pending).insert(
+                    id,
+                    Pending {
+                        state,
+                        from: to.process,
+                        label,
+                    },
+                );
+                registered = Some(id);
+                FutureId {
+                    process: self.process,
+                    id,
+                }
+            }
+        });
+        if to.process == self.process {
+            self.deliver(to.actor, message, reply);
+            return Ok(());
+        }
+        let header = match reply {
+            None => Frame::Tell { to },
+            Some(reply) => Frame::Ask { to, reply },
+        };
+        self.send_frame(to.process, &header, &message)
+            .inspect_err(|_| {
+                if let Some(id) = registered {
+                    lock(&self.pending).remove(&id);
+                }
+            })
+    }
+
+    /// Asks the owner of `future` for its value; it arrives in `state`.
+    ///
+    /// # Errors
+    /// Why the owner cannot be reached.
+    pub fn subscribe(&self, future: FutureId, state: Arc<FutureState>) -> Result<(), String> {
+        let id = self.new_id();
+        lock(&self.pending).insert(
+            id,
+            Pending {
+                state,
+                from: future.process,
+                label: "the future's owner".to_owned(),
+            },
+        );
+        let reply = FutureId {
+            process: self.process,
+            id,
+        };
+        if future.process == self.process {
+            self.serve_subscription(future.id, reply);
+            return Ok(());
+        }
+        self.send_frame(future.process, &Frame::Subscribe { future, reply }, &[])
+            .inspect_err(|_| {
+                lock(&self.pending).remove(&id);
+            })
+    }
+
+    /// Sends a pickled value (`ok`) or exception to a future here or elsewhere.
+    /// A future whose process is gone is silently given up: nobody waits there.
+    pub fn send_reply(&self, to: FutureId, ok: bool, payload: Vec<u8>) {
+        if to.process == self.process {
+            self.complete(to.id, Outcome::Pickled { ok, payload });
+        } else {
+            // Failing means the asker's process is gone; nobody waits for this.
+            drop(self.send_frame(to.process, &Frame::Reply { to, ok }, &payload));
+        }
+    }
+
+    fn send_undeliverable(&self, to: FutureId, reason: String) {
+        if to.process == self.process {
+            self.complete(to.id, Outcome::Undeliverable(reason));
+        } else {
+            drop(self.send_frame(to.process, &Frame::Undeliverable { to, reason }, &[]));
+        }
+    }
+
+    fn complete(&self, id: u64, outcome: Outcome) {
+        let Some(pending) = lock(&self.pending).remove(&id) else {
+            return; // given up already: its process died, or it timed out
+        };
+        let outcome = match outcome {
+            Outcome::Undeliverable(reason) => {
+                Outcome::Undeliverable(format!("{} {reason}", pending.label))
+            }
+            other => other,
+        };
+        // A future already answered (its asker set it itself) keeps its answer.
+        drop(pending.state.publish(outcome));
+    }
+
+    /// Puts a message into a local actor's mailbox, or says why it cannot.
+    fn deliver(&self, actor: u64, message: Vec<u8>, reply: Option<FutureId>) {
+        let envelope = Envelope {
+            message: Message::Pickled(message),
+            reply: reply.map_or(Reply::Nobody, Reply::Remote),
+        };
+        let refused = match self.local_mailbox(actor) {
+            None => Some(envelope),
+            Some(mailbox) => mailbox
+                .send(envelope)
+                .err()
+                .map(|Stopped(envelope)| envelope),
+        };
+        if let Some(envelope) = refused {
+            match envelope.reply {
+                Reply::Remote(reply) => self.send_undeliverable(reply, "not found".to_owned()),
+                _ => self.dead_letter(format!(
+                    "a message to actor {actor} of process {} was dropped: the actor is gone",
+                    self.process
+                )),
+            }
+        }
+    }
+
+    fn dead_letter(&self, text: String) {
+        drop(self.control.0.send(Control::DeadLetter(text)));
+    }
+
+    fn serve_subscription(&self, future: u64, reply: FutureId) {
+        let Some(state) = self.local_future(future) else {
+            self.send_undeliverable(reply, "has no such future".to_owned());
+            return;
+        };
+        let node = Node::get();
+        let served = Arc::clone(&state);
+        state.on_done(move || node.answer_subscription(&served, reply));
+    }
+
+    /// Sends the value of a done future to a subscriber: straight on if it
+    /// is still pickled, pickled now (with the GIL) otherwise.
+    fn answer_subscription(&self, state: &FutureState, reply: FutureId) {
+        match state.pickled() {
+            Some(Ok((ok, payload))) => self.send_reply(reply, ok, payload.to_vec()),
+            Some(Err(reason)) => self.send_undeliverable(reply, reason.to_owned()),
+            None => match super::pickling::outcome_for_wire(state) {
+                Ok((ok, payload)) => self.send_reply(reply, ok, payload),
+                Err(reason) => self.send_undeliverable(reply, reason),
+            },
+        }
+    }
+
+    /// Tells the other processes that local actor `id` stopped.
+    fn announce_stopped(&self, id: u64) {
+        lock(&self.exports).remove(&id);
+        let actor = Address {
+            process: self.process,
+            actor: id,
+        };
+        if self.process == 0 {
+            self.broadcast(&Frame::Stopped { actor }, None);
+        } else {
+            drop(self.send_frame(0, &Frame::Stopped { actor }, &[]));
+        }
+    }
+
+    fn broadcast(&self, header: &Frame, except: Option<u32>) {
+        let links: Vec<(u32, Arc<Link>)> = self
+            .links
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(process, link)| (*process, Arc::clone(link)))
+            .collect();
+        let Ok(header) = frame::encode_header(header) else {
+            return;
+        };
+        for (process, link) in links {
+            if Some(process) != except {
+                drop(link.send_encoded(&header, &[]));
+            }
+        }
+    }
+
+    fn mark_stopped(&self, actor: Address) {
+        if let Some(event) = lock(&self.remote_stops).get(&actor).and_then(Weak::upgrade) {
+            event.set();
+        }
+    }
+
+    /// Records that `process` is gone: its actors count as stopped and
+    /// whoever waits for an answer from it gets `ActorDeadError`.
+    fn process_died(&self, process: u32, cause: &str) {
+        lock(&self.dead).insert(process, cause.to_owned());
+        self.links
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&process);
+        lock(&self.loads).remove(&process);
+        let orphans: Vec<Pending> = {
+            let mut pending = lock(&self.pending);
+            let ids: Vec<u64> = pending
+                .iter()
+                .filter(|(_, p)| p.from == process)
+                .map(|(id, _)| *id)
+                .collect();
+            ids.into_iter()
+                .filter_map(|id| pending.remove(&id))
+                .collect()
+        };
+        for orphan in orphans {
+            drop(orphan.state.publish(Outcome::Undeliverable(format!(
+                "{} died with its process: {cause}",
+                orphan.label
+            ))));
+        }
+        let stops: Vec<Arc<Event>> = lock(&self.remote_stops)
+            .iter()
+            .filter(|(address, _)| address.process == process)
+            .filter_map(|(_, event)| event.upgrade())
+            .collect();
+        for event in stops {
+            event.set();
+        }
+    }
+
+    /// Handles one frame that arrived from process `from`.
+    fn dispatch(&self, from: u32, header: Frame, payload: Vec<u8>) {
+        if let Some(process) = header.destination() {
+            if process != self.process {
+                self.forward(process, &header, &payload);
+                return;
+            }
+        }
+        match header {
+            Frame::Tell { to } => self.deliver(to.actor, payload, None),
+            Frame::Ask { to, reply } => self.deliver(to.actor, payload, Some(reply)),
+            Frame::Reply { to, ok } => self.complete(to.id, Outcome::Pickled { ok, payload }),
+            Frame::Undeliverable { to, reason } => {
+                self.complete(to.id, Outcome::Undeliverable(reason));
+            }
+            Frame::Subscribe { future, reply } => self.serve_subscription(future.id, reply),
+            Frame::Spawn { reply } => drop(self.control.0.send(Control::Spawn { reply, payload })),
+            Frame::Request { reply } => {
+                drop(self.control.0.send(Control::Request { reply, payload }));
+            }
+            Frame::Stopped { actor } => {
+                self.mark_stopped(actor);
+                if self.process == 0 {
+                    if let Some(load) = lock(&self.loads).get_mut(&actor.process) {
+                        load.actors = load.actors.saturating_sub(1);
+                    }
+                    self.broadcast(&Frame::Stopped { actor }, Some(from));
+                }
+            }
+            Frame::ProcessDied { process, cause } => self.process_died(process, &cause),
+            Frame::Log => drop(self.control.0.send(Control::Log(payload))),
+            Frame::Load { waiting, .. } => {
+                if let Some(load) = lock(&self.loads).get_mut(&from) {
+                    load.waiting = waiting;
+                }
+            }
+            Frame::Shutdown => drop(self.control.0.send(Control::Shutdown)),
+        }
+    }
+
+    /// Parent: passes a frame on to the process it is for.
+    fn forward(&self, process: u32, header: &Frame, payload: &[u8]) {
+        if let Err(reason) = self.send_frame(process, header, payload) {
+            match header {
+                Frame::Ask { reply, .. } | Frame::Subscribe { reply, .. } => {
+                    self.send_undeliverable(*reply, format!("is unreachable: {reason}"));
+                }
+                Frame::Tell { to } => self.dead_letter(format!(
+                    "a message to actor {} of process {} was dropped: {reason}",
+                    to.actor, to.process
+                )),
+                _ => {} // a reply for a process that is gone: nobody waits for it
+            }
+        }
+    }
+
+    /// Starts reading frames from `peer` on a thread of its own, and lets
+    /// this process send to it.
+    ///
+    /// # Errors
+    /// If the stream cannot be duplicated or the thread started.
+    pub fn connect(self: &Arc<Self>, peer: u32, stream: UnixStream) -> io::Result<()> {
+        let link = Arc::new(Link::new(stream.try_clone()?));
+        self.links
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(peer, link);
+        if self.process == 0 {
+            lock(&self.loads).insert(
+                peer,
+                Load {
+                    alive: true,
+                    ..Load::default()
+                },
+            );
+        }
+        let node = Arc::clone(self);
+        std::thread::Builder::new()
+            .name(format!("pykka_rs-link-{peer}"))
+            .spawn(move || node.read_link(peer, stream))?;
+        Ok(())
+    }
+
+    fn read_link(&self, peer: u32, mut stream: UnixStream) {
+        let ended = loop {
+            match frame::read_frame(&mut stream) {
+                Ok(Some((header, payload))) => self.dispatch(peer, header, payload),
+                Ok(None) => break "closed its connection".to_owned(),
+                Err(err) => break format!("broke its connection: {err}"),
+            }
+        };
+        self.link_lost(peer, ended);
+    }
+
+    fn link_lost(&self, peer: u32, how: String) {
+        if self.process != 0 {
+            self.process_died(0, &format!("the parent process {how}"));
+            drop(self.control.0.send(Control::ParentLost(how)));
+            return;
+        }
+        let (cause, expected) = self.reap(peer, &how);
+        self.process_died(peer, &cause);
+        self.broadcast(
+            &Frame::ProcessDied {
+                process: peer,
+                cause: cause.clone(),
+            },
+            Some(peer),
+        );
+        drop(self.control.0.send(Control::ProcessLost {
+            process: peer,
+            cause,
+            expected,
+        }));
+    }
+
+    /// Parent: waits (up to a second) for a worker whose link ended, and
+    /// says how it ended; kills it if it lingers without its link.
+    fn reap(&self, peer: u32, how: &str) -> (String, bool) {
+        let Some(mut worker) = lock(&self.workers).remove(&peer) else {
+            return (format!("worker process {peer} {how}"), false);
+        };
+        let pid = worker.process.pid();
+        let expected = worker.retiring.load(Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let status = loop {
+            match worker.process.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                _ => break None,
+            }
+        };
+        let ended = if let Some(status) = status {
+            exit_cause(status)
+        } else {
+            worker.process.kill();
+            drop(worker.process.wait());
+            format!("{how} and was killed")
+        };
+        (
+            format!("worker process {peer} (pid {pid}) {ended}"),
+            expected,
+        )
+    }
+
+    /// Parent: keeps a worker's process, to reap it and report its end.
+    pub fn adopt(&self, peer: u32, process: WorkerProcess) -> Arc<AtomicBool> {
+        let retiring = Arc::new(AtomicBool::new(false));
+        lock(&self.workers).insert(
+            peer,
+            Worker {
+                process,
+                retiring: Arc::clone(&retiring),
+            },
+        );
+        retiring
+    }
+
+    /// Parent: waits until worker `process` has ended and been reaped (by
+    /// its link's reader), killing it if it is still running at `deadline`.
+    pub fn await_exit(&self, process: u32, deadline: Instant) {
+        let mut killed = false;
+        while lock(&self.workers).contains_key(&process) {
+            if !killed && Instant::now() >= deadline {
+                if let Some(worker) = lock(&self.workers).get_mut(&process) {
+                    worker.process.kill();
+                }
+                killed = true;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Worker: asks the parent to run a Python request; the answer goes to `state`.
+    ///
+    /// # Errors
+    /// Why the parent cannot be reached.
+    pub fn request(&self, payload: &[u8], state: Arc<FutureState>) -> Result<(), String> {
+        let id = self.new_id();
+        lock(&self.pending).insert(
+            id,
+            Pending {
+                state,
+                from: 0,
+                label: "the parent process".to_owned(),
+            },
+        );
+        let reply = FutureId {
+            process: self.process,
+            id,
+        };
+        self.send_frame(0, &Frame::Request { reply }, payload)
+            .inspect_err(|_| {
+                lock(&self.pending).remove(&id);
+            })
+    }
+
+    /// Worker: how many actors this process hosts and how many messages
+    /// wait in their mailboxes.
+    pub fn own_load(&self) -> (u64, u64) {
+        let exports = lock(&self.exports);
+        exports
+            .values()
+            .filter_map(|export| export.mailbox.upgrade())
+            .filter(|mailbox| !mailbox.stopped().is_set())
+            .fold((0, 0), |(actors, waiting), mailbox| {
+                (actors + 1, waiting + mailbox.stats().waiting())
+            })
+    }
+
+    /// Parent: the load of each connected worker, by process number.
+    pub fn loads(&self) -> HashMap<u32, Load> {
+        lock(&self.loads).clone()
+    }
+
+    /// Parent: counts an actor placed on a worker until its stop is announced.
+    pub fn count_actor(&self, process: u32) {
+        if let Some(load) = lock(&self.loads).get_mut(&process) {
+            load.actors += 1;
+        }
+    }
+
+    /// Sends a frame with no payload to one process.
+    ///
+    /// # Errors
+    /// Why the process cannot be reached.
+    pub fn send_control(&self, process: u32, header: &Frame, payload: &[u8]) -> Result<(), String> {
+        self.send_frame(process, header, payload)
+    }
+
+    /// Asks worker `process` to make an actor; the answer goes to `state`.
+    ///
+    /// # Errors
+    /// Why the worker cannot be reached.
+    pub fn spawn(
+        &self,
+        process: u32,
+        payload: &[u8],
+        state: Arc<FutureState>,
+        label: String,
+    ) -> Result<(), String> {
+        let id = self.new_id();
+        lock(&self.pending).insert(
+            id,
+            Pending {
+                state,
+                from: process,
+                label,
+            },
+        );
+        let reply = FutureId {
+            process: self.process,
+            id,
+        };
+        self.send_frame(process, &Frame::Spawn { reply }, payload)
+            .inspect_err(|_| {
+                lock(&self.pending).remove(&id);
+            })
+    }
+
+    /// Takes the next piece of work for Python, waiting until `until`.
+    pub fn next_control(&self, until: Instant) -> Option<Control> {
+        self.control.1.recv_deadline(until).ok()
+    }
+}

@@ -1,0 +1,75 @@
+//! Pickling for messages and replies that cross processes, done by
+//! `pykka_rs._pickling` (protocol 5, with a by-value fallback for classes and
+//! functions that have no importable name). The core only moves the bytes.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyBytes;
+
+use super::future::FutureState;
+
+static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static DUMP_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static LOAD_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn function<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyAny>>,
+    name: &str,
+) -> PyResult<&'py Bound<'py, PyAny>> {
+    cell.import(py, "pykka_rs._pickling", name)
+}
+
+/// Pickles `value`.
+///
+/// # Errors
+/// What pickling raises: the value cannot cross processes.
+pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let py = value.py();
+    let bytes = function(py, &DUMPS, "dumps")?.call1((value,))?;
+    Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
+}
+
+/// Unpickles `bytes`.
+///
+/// # Errors
+/// What unpickling raises.
+pub fn loads<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    function(py, &LOADS, "loads")?.call1((PyBytes::new(py, bytes),))
+}
+
+/// Pickles an exception with its type name and traceback text, so the other
+/// side can raise it, or describe it if it does not unpickle there.
+pub fn dump_error(py: Python<'_>, err: &PyErr) -> Vec<u8> {
+    let pickled = function(py, &DUMP_ERROR, "dump_error")
+        .and_then(|dump| dump.call1((err.value(py),)))
+        .and_then(|bytes| Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec()));
+    // dump_error does not raise; if Python is too broken to run it, the
+    // empty payload tells load_error that the exception could not be sent.
+    pickled.unwrap_or_default()
+}
+
+/// The exception pickled by [`dump_error`] (or a description of it).
+///
+/// # Errors
+/// If `pykka_rs._pickling` cannot be imported.
+pub fn load_error<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    function(py, &LOAD_ERROR, "load_error")?.call1((PyBytes::new(py, bytes),))
+}
+
+/// A done future's outcome as a reply payload: `(true, value)` or
+/// `(false, exception)`, pickled. Runs a get hook if the future has one.
+///
+/// # Errors
+/// A text saying why there is nothing to send (Python is shutting down).
+pub fn outcome_for_wire(state: &FutureState) -> Result<(bool, Vec<u8>), String> {
+    Python::try_attach(|py| match state.get(py, None) {
+        Ok(value) => match dumps(value.bind(py)) {
+            Ok(bytes) => (true, bytes),
+            Err(err) => (false, dump_error(py, &err)),
+        },
+        Err(err) => (false, dump_error(py, &err)),
+    })
+    .ok_or_else(|| "could not be read: the interpreter is shutting down".to_owned())
+}

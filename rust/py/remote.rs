@@ -1,0 +1,192 @@
+//! `_core.RemoteMailbox`: the inbox of an actor in another process, as this
+//! process sees it. Sending pickles the message (an unpicklable one fails
+//! right here, at the caller) and writes a frame with the GIL released.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+use super::envelope::{Envelope, Message, Reply};
+use super::errors::ActorDeadError;
+use super::event::PyEvent;
+use super::future::FutureState;
+use super::node::{Answer, Node};
+use super::pickling;
+use crate::event::Event;
+use crate::pool::frame::Address;
+
+/// The inbox of an actor in another process: `tell`, `ask` and `put` send
+/// to it; only its own process can take messages out.
+///
+/// Its `stopped` flag is set when the actor's process announces the actor
+/// stopped, or when that process dies.
+#[pyclass(name = "RemoteMailbox", module = "pykka_rs._core", frozen)]
+pub struct PyRemoteMailbox {
+    to: Address,
+    label: Mutex<String>,
+    stopped: Arc<Event>,
+}
+
+impl PyRemoteMailbox {
+    fn label_text(&self) -> String {
+        self.label
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn dead(&self, reason: Option<&str>) -> PyErr {
+        let label = self.label_text();
+        ActorDeadError::new_err(match reason {
+            None => format!("{label} not found"),
+            Some(reason) => format!("{label} not found: {reason}"),
+        })
+    }
+
+    /// Sends `message`, answered as `reply` says.
+    fn send(&self, py: Python<'_>, message: &Bound<'_, PyAny>, reply: Reply) -> PyResult<()> {
+        if self.stopped.is_set() {
+            return reply.fail(py, self.dead(None));
+        }
+        let payload = pickling::dumps(message)?;
+        let to = self.to;
+        let answer = match &reply {
+            Reply::Nobody => None,
+            Reply::Remote(future) => Some(Answer::There(*future)),
+            Reply::State(state) => Some(Answer::Here(Arc::clone(state), self.label_text())),
+            Reply::Future(future) => Some(Answer::Here(
+                bridge(future.clone_ref(py)),
+                self.label_text(),
+            )),
+        };
+        let sent = py.detach(|| Node::get().send_message(to, payload, answer));
+        match sent {
+            Ok(()) => Ok(()),
+            Err(reason) => reply.fail(py, self.dead(Some(&reason))),
+        }
+    }
+}
+
+/// A future state whose outcome is passed on to a foreign Python future.
+fn bridge(future: Py<PyAny>) -> Arc<FutureState> {
+    let state = Arc::new(FutureState::default());
+    let source = Arc::clone(&state);
+    state.on_done(move || {
+        Python::try_attach(|py| {
+            let future = future.bind(py);
+            let done = match source.get(py, None) {
+                Ok(value) => future.call_method1("set", (value,)),
+                Err(err) => {
+                    let value = err.value(py);
+                    let traceback = value.getattr("__traceback__").ok();
+                    future.call_method1("set_exception", ((value.get_type(), value, traceback),))
+                }
+            };
+            if let Err(err) = done {
+                err.write_unraisable(py, Some(future));
+            }
+        });
+    });
+    state
+}
+
+#[pymethods]
+impl PyRemoteMailbox {
+    #[new]
+    fn new(process: u32, actor: u64) -> Self {
+        let to = Address { process, actor };
+        Self {
+            to,
+            label: Mutex::new("actor".to_owned()),
+            stopped: Node::get().stop_flag(to),
+        }
+    }
+
+    /// The actor's stopped flag, as far as this process knows.
+    #[getter]
+    fn stopped(&self) -> PyEvent {
+        PyEvent {
+            inner: Arc::clone(&self.stopped),
+        }
+    }
+
+    /// How errors name the actor, e.g. `"MyActor (urn:uuid:...)"`.
+    #[getter]
+    fn label(&self) -> String {
+        self.label_text()
+    }
+
+    #[setter]
+    fn set_label(&self, label: String) {
+        *self.label.lock().unwrap_or_else(PoisonError::into_inner) = label;
+    }
+
+    /// The actor's address, `(process, number)`.
+    fn export(&self) -> (u32, u64) {
+        (self.to.process, self.to.actor)
+    }
+
+    /// Send `message` with no reply. Raise `ActorDeadError` if the actor is
+    /// known to have stopped, or what pickling raises for an unpicklable message.
+    fn tell(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.send(py, message, Reply::Nobody)
+    }
+
+    /// Send `message` with `future` for the reply. Raise what pickling raises
+    /// for an unpicklable message; if the actor is gone, `future` fails with
+    /// `ActorDeadError`.
+    fn ask(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        future: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        self.send(py, message, Reply::for_future(future)?)
+    }
+
+    /// Send `message` and wait for the reply; return it or raise the actor's
+    /// exception. Raise `Timeout` after `timeout` seconds.
+    #[pyo3(signature = (message, timeout = None))]
+    fn ask_blocking(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let state = Arc::new(FutureState::default());
+        self.send(py, message, Reply::State(Arc::clone(&state)))?;
+        state.get(py, timeout)
+    }
+
+    /// Send an `Envelope`'s message, answered to its `reply_to`.
+    fn put(&self, py: Python<'_>, envelope: &Bound<'_, PyAny>) -> PyResult<()> {
+        let Envelope { message, reply } = Envelope::from_py(envelope)?;
+        let Message::Object(message) = message else {
+            unreachable!("an envelope from Python holds a Python object")
+        };
+        self.send(py, message.bind(py), reply)
+    }
+
+    /// Not possible: only the actor's own process takes its messages.
+    fn get(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err(
+            "the inbox of an actor in another process can only be sent to",
+        ))
+    }
+
+    /// Not known here: only the actor's own process sees its queue.
+    fn empty(&self) -> PyResult<bool> {
+        Err(PyTypeError::new_err(
+            "the inbox of an actor in another process can only be sent to",
+        ))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<pykka_rs._core.RemoteMailbox of {} in process {}>",
+            self.label_text(),
+            self.to.process
+        )
+    }
+}
