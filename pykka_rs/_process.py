@@ -56,10 +56,12 @@ def configure(*, workers: int | None = None, spin: float | None = None) -> None:
             Applies the next time the pool starts (the first
             `ProcessActor.start()`, or the first after
             `ActorRegistry.stop_all()`).
-        spin: how many seconds a thread waiting for a message or a reply
-            keeps its CPU before it sleeps; 0 never spins. Spinning saves the
-            cost of waking a sleeping thread, tens of microseconds on small
-            virtual machines. Default 50 µs (0.00005).
+        spin: the longest, in seconds, a thread waiting for a message or a
+            reply keeps its CPU before it sleeps; 0 never spins. Spinning
+            saves waking a sleeping thread, tens of microseconds on small
+            virtual machines; each place that waits learns how long to spin
+            (about twice its recent waits), up to this. Default 0.0005
+            (500 µs). Worker processes started afterwards use it too.
 
     Raises:
         ValueError: for a worker count below 1 or a negative spin
@@ -184,6 +186,7 @@ class _Parent:
                 "socket": str(self.core.socket_path),
                 "token": bytes(self.core.token),
                 "preparation": self._preparation,
+                "spin": _core.spin(),
             },
             protocol=PROTOCOL,
         )

@@ -76,6 +76,7 @@ def main() -> None:
     os.dup2(null, 0)
     os.close(null)
     multiprocessing.spawn.prepare(bootstrap["preparation"])
+    _core.set_spin(bootstrap["spin"])
     _core.join_pool(bootstrap["process"], bootstrap["socket"], bootstrap["token"])
     become_worker()
     root = logging.getLogger()

@@ -15,6 +15,12 @@ use crate::wait;
 
 type Callback = Box<dyn FnOnce() + Send>;
 
+thread_local! {
+    /// How long this thread's waits on futures last: a thread tends to wait
+    /// on the same kind of reply again and again.
+    static SPIN: wait::Budget = const { wait::Budget::new() };
+}
+
 #[derive(Default)]
 struct Waiters {
     parked: usize,
@@ -87,9 +93,15 @@ impl<T> Slot<T> {
         if let Some(value) = self.value.get() {
             return Some(value);
         }
-        if let Some(value) = wait::spin_for(deadline, || self.value.get()) {
-            return Some(value);
-        }
+        let started = Instant::now();
+        let value = SPIN
+            .with(|budget| wait::spin_for(budget, deadline, || self.value.get()))
+            .or_else(|| self.park(deadline));
+        SPIN.with(|budget| budget.learn(started.elapsed()));
+        value
+    }
+
+    fn park(&self, deadline: Option<Instant>) -> Option<&T> {
         let mut waiters = self.lock();
         waiters.parked += 1;
         while self.value.get().is_none() {

@@ -34,6 +34,7 @@ pub struct Mailbox<T> {
     stopped: Arc<Event>,
     sends_in_progress: AtomicUsize,
     stats: MailboxStats,
+    spin: wait::Budget,
 }
 
 /// A message the mailbox refused because its actor has stopped; carries the message back.
@@ -56,6 +57,7 @@ impl<T> Mailbox<T> {
             stopped,
             sends_in_progress: AtomicUsize::new(0),
             stats: MailboxStats::default(),
+            spin: wait::Budget::new(),
         }
     }
 
@@ -104,22 +106,24 @@ impl<T> Mailbox<T> {
         if let Some(item) = self.try_recv() {
             return Some(item);
         }
-        let spun = wait::spin_for(deadline, || {
+        let started = Instant::now();
+        let item = wait::spin_for(&self.spin, deadline, || {
             if self.stats.waiting() > 0 {
                 self.try_recv()
             } else {
                 None
             }
+        })
+        .or_else(|| {
+            let item = match deadline {
+                None => self.rx.recv().ok(),
+                Some(deadline) => self.rx.recv_deadline(deadline).ok(),
+            }?;
+            self.stats.record_received();
+            Some(item)
         });
-        if spun.is_some() {
-            return spun;
-        }
-        let item = match deadline {
-            None => self.rx.recv().ok(),
-            Some(deadline) => self.rx.recv_deadline(deadline).ok(),
-        }?;
-        self.stats.record_received();
-        Some(item)
+        self.spin.learn(started.elapsed());
+        item
     }
 
     /// Messages waiting.

@@ -10,9 +10,22 @@
 //! Spinning only pays when the thread that will answer runs on another CPU.
 //! The number of threads spinning at once is therefore capped at one less than
 //! the CPUs this process may use (none on a single CPU), so spinners never
-//! take the CPU away from the thread they are waiting for. The spin lasts
-//! about as long as a wake-up costs: the classic bound that makes spinning
-//! never cost more than twice the best choice made in hindsight.
+//! take the CPU away from the thread they are waiting for.
+//!
+//! Whether to spin is learnt per place that waits (a mailbox, or a thread
+//! waiting on futures; see [`Budget`]). A spin ends as soon as what it waits
+//! for arrives, so spinning the whole allowance ([`set_spin`]) costs nothing
+//! extra when waits are short, while stopping short risks a sleep and a
+//! wake-up, which cost more than any spin. So a place whose waits end within
+//! the allowance spins it all; a place whose waits outlast it (a quiet actor)
+//! stops spinning, and costs no CPU. When both ends of an exchange spin,
+//! neither ever sleeps.
+//!
+//! A spinning thread can also make itself useful: a process with sockets to
+//! other processes installs a helper ([`set_helper`]) that spinners call
+//! between polls to read those sockets without waiting. A reply from another
+//! process is then read by the very thread that waits for it, and no thread
+//! has to be woken for it.
 //!
 //! Rejected: spinning without a cap (starves the producer when actors
 //! outnumber CPUs), and `yield_now` loops (a yield is a system call that can
@@ -22,12 +35,26 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Default spin before parking, about the cost of a cross-CPU wake-up.
-pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
+/// Default longest spin before parking: a few cross-CPU wake-ups, so that a
+/// round trip between processes, which costs several of them, fits in it.
+pub const DEFAULT_SPIN: Duration = Duration::from_micros(500);
+
+/// Budgets below this do not spin at all.
+const SHORTEST_SPIN: Duration = Duration::from_micros(1);
+
+/// How long a waiter polls for a spinning place before it sleeps instead.
+const PLACE_PATIENCE: Duration = Duration::from_micros(20);
 
 static SPINNERS: AtomicUsize = AtomicUsize::new(0);
 static SPIN_NANOS: AtomicU64 = AtomicU64::new(DEFAULT_SPIN.as_nanos() as u64);
 static MAX_SPINNERS: OnceLock<usize> = OnceLock::new();
+static HELPER: OnceLock<fn() -> bool> = OnceLock::new();
+
+/// Gives spinning threads work to do between polls; it returns whether it
+/// did any. Only the first helper installed counts.
+pub fn set_helper(helper: fn() -> bool) {
+    let _ = HELPER.set(helper);
+}
 
 /// How many threads may spin at once: the CPUs this process may run on, less one.
 pub fn max_spinners() -> usize {
@@ -36,7 +63,7 @@ pub fn max_spinners() -> usize {
     })
 }
 
-/// Sets how long a waiter spins before it parks; zero turns spinning off.
+/// Sets the longest a waiter spins before it parks; zero turns spinning off.
 pub fn set_spin(spin: Duration) {
     SPIN_NANOS.store(
         u64::try_from(spin.as_nanos()).unwrap_or(u64::MAX),
@@ -44,9 +71,53 @@ pub fn set_spin(spin: Duration) {
     );
 }
 
-/// How long a waiter spins before it parks.
+/// The longest a waiter spins before it parks.
 pub fn spin() -> Duration {
     Duration::from_nanos(SPIN_NANOS.load(Ordering::Relaxed))
+}
+
+/// How long waiting at one place should spin, learnt from how long the
+/// waits there last.
+#[derive(Debug)]
+pub struct Budget {
+    nanos: AtomicU64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Budget {
+    /// A budget that starts at the longest spin.
+    pub const fn new() -> Self {
+        Self {
+            nanos: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    /// How long to spin now.
+    pub fn current(&self) -> Duration {
+        Duration::from_nanos(self.nanos.load(Ordering::Relaxed)).min(spin())
+    }
+
+    /// Learns from a wait that lasted `waited`: one the longest spin would
+    /// have caught argues for spinning it all, a longer one for not spinning.
+    /// The budget moves halfway that way, so one odd wait does not swing it.
+    pub fn learn(&self, waited: Duration) {
+        let longest = spin();
+        let target = if waited <= longest {
+            longest
+        } else {
+            Duration::ZERO
+        };
+        let next = (self.current() + target) / 2;
+        self.nanos.store(
+            u64::try_from(next.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
 }
 
 /// A place among the spinning threads; leaving it on drop frees it.
@@ -70,17 +141,36 @@ impl Drop for SpinPlace {
     }
 }
 
-/// Polls `poll` until it yields a value, for at most the spin time and never
-/// past `deadline`. Returns `None` when the caller should park instead: the
-/// spin ran out, spinning is off, or every spinning place is taken.
-pub fn spin_for<T>(deadline: Option<Instant>, mut poll: impl FnMut() -> Option<T>) -> Option<T> {
-    let budget = spin();
-    if budget.is_zero() {
+/// Polls `poll` until it yields a value, for at most `budget`'s spin and
+/// never past `deadline`. Returns `None` when the caller should park instead:
+/// the spin ran out, the budget is nil, or every spinning place is taken.
+pub fn spin_for<T>(
+    budget: &Budget,
+    deadline: Option<Instant>,
+    mut poll: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let budget = budget.current();
+    if budget < SHORTEST_SPIN || max_spinners() == 0 {
         return None;
     }
-    let _place = SpinPlace::take()?;
     let start = Instant::now();
+    // The thread holding the place is often about to leave it: it is the
+    // one that will answer, and it is just seeing the message. Wait a
+    // moment for the place rather than sleep at once.
+    let _place = loop {
+        if let Some(place) = SpinPlace::take() {
+            break place;
+        }
+        if let Some(value) = poll() {
+            return Some(value);
+        }
+        if start.elapsed() >= PLACE_PATIENCE {
+            return None;
+        }
+        std::hint::spin_loop();
+    };
     let until = deadline.map_or(start + budget, |d| d.min(start + budget));
+    let helper = HELPER.get();
     loop {
         // Reading the clock costs more than a poll, so poll a few times per read.
         for _ in 0..16 {
@@ -88,6 +178,11 @@ pub fn spin_for<T>(deadline: Option<Instant>, mut poll: impl FnMut() -> Option<T
                 return Some(value);
             }
             std::hint::spin_loop();
+        }
+        if let Some(help) = helper {
+            if help() {
+                continue; // it may have brought what we wait for
+            }
         }
         if Instant::now() >= until {
             return None;
@@ -108,7 +203,7 @@ mod tests {
     #[test]
     fn spin_returns_the_value_as_soon_as_it_is_there() {
         let mut polls = 0;
-        let got = spin_for(None, || {
+        let got = spin_for(&Budget::new(), None, || {
             polls += 1;
             (polls == 3).then_some("ready")
         });
@@ -124,7 +219,7 @@ mod tests {
     #[test]
     fn spin_gives_up_at_a_deadline_in_the_past() {
         let started = Instant::now();
-        let got: Option<()> = spin_for(Some(started), || None);
+        let got: Option<()> = spin_for(&Budget::new(), Some(started), || None);
         assert_eq!(got, None);
         assert!(started.elapsed() < Duration::from_millis(50));
     }
@@ -137,6 +232,38 @@ mod tests {
         assert!(places.len() <= max);
         assert!(SpinPlace::take().is_none() || places.len() < max);
         drop(places);
+    }
+
+    #[test]
+    fn a_budget_spins_fully_for_short_waits_and_not_for_long_ones() {
+        let budget = Budget::new();
+        assert_eq!(budget.current(), spin());
+        budget.learn(Duration::from_micros(20));
+        assert_eq!(budget.current(), spin());
+        budget.learn(spin() * 2);
+        assert_eq!(budget.current(), spin() / 2);
+        for _ in 0..40 {
+            budget.learn(spin() * 2);
+        }
+        assert!(budget.current() < SHORTEST_SPIN);
+        // One short wait brings spinning back, halfway.
+        budget.learn(Duration::from_micros(20));
+        assert!(budget.current() + Duration::from_micros(1) >= spin() / 2);
+    }
+
+    #[test]
+    fn a_nil_budget_does_not_spin() {
+        let budget = Budget::new();
+        for _ in 0..40 {
+            budget.learn(Duration::from_secs(1));
+        }
+        let mut polled = false;
+        let got: Option<()> = spin_for(&budget, None, || {
+            polled = true;
+            None
+        });
+        assert_eq!(got, None);
+        assert!(!polled);
     }
 
     #[test]

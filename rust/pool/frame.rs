@@ -160,6 +160,13 @@ pub fn decode_header(bytes: &[u8]) -> io::Result<Frame> {
         .map_err(|err| invalid(format!("bad frame header: {err}")))
 }
 
+/// The size of the two lengths that start every frame.
+pub const PREFIX: usize = 12;
+
+/// Payloads up to this size are copied next to their header and written
+/// with it in one system call; larger ones are written in place.
+const COPY_LIMIT: usize = 64 * 1024;
+
 /// Writes one frame: lengths, header, payload.
 ///
 /// # Errors
@@ -172,35 +179,29 @@ pub fn write_frame(out: &mut impl Write, header: &[u8], payload: &[u8]) -> io::R
             payload.len()
         )));
     }
-    let mut lengths = [0u8; 12];
-    lengths[..4].copy_from_slice(&(header.len() as u32).to_le_bytes());
-    lengths[4..].copy_from_slice(&(payload.len() as u64).to_le_bytes());
-    // One write for the small parts keeps a frame to two system calls.
-    let mut head = Vec::with_capacity(12 + header.len());
-    head.extend_from_slice(&lengths);
+    let inline = payload.len() <= COPY_LIMIT;
+    let mut head =
+        Vec::with_capacity(PREFIX + header.len() + if inline { payload.len() } else { 0 });
+    head.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    head.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     head.extend_from_slice(header);
+    if inline {
+        head.extend_from_slice(payload);
+        return out.write_all(&head);
+    }
     out.write_all(&head)?;
     out.write_all(payload)
 }
 
-/// Reads one frame; `Ok(None)` at a clean end of stream (before a frame).
+/// The full length of the frame at the start of `buf`, once its two lengths
+/// are there.
 ///
 /// # Errors
-/// Read errors, `UnexpectedEof` inside a frame, `InvalidData` for lengths
-/// over the limits or a header that does not decode.
-pub fn read_frame(input: &mut impl Read) -> io::Result<Option<(Frame, Vec<u8>)>> {
-    let mut lengths = [0u8; 12];
-    let mut got = 0;
-    while got < lengths.len() {
-        match input.read(&mut lengths[got..]) {
-            Ok(0) if got == 0 => return Ok(None),
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => got += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
-    let [h0, h1, h2, h3, p0, p1, p2, p3, p4, p5, p6, p7] = lengths;
+/// `InvalidData` for lengths over the limits.
+pub fn frame_len(buf: &[u8]) -> io::Result<Option<usize>> {
+    let Some(&[h0, h1, h2, h3, p0, p1, p2, p3, p4, p5, p6, p7]) = buf.get(..PREFIX) else {
+        return Ok(None);
+    };
     let header_len = u32::from_le_bytes([h0, h1, h2, h3]) as usize;
     let payload_len = u64::from_le_bytes([p0, p1, p2, p3, p4, p5, p6, p7]);
     if header_len > MAX_HEADER || payload_len > MAX_PAYLOAD {
@@ -208,15 +209,54 @@ pub fn read_frame(input: &mut impl Read) -> io::Result<Option<(Frame, Vec<u8>)>>
             "frame too large: header {header_len} bytes, payload {payload_len} bytes"
         )));
     }
-    let mut header = vec![0; header_len];
-    input.read_exact(&mut header)?;
-    let mut payload = vec![
-        0;
-        usize::try_from(payload_len)
-            .map_err(|_| invalid("payload does not fit in memory".into()))?
-    ];
-    input.read_exact(&mut payload)?;
-    Ok(Some((decode_header(&header)?, payload)))
+    let payload_len = usize::try_from(payload_len)
+        .map_err(|_| invalid("payload does not fit in memory".into()))?;
+    Ok(Some(PREFIX + header_len + payload_len))
+}
+
+/// Splits the whole frame at the start of `buf` into its header and its
+/// payload's bytes; `Ok(None)` if the frame is not all there yet.
+///
+/// # Errors
+/// `InvalidData` for lengths over the limits or a header that does not decode.
+pub fn parse_frame(buf: &[u8]) -> io::Result<Option<(Frame, &[u8])>> {
+    let Some(len) = frame_len(buf)? else {
+        return Ok(None);
+    };
+    if buf.len() < len {
+        return Ok(None);
+    }
+    let header_len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+    let header = decode_header(&buf[PREFIX..PREFIX + header_len])?;
+    Ok(Some((header, &buf[PREFIX + header_len..len])))
+}
+
+/// Reads one frame, blocking; `Ok(None)` at a clean end of stream (before a frame).
+///
+/// # Errors
+/// Read errors, `UnexpectedEof` inside a frame, `InvalidData` for lengths
+/// over the limits or a header that does not decode.
+pub fn read_frame(input: &mut impl Read) -> io::Result<Option<(Frame, Vec<u8>)>> {
+    let mut frame = vec![0u8; PREFIX];
+    let mut got = 0;
+    while got < PREFIX {
+        match input.read(&mut frame[got..]) {
+            Ok(0) if got == 0 => return Ok(None),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    let Some(len) = frame_len(&frame)? else {
+        unreachable!("the lengths were just read");
+    };
+    frame.resize(len, 0);
+    input.read_exact(&mut frame[PREFIX..])?;
+    let Some((header, payload)) = parse_frame(&frame)? else {
+        unreachable!("the whole frame was just read");
+    };
+    Ok(Some((header, payload.to_vec())))
 }
 
 #[cfg(test)]
@@ -271,6 +311,23 @@ mod tests {
             assert_eq!(payload, vec![i as u8; 3]);
         }
         assert!(read_frame(&mut input).unwrap().is_none());
+    }
+
+    #[test]
+    fn frames_parse_from_a_buffer_only_when_whole() {
+        let mut wire = Vec::new();
+        write_frame(&mut wire, &encode_header(&Frame::Log).unwrap(), b"abc").unwrap();
+        let big = vec![7u8; COPY_LIMIT + 1];
+        write_frame(&mut wire, &encode_header(&Frame::Shutdown).unwrap(), &big).unwrap();
+        let first = frame_len(&wire).unwrap().unwrap();
+        for cut in 0..first {
+            assert!(parse_frame(&wire[..cut]).unwrap().is_none());
+        }
+        let (frame, payload) = parse_frame(&wire).unwrap().unwrap();
+        assert_eq!((frame, payload), (Frame::Log, &b"abc"[..]));
+        let (frame, payload) = parse_frame(&wire[first..]).unwrap().unwrap();
+        assert_eq!(frame, Frame::Shutdown);
+        assert_eq!(payload, &big[..]);
     }
 
     #[test]

@@ -8,17 +8,28 @@
 //! nothing a stranger sends is ever decoded, let alone unpickled. After the
 //! greeting, both sides speak frames (`frame.rs`).
 //!
+//! Reading is split from writing. Any thread may send (`Link`); reading goes
+//! through an `Inbound`, which takes whatever bytes have arrived without
+//! waiting (`recv` with `MSG_DONTWAIT`) and cuts them into frames. That lets a
+//! thread that is spinning anyway (waiting for a reply) read the socket
+//! itself, while the link's own thread waits in `poll` without holding it.
+//!
 //! Rejected: a token on the command line or in the environment (other
-//! processes of the same user can read those through `/proc`), and abstract
-//! sockets (no file permissions to keep other users out).
+//! processes of the same user can read those through `/proc`), abstract
+//! sockets (no file permissions to keep other users out), and a thread that
+//! blocks in `read` while holding the socket (nobody else could read it).
 
 use std::fs;
 use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+use rustix::event::{PollFd, PollFlags, poll};
+use rustix::net::{RecvFlags, recv};
 
 use super::frame::{self, Frame};
 
@@ -241,6 +252,112 @@ impl Link {
     }
 }
 
+/// The reading half of a connection: bytes received so far, cut into frames.
+#[derive(Debug)]
+pub struct Inbound {
+    stream: UnixStream,
+    buf: Vec<u8>,
+    start: usize,
+    ended: bool,
+}
+
+/// How much room to make for reading when the next frame's size is unknown.
+const READ_CHUNK: usize = 64 * 1024;
+
+impl Inbound {
+    /// Reads from `stream`.
+    pub fn new(stream: UnixStream) -> Self {
+        Self {
+            stream,
+            buf: Vec::with_capacity(READ_CHUNK),
+            start: 0,
+            ended: false,
+        }
+    }
+
+    /// Whether the peer closed the connection (after the frames still buffered).
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Takes whatever bytes have arrived, without waiting. Returns whether any did.
+    ///
+    /// # Errors
+    /// Read errors other than "nothing there yet"; the end of the stream is
+    /// not an error but makes [`Inbound::ended`] true.
+    pub fn read_available(&mut self) -> io::Result<bool> {
+        if self.ended {
+            return Ok(false);
+        }
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        let mut any = false;
+        loop {
+            let pending = &self.buf[self.start..];
+            let wanted = frame::frame_len(pending)?
+                .map_or(READ_CHUNK, |len| len.saturating_sub(pending.len()));
+            self.buf.reserve(wanted.max(READ_CHUNK));
+            match recv(
+                &self.stream,
+                rustix::buffer::spare_capacity(&mut self.buf),
+                RecvFlags::DONTWAIT,
+            ) {
+                Ok((0, _)) => {
+                    self.ended = true;
+                    return Ok(any);
+                }
+                Ok(_) => any = true,
+                Err(rustix::io::Errno::AGAIN) => return Ok(any),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    /// The next whole frame received so far, with its payload.
+    ///
+    /// # Errors
+    /// `InvalidData` for a frame that does not decode; `UnexpectedEof` once
+    /// the peer ended the stream in the middle of a frame.
+    pub fn next_frame(&mut self) -> io::Result<Option<(Frame, Vec<u8>)>> {
+        match frame::parse_frame(&self.buf[self.start..])? {
+            Some((header, payload)) => {
+                let payload = payload.to_vec();
+                self.start += frame::frame_len(&self.buf[self.start..])?.unwrap_or(0);
+                Ok(Some((header, payload)))
+            }
+            None if self.ended && self.start < self.buf.len() => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the peer ended the connection inside a frame",
+            )),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Waits until `socket` has something to read (or has ended), up to
+/// `timeout` (`None`: as long as it takes).
+///
+/// # Errors
+/// If `poll` fails.
+pub fn wait_readable(socket: &impl AsFd, timeout: Option<std::time::Duration>) -> io::Result<bool> {
+    let timeout = timeout
+        .map(|t| {
+            rustix::event::Timespec::try_from(t).map_err(|_| io::Error::other("timeout too large"))
+        })
+        .transpose()?;
+    let mut fds = [PollFd::new(socket, PollFlags::IN)];
+    loop {
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(ready) => return Ok(ready > 0),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +439,71 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(greeted.worker, 5);
+    }
+
+    #[test]
+    fn inbound_cuts_what_arrives_into_frames_without_waiting() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let mut inbound = Inbound::new(ours);
+        assert!(!inbound.read_available().unwrap());
+        assert!(inbound.next_frame().unwrap().is_none());
+
+        let link = Link::new(theirs);
+        let big = vec![3u8; 300_000];
+        link.send(&Frame::Log, b"one").unwrap();
+        let sender = std::thread::spawn(move || {
+            link.send(&Frame::Shutdown, &big).unwrap();
+            link
+        });
+        let mut frames = Vec::new();
+        while frames.len() < 2 {
+            wait_readable(
+                &inbound.stream.try_clone().unwrap(),
+                Some(Duration::from_secs(5)),
+            )
+            .unwrap();
+            inbound.read_available().unwrap();
+            while let Some(frame) = inbound.next_frame().unwrap() {
+                frames.push(frame);
+            }
+        }
+        assert_eq!(frames[0], (Frame::Log, b"one".to_vec()));
+        assert_eq!(frames[1].0, Frame::Shutdown);
+        assert_eq!(frames[1].1.len(), 300_000);
+
+        drop(sender.join().unwrap());
+        assert!(
+            wait_readable(
+                &inbound.stream.try_clone().unwrap(),
+                Some(Duration::from_secs(5))
+            )
+            .unwrap()
+        );
+        inbound.read_available().unwrap();
+        assert!(inbound.ended());
+        assert!(inbound.next_frame().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_stream_that_ends_inside_a_frame_is_an_error() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let mut wire = Vec::new();
+        frame::write_frame(
+            &mut wire,
+            &frame::encode_header(&Frame::Log).unwrap(),
+            b"payload",
+        )
+        .unwrap();
+        theirs.write_all(&wire[..wire.len() - 2]).unwrap();
+        drop(theirs);
+        let mut inbound = Inbound::new(ours);
+        while !inbound.ended() {
+            inbound.read_available().unwrap();
+        }
+        assert_eq!(
+            inbound.next_frame().unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
     }
 
     #[test]

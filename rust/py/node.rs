@@ -10,11 +10,18 @@
 //! process to another travel one link each way, in order, so messages from
 //! one sender to one actor keep their order, as in Erlang.
 //!
-//! The threads that read links never take the GIL: a message for a local
-//! actor goes into its mailbox still pickled (the actor unpickles it), and a
-//! reply goes into its future still pickled (the first `get()` unpickles it).
-//! Work that does need Python (a log record, a request to start an actor, a
-//! dead process to replace) is queued for a Python thread as a [`Control`].
+//! Each link has a thread that waits (in `poll`) for frames to arrive. But a
+//! thread that spins while it waits for a reply or a message reads the links
+//! itself (see `crate::wait::set_helper`): in a busy exchange, the frame is
+//! taken by the thread that wants it, and no thread sleeps or wakes. Frames
+//! from a link are read and handled under that link's lock, so they are
+//! handled in order, whoever reads them.
+//!
+//! Whoever reads a link never takes the GIL: a message for a local actor
+//! goes into its mailbox still pickled (the actor unpickles it), and a reply
+//! goes into its future still pickled (the first `get()` unpickles it). Work
+//! that does need Python (a log record, a request to start an actor, a dead
+//! process to replace) is queued for a Python thread as a [`Control`].
 //!
 //! Rejected: a mesh of links between workers (N² sockets and an address
 //! exchange, for one hop saved on worker-to-worker messages), and a Python
@@ -32,7 +39,7 @@ use super::future::{FutureState, Outcome};
 use crate::event::Event;
 use crate::mailbox::{Mailbox, Stopped};
 use crate::pool::frame::{self, Address, Frame, FutureId};
-use crate::pool::ipc::Link;
+use crate::pool::ipc::{self, Inbound, Link};
 use crate::pool::{Load, WorkerProcess, exit_cause};
 
 /// Work the link threads hand to a Python thread.
@@ -74,6 +81,14 @@ struct Export {
     mailbox: Weak<Mailbox<Envelope>>,
 }
 
+/// A connection to another process.
+struct LinkState {
+    out: Link,
+    inbound: Mutex<Inbound>,
+    /// The same socket, for the link's thread to wait on without the lock.
+    watch: UnixStream,
+}
+
 /// Where the answer to a message sent with [`Node::send_message`] goes.
 pub enum Answer {
     /// A future of this process; the second field names the actor in error messages.
@@ -100,7 +115,7 @@ struct Worker {
 /// This process in the system. One per process: see [`Node::get`].
 pub struct Node {
     process: u32,
-    links: RwLock<HashMap<u32, Arc<Link>>>,
+    links: RwLock<HashMap<u32, Arc<LinkState>>>,
     exports: Mutex<HashMap<u64, Export>>,
     next_id: AtomicU64,
     pending: Mutex<HashMap<u64, Pending>>,
@@ -113,6 +128,11 @@ pub struct Node {
 }
 
 static NODE: OnceLock<Arc<Node>> = OnceLock::new();
+
+/// The spinning threads' helper: read this process's links.
+fn help_read() -> bool {
+    NODE.get().is_some_and(|node| node.help())
+}
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -224,7 +244,7 @@ impl Node {
         lock(&self.dead).get(&process).cloned()
     }
 
-    fn link_to(&self, process: u32) -> Result<Arc<Link>, String> {
+    fn link_to(&self, process: u32) -> Result<Arc<LinkState>, String> {
         if let Some(cause) = self.death_of(process) {
             return Err(cause);
         }
@@ -239,6 +259,7 @@ impl Node {
 
     fn send_frame(&self, process: u32, header: &Frame, payload: &[u8]) -> Result<(), String> {
         self.link_to(process)?
+            .out
             .send(header, payload)
             .map_err(|err| format!("the link to process {process} failed: {err}"))
     }
@@ -418,7 +439,7 @@ impl Node {
     }
 
     fn broadcast(&self, header: &Frame, except: Option<u32>) {
-        let links: Vec<(u32, Arc<Link>)> = self
+        let links: Vec<(u32, Arc<LinkState>)> = self
             .links
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -430,7 +451,7 @@ impl Node {
         };
         for (process, link) in links {
             if Some(process) != except {
-                drop(link.send_encoded(&header, &[]));
+                drop(link.out.send_encoded(&header, &[]));
             }
         }
     }
@@ -539,11 +560,16 @@ impl Node {
     /// # Errors
     /// If the stream cannot be duplicated or the thread started.
     pub fn connect(self: &Arc<Self>, peer: u32, stream: UnixStream) -> io::Result<()> {
-        let link = Arc::new(Link::new(stream.try_clone()?));
+        let link = Arc::new(LinkState {
+            out: Link::new(stream.try_clone()?),
+            watch: stream.try_clone()?,
+            inbound: Mutex::new(Inbound::new(stream)),
+        });
         self.links
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(peer, link);
+            .insert(peer, Arc::clone(&link));
+        crate::wait::set_helper(help_read);
         if self.process == 0 {
             lock(&self.loads).insert(
                 peer,
@@ -556,19 +582,69 @@ impl Node {
         let node = Arc::clone(self);
         std::thread::Builder::new()
             .name(format!("pykka_rs-link-{peer}"))
-            .spawn(move || node.read_link(peer, stream))?;
+            .spawn(move || node.watch_link(peer, &link))?;
         Ok(())
     }
 
-    fn read_link(&self, peer: u32, mut stream: UnixStream) {
+    /// The link's own thread: waits for frames and handles those no spinning
+    /// thread took first, until the link ends.
+    fn watch_link(&self, peer: u32, link: &LinkState) {
         let ended = loop {
-            match frame::read_frame(&mut stream) {
-                Ok(Some((header, payload))) => self.dispatch(peer, header, payload),
-                Ok(None) => break "closed its connection".to_owned(),
-                Err(err) => break format!("broke its connection: {err}"),
+            if let Err(err) = ipc::wait_readable(&link.watch, None) {
+                break format!("broke its connection: {err}");
+            }
+            let Ok(mut inbound) = link.inbound.try_lock() else {
+                // A spinning thread is reading it; give it a moment.
+                std::thread::sleep(Duration::from_micros(20));
+                continue;
+            };
+            if let Err(err) = self.drain(peer, &mut inbound) {
+                break format!("broke its connection: {err}");
+            }
+            if inbound.ended() {
+                break "closed its connection".to_owned();
             }
         };
+        link.out.close();
         self.link_lost(peer, ended);
+    }
+
+    /// Reads what has arrived on a link and handles each whole frame.
+    fn drain(&self, peer: u32, inbound: &mut Inbound) -> io::Result<bool> {
+        let mut handled = false;
+        inbound.read_available()?;
+        while let Some((header, payload)) = inbound.next_frame()? {
+            self.dispatch(peer, header, payload);
+            handled = true;
+        }
+        Ok(handled)
+    }
+
+    /// Reads every link that nobody else is reading right now; returns
+    /// whether any frame was handled. Spinning threads call this.
+    fn help(&self) -> bool {
+        let links: Vec<(u32, Arc<LinkState>)> = self
+            .links
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(peer, link)| (*peer, Arc::clone(link)))
+            .collect();
+        let mut handled = false;
+        for (peer, link) in links {
+            let Ok(mut inbound) = link.inbound.try_lock() else {
+                continue;
+            };
+            if inbound.ended() {
+                continue;
+            }
+            match self.drain(peer, &mut inbound) {
+                Ok(done) => handled |= done,
+                // The link's own thread will find the end and report it.
+                Err(_) => link.out.close(),
+            }
+        }
+        handled
     }
 
     fn link_lost(&self, peer: u32, how: String) {

@@ -8,8 +8,9 @@ use pyo3::types::PyBytes;
 
 use super::future::FutureState;
 
+static PICKLE_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static DUMP_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static LOAD_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -21,13 +22,21 @@ fn function<'py>(
     cell.import(py, "pykka_rs._pickling", name)
 }
 
-/// Pickles `value`.
+/// The pickle protocol for everything that crosses processes.
+const PROTOCOL: u8 = 5;
+
+/// Pickles `value`: with the C pickler, or if that fails, with
+/// `pykka_rs._pickling.dumps`, which pickles by value what has no name.
 ///
 /// # Errors
 /// What pickling raises: the value cannot cross processes.
 pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     let py = value.py();
-    let bytes = function(py, &DUMPS, "dumps")?.call1((value,))?;
+    let pickle_dumps = PICKLE_DUMPS.import(py, "pickle", "dumps")?;
+    let bytes = match pickle_dumps.call1((value, PROTOCOL)) {
+        Ok(bytes) => bytes,
+        Err(_) => function(py, &DUMPS, "dumps")?.call1((value,))?,
+    };
     Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
 }
 
@@ -36,7 +45,9 @@ pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 /// # Errors
 /// What unpickling raises.
 pub fn loads<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    function(py, &LOADS, "loads")?.call1((PyBytes::new(py, bytes),))
+    PICKLE_LOADS
+        .import(py, "pickle", "loads")?
+        .call1((PyBytes::new(py, bytes),))
 }
 
 /// Pickles an exception with its type name and traceback text, so the other
