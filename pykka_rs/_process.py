@@ -258,10 +258,15 @@ class _Parent:
             logger.error(
                 f"pykka_rs {cause}; its actors are dead. Starting a new worker."
             )
-            if seat is not None:
+            if seat is None:
+                return
+            try:
                 self.core.start_workers(
                     [seat], sys.executable, self._bootstrap, STARTUP_PATIENCE
                 )
+            except RuntimeError:
+                if not self.closing:
+                    raise  # logged by _serve; the seat stays empty
 
     def shutdown(self) -> None:
         self.closing = True

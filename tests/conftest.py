@@ -1,14 +1,21 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import pykka_rs
 from pykka_rs import ActorRegistry
+
+# Worker processes import the test actor classes by name, from here.
+sys.path.insert(0, str(Path(__file__).parent))
+pykka_rs.configure(workers=2)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -28,6 +35,24 @@ def _actor_threads() -> set[threading.Thread]:
     }
 
 
+def worker_processes() -> list[int]:
+    """Pids of this process's worker processes that are still running."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        state = stat.rsplit(")", 1)[1].split()[0]
+        if parent == os.getpid() and b"pykka_rs._worker" in cmdline and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
 @pytest.fixture(autouse=True)
 def leak_guard() -> Iterator[None]:
     """Fail a test that leaves actors running; stop them for the next test."""
@@ -39,8 +64,10 @@ def leak_guard() -> Iterator[None]:
     for thread in _actor_threads() - before:
         thread.join(max(0.0, deadline - time.monotonic()))
     alive = [t.name for t in _actor_threads() - before if t.is_alive()]
+    workers = worker_processes()
     assert not left, f"the test left actors running: {left}"
     assert not alive, f"actor threads still running after the test: {alive}"
+    assert not workers, f"worker processes still running after the test: {workers}"
 
 
 class Recorder(logging.Handler):

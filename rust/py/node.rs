@@ -124,6 +124,7 @@ pub struct Node {
     dead: Mutex<HashMap<u32, String>>,
     loads: Mutex<HashMap<u32, Load>>,
     workers: Mutex<HashMap<u32, Worker>>,
+    watchers: Mutex<HashMap<u32, std::thread::JoinHandle<()>>>,
     control: (flume::Sender<Control>, flume::Receiver<Control>),
 }
 
@@ -151,6 +152,7 @@ impl Node {
             dead: Mutex::default(),
             loads: Mutex::default(),
             workers: Mutex::default(),
+            watchers: Mutex::default(),
             control: flume::unbounded(),
         }
     }
@@ -359,18 +361,28 @@ impl Node {
         }
     }
 
+    /// Resolves future `id` of this process: one waiting for an answer, or
+    /// one exported for another process to set.
     fn complete(&self, id: u64, outcome: Outcome) {
-        let Some(pending) = lock(&self.pending).remove(&id) else {
-            return; // given up already: its process died, or it timed out
-        };
-        let outcome = match outcome {
-            Outcome::Undeliverable(reason) => {
-                Outcome::Undeliverable(format!("{} {reason}", pending.label))
+        let pending = lock(&self.pending).remove(&id);
+        let (state, outcome) = match pending {
+            Some(pending) => {
+                let outcome = match outcome {
+                    Outcome::Undeliverable(reason) => {
+                        Outcome::Undeliverable(format!("{} {reason}", pending.label))
+                    }
+                    other => other,
+                };
+                (pending.state, outcome)
             }
-            other => other,
+            None => match self.local_future(id) {
+                Some(state) => (state, outcome),
+                // Given up already: its process died, or nobody holds it.
+                None => return,
+            },
         };
-        // A future already answered (its asker set it itself) keeps its answer.
-        drop(pending.state.publish(outcome));
+        // A future already answered keeps its first answer, as in Pykka.
+        drop(state.publish(outcome));
     }
 
     /// Puts a message into a local actor's mailbox, or says why it cannot.
@@ -471,6 +483,15 @@ impl Node {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&process);
         lock(&self.loads).remove(&process);
+        // Stop flags first: whoever wakes from a failed wait sees the actors dead.
+        let stops: Vec<Arc<Event>> = lock(&self.remote_stops)
+            .iter()
+            .filter(|(address, _)| address.process == process)
+            .filter_map(|(_, event)| event.upgrade())
+            .collect();
+        for event in stops {
+            event.set();
+        }
         let orphans: Vec<Pending> = {
             let mut pending = lock(&self.pending);
             let ids: Vec<u64> = pending
@@ -487,14 +508,6 @@ impl Node {
                 "{} died with its process: {cause}",
                 orphan.label
             ))));
-        }
-        let stops: Vec<Arc<Event>> = lock(&self.remote_stops)
-            .iter()
-            .filter(|(address, _)| address.process == process)
-            .filter_map(|(_, event)| event.upgrade())
-            .collect();
-        for event in stops {
-            event.set();
         }
     }
 
@@ -580,9 +593,10 @@ impl Node {
             );
         }
         let node = Arc::clone(self);
-        std::thread::Builder::new()
+        let watcher = std::thread::Builder::new()
             .name(format!("pykka_rs-link-{peer}"))
             .spawn(move || node.watch_link(peer, &link))?;
+        lock(&self.watchers).insert(peer, watcher);
         Ok(())
     }
 
@@ -713,8 +727,8 @@ impl Node {
         retiring
     }
 
-    /// Parent: waits until worker `process` has ended and been reaped (by
-    /// its link's reader), killing it if it is still running at `deadline`.
+    /// Parent: waits until worker `process` has ended, been reaped and its
+    /// link closed, killing it if it is still running at `deadline`.
     pub fn await_exit(&self, process: u32, deadline: Instant) {
         let mut killed = false;
         while lock(&self.workers).contains_key(&process) {
@@ -725,6 +739,11 @@ impl Node {
                 killed = true;
             }
             std::thread::sleep(Duration::from_millis(2));
+        }
+        // The link's thread reaped it; once it returns, the sockets are closed.
+        let watcher = lock(&self.watchers).remove(&process);
+        if let Some(watcher) = watcher {
+            drop(watcher.join());
         }
     }
 

@@ -37,8 +37,11 @@ struct Seat {
 /// themselves with a token before anything they send is read.
 #[pyclass(name = "Pool", module = "pykka_rs._core", frozen)]
 pub struct PyPool {
-    listener: Mutex<Option<Listener>>,
+    /// Taken out (cloned) under a short lock: never held while waiting.
+    listener: Mutex<Option<Arc<Listener>>>,
     seats: Mutex<Vec<Option<Seat>>>,
+    /// Set first thing by `shutdown`; a start in progress then gives up.
+    closed: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -50,12 +53,40 @@ fn os_error(err: &std::io::Error, what: &str) -> PyErr {
 }
 
 impl PyPool {
-    fn with_listener<R>(&self, f: impl FnOnce(&Listener) -> PyResult<R>) -> PyResult<R> {
-        let listener = lock(&self.listener);
-        let listener = listener
-            .as_ref()
-            .ok_or_else(|| PyRuntimeError::new_err("the worker pool is shut down"))?;
-        f(listener)
+    fn listener(&self) -> PyResult<Arc<Listener>> {
+        lock(&self.listener)
+            .clone()
+            .ok_or_else(|| PyRuntimeError::new_err("the worker pool is shut down"))
+    }
+}
+
+/// Accepts a worker's connection, waiting up to `patience`; `Ok(None)` if none came.
+fn accept_for(
+    listener: &Listener,
+    patience: Duration,
+) -> std::io::Result<Option<crate::pool::ipc::Greeted>> {
+    let until = Instant::now() + patience;
+    loop {
+        match listener.try_accept(Duration::from_secs(5)) {
+            Ok(Some(greeted)) => return Ok(Some(greeted)),
+            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_micros(500)),
+            Ok(None) => return Ok(None),
+            // A stranger, or a peer that gave up: ignore it.
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Kills workers that were starting when the start failed or the pool closed.
+fn abandon(starting: &mut HashMap<u32, (usize, WorkerProcess)>) {
+    for (_, worker) in starting.values_mut() {
+        worker.kill();
+        drop(worker.wait());
     }
 }
 
@@ -72,8 +103,9 @@ impl PyPool {
         let listener = Listener::bind(&tmpdir)
             .map_err(|err| os_error(&err, "cannot open the worker socket"))?;
         Ok(Self {
-            listener: Mutex::new(Some(listener)),
+            listener: Mutex::new(Some(Arc::new(listener))),
             seats: Mutex::new((0..size).map(|_| None).collect()),
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -86,13 +118,13 @@ impl PyPool {
     /// The socket workers connect to.
     #[getter]
     fn socket_path(&self) -> PyResult<PathBuf> {
-        self.with_listener(|listener| Ok(listener.path().to_owned()))
+        Ok(self.listener()?.path().to_owned())
     }
 
     /// The token workers must present.
     #[getter]
     fn token<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        self.with_listener(|listener| Ok(PyBytes::new(py, listener.token())))
+        Ok(PyBytes::new(py, self.listener()?.token()))
     }
 
     /// Start a worker in each of `seats`: run `python -m pykka_rs._worker`
@@ -107,6 +139,7 @@ impl PyPool {
         bootstrap: &Bound<'_, PyAny>,
         patience: f64,
     ) -> PyResult<Vec<u32>> {
+        let listener = self.listener()?;
         let mut starting: HashMap<u32, (usize, WorkerProcess)> = HashMap::new();
         for seat in &seats {
             if *seat >= self.size() {
@@ -125,67 +158,60 @@ impl PyPool {
         let node = Node::get();
         let mut started = Vec::new();
         while !starting.is_empty() {
-            let greeted = self.with_listener(|listener| {
-                Ok(py.detach(|| {
-                    let until = Instant::now() + Duration::from_millis(20);
-                    loop {
-                        match listener.try_accept(Duration::from_secs(5)) {
-                            Ok(Some(greeted)) => break Ok(Some(greeted)),
-                            Ok(None) if Instant::now() < until => {
-                                std::thread::sleep(Duration::from_micros(500));
-                            }
-                            Ok(None) => break Ok(None),
-                            // A stranger, or a peer that gave up: ignore it.
-                            Err(err)
-                                if matches!(
-                                    err.kind(),
-                                    std::io::ErrorKind::PermissionDenied
-                                        | std::io::ErrorKind::TimedOut
-                                ) => {}
-                            Err(err) => break Err(err),
-                        }
-                    }
-                }))
-            })?;
-            match greeted {
-                Err(err) => return Err(os_error(&err, "the worker socket failed")),
-                Ok(Some(greeted)) => {
-                    let Some((seat, worker)) = starting.remove(&greeted.worker) else {
-                        continue; // not one of ours any more
-                    };
-                    let pid = worker.pid();
-                    node.connect(greeted.worker, greeted.stream)
-                        .map_err(|err| os_error(&err, "cannot read from a worker"))?;
-                    let retiring = node.adopt(greeted.worker, worker);
-                    lock(&self.seats)[seat] = Some(Seat {
-                        process: greeted.worker,
-                        pid,
-                        retiring,
-                    });
-                    started.push(greeted.worker);
-                }
-                Ok(None) => {
-                    for (process, (_, worker)) in &mut starting {
-                        if let Ok(Some(status)) = worker.try_wait() {
-                            return Err(PyRuntimeError::new_err(format!(
-                                "worker process {process} (pid {}) {} while starting; its error output says why",
-                                worker.pid(),
-                                exit_cause(status)
-                            )));
-                        }
-                    }
-                    if Instant::now() >= deadline {
-                        for (_, worker) in starting.values_mut() {
-                            worker.kill();
-                            drop(worker.wait());
-                        }
-                        return Err(PyRuntimeError::new_err(format!(
-                            "worker processes did not connect within {patience} seconds"
-                        )));
-                    }
-                    py.check_signals()?;
-                }
+            if self.closed.load(Ordering::SeqCst) {
+                abandon(&mut starting);
+                return Err(PyRuntimeError::new_err("the worker pool is shut down"));
             }
+            let greeted = py.detach(|| accept_for(&listener, Duration::from_millis(20)));
+            let greeted = match greeted {
+                Ok(greeted) => greeted,
+                Err(err) => {
+                    abandon(&mut starting);
+                    return Err(os_error(&err, "the worker socket failed"));
+                }
+            };
+            if let Some(greeted) = greeted {
+                let Some((seat, worker)) = starting.remove(&greeted.worker) else {
+                    continue; // not one of ours any more
+                };
+                let pid = worker.pid();
+                node.connect(greeted.worker, greeted.stream)
+                    .map_err(|err| os_error(&err, "cannot read from a worker"))?;
+                let retiring = node.adopt(greeted.worker, worker);
+                let mut seats = lock(&self.seats);
+                if self.closed.load(Ordering::SeqCst) {
+                    // Shut down meanwhile: this worker goes the way of the others.
+                    drop(seats);
+                    retiring.store(true, Ordering::SeqCst);
+                    drop(node.send_control(greeted.worker, &Frame::Shutdown, &[]));
+                    continue;
+                }
+                seats[seat] = Some(Seat {
+                    process: greeted.worker,
+                    pid,
+                    retiring,
+                });
+                started.push(greeted.worker);
+                continue;
+            }
+            let exited = starting.iter_mut().find_map(|(process, (_, worker))| {
+                let status = worker.try_wait().ok().flatten()?;
+                Some((*process, worker.pid(), status))
+            });
+            if let Some((process, pid, status)) = exited {
+                abandon(&mut starting);
+                return Err(PyRuntimeError::new_err(format!(
+                    "worker process {process} (pid {pid}) {} while starting; its error output says why",
+                    exit_cause(status)
+                )));
+            }
+            if Instant::now() >= deadline {
+                abandon(&mut starting);
+                return Err(PyRuntimeError::new_err(format!(
+                    "worker processes did not connect within {patience} seconds"
+                )));
+            }
+            py.check_signals()?;
         }
         Ok(started)
     }
@@ -269,6 +295,7 @@ impl PyPool {
     /// running after `patience` seconds; remove the socket and its
     /// directory. The pool cannot be used afterwards.
     fn shutdown(&self, py: Python<'_>, patience: f64) {
+        self.closed.store(true, Ordering::SeqCst);
         let seats: Vec<Seat> = lock(&self.seats)
             .iter_mut()
             .filter_map(Option::take)
@@ -290,6 +317,6 @@ impl PyPool {
     /// Whether the pool was shut down.
     #[getter]
     fn closed(&self) -> bool {
-        lock(&self.listener).is_none()
+        self.closed.load(Ordering::SeqCst)
     }
 }

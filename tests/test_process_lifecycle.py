@@ -1,0 +1,208 @@
+"""Worker processes: death, replacement, shutdown, and what they leave behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import worker_processes
+from process_actors import Echo
+
+import pykka_rs as pykka
+from pykka_rs import _process
+
+TESTS = Path(__file__).parent
+
+
+def own_temp_dirs() -> list[str]:
+    prefix = f"pykka_rs-{os.getpid()}-"
+    temp = Path(tempfile.gettempdir())
+    return [path.name for path in temp.iterdir() if path.name.startswith(prefix)]
+
+
+def open_fds() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+def wait_until(predicate: Any, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def test_a_killed_worker_fails_its_askers_and_spares_the_other_workers() -> None:
+    victim = Echo.start_on(0, "victim")
+    sink = Echo.start_on(1, "sink")
+    victim_pid = victim.proxy().pid().get(timeout=10)
+    pending = victim.proxy().sleep_then(60, "never")
+
+    sent = threading.Event()
+
+    def carry_load() -> None:
+        for seq in range(5000):
+            sink.tell(seq)
+            if seq == 2500:
+                sent.set()
+
+    loader = threading.Thread(target=carry_load)
+    loader.start()
+    sent.wait(10)
+    os.kill(victim_pid, signal.SIGKILL)
+    killed = time.monotonic()
+    with pytest.raises(pykka.ActorDeadError, match=r"killed by SIGKILL") as info:
+        pending.get(timeout=10)
+    assert time.monotonic() - killed < 1.0
+    assert f"pid {victim_pid}" in str(info.value)
+    assert str(info.value).startswith(str(victim))
+    assert victim.actor_stopped.wait(1)
+    assert not victim.is_alive()
+    with pytest.raises(pykka.ActorDeadError):
+        victim.ask("anyone?")
+    loader.join()
+    # The other worker got every message, in order.
+    assert sink.proxy().history().get(timeout=10) == list(range(5000))
+    # The pool replaces the dead worker, in the same seat.
+    wait_until(lambda: len(_process.workers()) == 2)
+    assert victim_pid not in [w["pid"] for w in _process.workers()]
+    replacement = Echo.start_on(0, "replacement")
+    assert replacement.proxy().pid().get(timeout=10) not in {victim_pid, os.getpid()}
+    assert victim not in pykka.ActorRegistry.get_all()
+    pykka.ActorRegistry.stop_all()
+
+
+@pytest.mark.parametrize(
+    ("how", "cause"),
+    [
+        ("os._exit(3)", "exited with status 3"),
+        ("ctypes.string_at(0)", "killed by SIGSEGV"),
+    ],
+)
+def test_a_worker_that_crashes_is_reported_with_its_cause(how: str, cause: str) -> None:
+    victim = Echo.start_on(0, "victim")
+    bystander = Echo.start_on(0, "bystander")
+    crash = f"import os, ctypes; {how}"
+    pending = bystander.proxy().sleep_then(60, "never")
+    victim.proxy().run.defer(lambda: exec(crash))  # noqa: S102 (the test's own code)
+    with pytest.raises(pykka.ActorDeadError, match=cause):
+        pending.get(timeout=10)
+    assert not victim.is_alive()
+    assert not bystander.is_alive()
+    pykka.ActorRegistry.stop_all()
+
+
+def test_stop_all_ends_every_worker_and_leaves_nothing_behind() -> None:
+    refs = [Echo.start(str(i)) for i in range(4)]
+    pids = {ref.proxy().pid().get(timeout=10) for ref in refs}
+    assert len(pids) == 2
+    assert own_temp_dirs()
+    started = time.monotonic()
+    pykka.ActorRegistry.stop_all()
+    assert time.monotonic() - started < 2.5
+    assert worker_processes() == []
+    assert own_temp_dirs() == []
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_many_starts_and_stops_leave_no_process_descriptor_or_file() -> None:
+    warm = Echo.start("warm")  # the pool starts here
+    processes, fds, files = len(worker_processes()), open_fds(), own_temp_dirs()
+    for i in range(1000):
+        Echo.start(str(i)).stop()
+    assert (len(worker_processes()), open_fds(), own_temp_dirs()) == (
+        processes,
+        fds,
+        files,
+    )
+    assert sorted(w["actors"] for w in _process.workers()) in ([0, 1], [1, 0])
+    warm.stop()
+
+
+def test_pool_restarts_leave_no_process_descriptor_or_file() -> None:
+    fds = open_fds()
+    for i in range(20):
+        Echo.start(str(i))
+        pykka.ActorRegistry.stop_all()
+    assert worker_processes() == []
+    assert own_temp_dirs() == []
+    assert open_fds() == fds
+
+
+@pytest.mark.slow
+def test_a_100_mb_message_goes_there_and_back() -> None:
+    ref = Echo.start("big")
+    big = os.urandom(1024) * (100 * 1024)
+    assert len(big) == 100 * 1024 * 1024
+    assert ref.proxy().echo(big).get(timeout=120) == big
+    ref.stop()
+
+
+def run_script(source: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    script = Path(tempfile.mkdtemp()) / "script.py"
+    script.write_text(textwrap.dedent(source))
+    try:
+        return subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(TESTS)},
+        )
+    finally:
+        script.unlink()
+        script.parent.rmdir()
+
+
+def test_an_actor_class_from_main_works_as_with_multiprocessing_spawn() -> None:
+    result = run_script("""
+        import os
+        import pykka_rs as pykka
+
+        class Main(pykka.ProcessActor):
+            def where(self):
+                return __name__, os.getpid()
+
+        if __name__ == "__main__":
+            ref = Main.start()
+            name, pid = ref.proxy().where().get(timeout=10)
+            print(name, pid != os.getpid())
+            pykka.ActorRegistry.stop_all()
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["__mp_main__", "True"]
+
+
+def test_interpreter_exit_ends_the_workers_and_removes_the_socket() -> None:
+    result = run_script("""
+        import os
+        import pykka_rs as pykka
+        from process_actors import Echo
+
+        if __name__ == "__main__":
+            refs = [Echo.start(str(i)) for i in range(3)]
+            print(os.getpid(), *sorted({r.proxy().pid().get(timeout=10) for r in refs}))
+            # No stop: interpreter exit must end the workers.
+    """)
+    assert result.returncode == 0, result.stderr
+    parent, *workers = (int(pid) for pid in result.stdout.split())
+    assert len(workers) == 2
+    for pid in workers:
+        wait_until(lambda pid=pid: not Path(f"/proc/{pid}").exists(), timeout=2)
+    leftovers = [
+        path.name
+        for path in Path(tempfile.gettempdir()).iterdir()
+        if path.name.startswith(f"pykka_rs-{parent}-")
+    ]
+    assert leftovers == []
