@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from pykka_rs import ActorDeadError, ActorRef, ActorRegistry, messages
 from pykka_rs._core import Mailbox, run_actor_loop
-from pykka_rs._introspection import get_attr_directly, introspect_attrs
+from pykka_rs._introspection import get_attr_directly
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -366,9 +366,8 @@ class Actor(abc.ABC):
         if isinstance(message, messages._Introspect):  # noqa: SLF001
             from pykka_rs import ActorProxy  # noqa: PLC0415 (import cycle)
 
-            return introspect_attrs(
-                root=self, proxy=ActorProxy(actor_ref=self.actor_ref)
-            )
+            # What a proxy made here learns is what a proxy elsewhere needs.
+            return ActorProxy(actor_ref=self.actor_ref)._known_attrs  # noqa: SLF001
         return self.on_receive(message)
 
     def _report_undecodable(self, exc: BaseException) -> None:

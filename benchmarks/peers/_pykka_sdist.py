@@ -33,6 +33,6 @@ def pykka_benchmarks() -> dict[str, Callable[[int], float]]:
 
 def alias_pykka_to_pykka_rs() -> None:
     """Make `import pykka` give pykka_rs, as in the compatibility tests."""
-    import pykka_alias  # noqa: PLC0415 (tests/compat, put on sys.path above)
+    from alias import install  # noqa: PLC0415 (tests/compat, put on sys.path above)
 
-    pykka_alias.install()
+    install()

@@ -81,6 +81,68 @@ struct Export {
     mailbox: Weak<Mailbox<Envelope>>,
 }
 
+/// How many announced stops a process remembers for actors it has not heard of.
+const RECENT_STOPS: usize = 4096;
+
+/// The stop flags, in this process, of actors in other processes.
+///
+/// A stop can be announced before this process first hears of the actor:
+/// an actor that stops in `on_start` announces it before the reply to its
+/// spawn is sent, and a ref to a stopped actor may arrive after its stop.
+/// So the latest announced stops are remembered, and a flag made later for
+/// one of them starts set.
+#[derive(Default)]
+struct StopFlags {
+    flags: HashMap<Address, Weak<Event>>,
+    recent: std::collections::VecDeque<Address>,
+    recent_set: std::collections::HashSet<Address>,
+    /// How many flags there were after the last sweep of dropped ones.
+    swept: usize,
+}
+
+impl StopFlags {
+    fn flag(&mut self, actor: Address, process_dead: bool) -> Arc<Event> {
+        if let Some(event) = self.flags.get(&actor).and_then(Weak::upgrade) {
+            return event;
+        }
+        if self.flags.len() > 2 * self.swept.max(64) {
+            self.flags.retain(|_, event| event.strong_count() > 0);
+            self.swept = self.flags.len();
+        }
+        let event = Arc::new(Event::new());
+        if process_dead || self.recent_set.contains(&actor) {
+            event.set();
+        }
+        self.flags.insert(actor, Arc::downgrade(&event));
+        event
+    }
+
+    /// Records a stop; returns the flag to set, if this process has one.
+    fn stopped(&mut self, actor: Address) -> Option<Arc<Event>> {
+        if let Some(event) = self.flags.get(&actor).and_then(Weak::upgrade) {
+            return Some(event);
+        }
+        if self.recent_set.insert(actor) {
+            self.recent.push_back(actor);
+            if self.recent.len() > RECENT_STOPS {
+                if let Some(oldest) = self.recent.pop_front() {
+                    self.recent_set.remove(&oldest);
+                }
+            }
+        }
+        None
+    }
+
+    /// The flags of every actor of a process, to set when it dies.
+    fn of_process(&self, process: u32) -> Vec<Arc<Event>> {
+        self.flags
+            .iter()
+            .filter(|(address, _)| address.process == process)
+            .filter_map(|(_, event)| event.upgrade())
+            .collect()
+    }
+}
+
 /// A connection to another process.
 struct LinkState {
     out: Link,
@@ -120,7 +182,7 @@ pub struct Node {
     next_id: AtomicU64,
     pending: Mutex<HashMap<u64, Pending>>,
     shared: Mutex<HashMap<u64, Arc<FutureState>>>,
-    remote_stops: Mutex<HashMap<Address, Weak<Event>>>,
+    remote_stops: Mutex<StopFlags>,
     dead: Mutex<HashMap<u32, String>>,
     loads: Mutex<HashMap<u32, Load>>,
     workers: Mutex<HashMap<u32, Worker>>,
@@ -228,17 +290,8 @@ impl Node {
     /// The stopped flag, here, of an actor in another process; set when its
     /// stop is announced or its process dies.
     pub fn stop_flag(&self, actor: Address) -> Arc<Event> {
-        let mut stops = lock(&self.remote_stops);
-        if let Some(event) = stops.get(&actor).and_then(Weak::upgrade) {
-            return event;
-        }
-        stops.retain(|_, event| event.strong_count() > 0);
-        let event = Arc::new(Event::new());
-        if lock(&self.dead).contains_key(&actor.process) {
-            event.set();
-        }
-        stops.insert(actor, Arc::downgrade(&event));
-        event
+        let dead = lock(&self.dead).contains_key(&actor.process);
+        lock(&self.remote_stops).flag(actor, dead)
     }
 
     /// Why a process is gone, if it is.
@@ -469,7 +522,8 @@ impl Node {
     }
 
     fn mark_stopped(&self, actor: Address) {
-        if let Some(event) = lock(&self.remote_stops).get(&actor).and_then(Weak::upgrade) {
+        let event = lock(&self.remote_stops).stopped(actor);
+        if let Some(event) = event {
             event.set();
         }
     }
@@ -484,11 +538,7 @@ impl Node {
             .remove(&process);
         lock(&self.loads).remove(&process);
         // Stop flags first: whoever wakes from a failed wait sees the actors dead.
-        let stops: Vec<Arc<Event>> = lock(&self.remote_stops)
-            .iter()
-            .filter(|(address, _)| address.process == process)
-            .filter_map(|(_, event)| event.upgrade())
-            .collect();
+        let stops = lock(&self.remote_stops).of_process(process);
         for event in stops {
             event.set();
         }

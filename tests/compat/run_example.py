@@ -12,10 +12,10 @@ import runpy
 import sys
 from pathlib import Path
 
-import pykka_alias
+from alias import install
 
 if __name__ == "__main__":
-    pykka_alias.install()
+    install()
     path = Path(sys.argv[1])
     sys.argv = sys.argv[1:]
     sys.path.insert(0, str(path.parent))
