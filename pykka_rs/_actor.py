@@ -5,11 +5,11 @@ import logging
 import sys
 import threading
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from pykka_rs import ActorDeadError, ActorRef, ActorRegistry, messages
-from pykka_rs._core import Mailbox, run_actor_loop
+from pykka_rs._core import ActorThread, Mailbox, run_actor_loop
 from pykka_rs._introspection import get_attr_directly
 
 if TYPE_CHECKING:
@@ -200,15 +200,20 @@ class Actor(abc.ABC):
 
         This is what the actor's thread runs.
         """
-        self._actor_loop_setup()
-        try:
-            self._actor_loop_running()
-        except BaseException:  # noqa: BLE001
-            # The loop itself broke, not a message handler (those failures are
-            # handled per message): stop the actor, as for any failure.
-            self._handle_failure(*sys.exc_info())
-        finally:
-            self._actor_loop_teardown()
+        inbox = self.actor_inbox
+        # From on_start() on, this thread is the actor's: waiting here for a
+        # reply only the actor could send is refused instead of hanging.
+        scope = ActorThread(inbox) if isinstance(inbox, Mailbox) else nullcontext()
+        with scope:
+            self._actor_loop_setup()
+            try:
+                self._actor_loop_running()
+            except BaseException:  # noqa: BLE001
+                # The loop itself broke, not a message handler (those failures
+                # are handled per message): stop the actor, as for any failure.
+                self._handle_failure(*sys.exc_info())
+            finally:
+                self._actor_loop_teardown()
 
     def _actor_loop_setup(self) -> None:
         try:

@@ -6,6 +6,7 @@ from typing import Any, final
 from pykka_rs._envelope import Envelope
 
 __all__ = [
+    "ActorThread",
     "Event",
     "Mailbox",
     "Pool",
@@ -168,6 +169,14 @@ class Pool:
         """The workers, as dicts: seat, process, pid, actors, waiting."""
     def shutdown(self, patience: float) -> None:
         """Ask every worker to stop and exit; kill those still running after `patience` seconds."""
+
+@final
+class ActorThread:
+    """Marks the calling thread as the actor of `mailbox` while the `with` block runs."""
+
+    def __init__(self, mailbox: Mailbox) -> None: ...
+    def __enter__(self) -> None: ...
+    def __exit__(self, kind: object, value: object, traceback: object) -> None: ...
 
 def run_actor_loop(actor: Any, mailbox: Mailbox) -> None:
     """Run `actor`'s message loop on the calling thread until the actor stops."""

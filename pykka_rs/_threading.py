@@ -95,19 +95,21 @@ class ThreadingFuture(Future[T]):
         self._get_hook = func
 
     def __await__(self) -> Generator[Any, None, T]:
-        value: T
-        if self._slot.done():
-            yield
-            value = self.get()
-            return value
         import asyncio  # noqa: PLC0415 (only awaiting code pays for the import)
 
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            # Not driven by asyncio: yield once, then wait, as Pykka does.
+            loop = None
+        value: T
+        if loop is None or (self._slot.done() and self._get_hook is None):
+            # Not driven by asyncio, or done: yield once, then get, as Pykka does.
             yield
             value = self.get()
+            return value
+        if self._get_hook is not None:
+            # A get hook may wait on other futures: run it off the event loop.
+            value = yield from loop.run_in_executor(None, self.get)
             return value
         arrived = loop.create_future()
         self._slot.add_done_callback(lambda: _wake_soon(loop, arrived))

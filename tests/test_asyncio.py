@@ -46,6 +46,32 @@ def test_awaiting_a_future_lets_other_tasks_run_meanwhile() -> None:
     ref.stop()
 
 
+def test_awaiting_a_mapped_future_lets_other_tasks_run_meanwhile() -> None:
+    release = threading.Event()
+    ref = Echo.start(release)
+
+    async def main() -> tuple[int, int]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                if ticks == 5:
+                    release.set()
+                await asyncio.sleep(0.001)
+
+        task = asyncio.create_task(ticker())
+        value = await ref.proxy().slow_echo(7).map(lambda x: x * 6)
+        task.cancel()
+        return value, ticks
+
+    value, ticks = asyncio.run(main())
+    assert value == 42
+    assert ticks >= 5
+    ref.stop()
+
+
 def test_many_futures_resolved_by_other_threads_are_awaited_concurrently() -> None:
     futures: list[pykka.ThreadingFuture[int]] = [
         pykka.ThreadingFuture() for _ in range(50)

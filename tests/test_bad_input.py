@@ -122,6 +122,39 @@ def test_an_actor_blocking_forever_on_its_own_reply_gets_an_error(echo: Any) -> 
     assert echo.proxy().ask_myself_later().get(timeout=5).get(timeout=5) == "me"
 
 
+def test_an_actor_asking_itself_in_on_start_gets_an_error_not_a_hang() -> None:
+    outcome: list[BaseException] = []
+
+    class EagerToTalk(pykka.ThreadingActor):
+        def on_start(self) -> None:
+            try:
+                self.actor_ref.ask("hello, me")
+            except RuntimeError as exc:
+                outcome.append(exc)
+
+    ref = EagerToTalk.start()
+    assert ref.ask("after on_start") is None  # on_start has finished
+    assert len(outcome) == 1
+    assert "only it can send" in str(outcome[0])
+    ref.stop()
+
+
+def test_an_actor_asking_itself_in_on_stop_gets_actor_dead_error_as_in_pykka() -> None:
+    outcome: list[BaseException] = []
+
+    class Farewell(pykka.ThreadingActor):
+        def on_stop(self) -> None:
+            try:
+                self.actor_ref.ask("goodbye, me")
+            except pykka.ActorDeadError as exc:
+                outcome.append(exc)
+
+    ref = Farewell.start()
+    ref.stop()
+    assert len(outcome) == 1
+    assert str(outcome[0]) == f"{ref} not found"
+
+
 def test_a_get_hook_that_waits_on_its_own_future_gets_an_error() -> None:
     future = pykka.ThreadingFuture[int]()
     future.set_get_hook(lambda timeout: future.get(timeout=timeout))

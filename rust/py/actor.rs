@@ -340,6 +340,49 @@ impl Host<Envelope> for PyHost<'_, '_> {
     }
 }
 
+/// Marks the calling thread as the actor of `mailbox` while the `with`
+/// block runs, so that a wait only that actor could end is refused; see
+/// `run_actor_loop`, which does the same for the loop itself.
+#[pyclass(name = "ActorThread", module = "pykka_rs._core", frozen)]
+pub struct PyActorThread {
+    mailbox: usize,
+    previous: std::sync::Mutex<Vec<usize>>,
+}
+
+#[pymethods]
+impl PyActorThread {
+    #[new]
+    fn new(mailbox: &Bound<'_, PyMailbox>) -> Self {
+        Self {
+            mailbox: mailbox.get().id(),
+            previous: std::sync::Mutex::default(),
+        }
+    }
+
+    fn __enter__(&self) {
+        let previous = CURRENT_MAILBOX.with(|current| current.replace(self.mailbox));
+        self.previous
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(previous);
+    }
+
+    fn __exit__(
+        &self,
+        _kind: &Bound<'_, PyAny>,
+        _value: &Bound<'_, PyAny>,
+        _traceback: &Bound<'_, PyAny>,
+    ) {
+        let previous = self
+            .previous
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+            .unwrap_or(0);
+        CURRENT_MAILBOX.with(|current| current.set(previous));
+    }
+}
+
 /// Run `actor`'s message loop on the calling thread until the actor stops.
 ///
 /// Waits for messages with the GIL released; handles each with the GIL held.

@@ -61,6 +61,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<mailbox::PyMailbox>()?;
     m.add_class::<remote::PyRemoteMailbox>()?;
     m.add_class::<pool::PyPool>()?;
+    m.add_class::<actor::PyActorThread>()?;
     m.add_function(wrap_pyfunction!(actor::run_actor_loop, m)?)?;
     m.add_function(wrap_pyfunction!(system::process, m)?)?;
     m.add_function(wrap_pyfunction!(system::join_pool, m)?)?;
