@@ -1,0 +1,40 @@
+"""The programs in examples/ run and print what they promise."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+def run(name: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-P", str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_demo_counts_words_through_actors() -> None:
+    out = run("demo.py")
+    assert "Reader tells each line to a counter:" in out
+    assert re.search(r"Tally-\d+ got \d+ words from counter-\d", out)
+    top = out.split("Most common words:")[1].split()
+    assert top[:2] == ["a", "5"]
+
+
+def test_cpu_parallel_reports_both_kinds_of_actor() -> None:
+    out = run("cpu_parallel.py", "20000")
+    lines = [line.strip() for line in out.splitlines()]
+    assert lines[0].startswith("Counting primes below 20,000 with")
+    for label in ("thread actors", "process actors"):
+        (line,) = [line for line in lines if line.startswith(label)]
+        timings = rf"{label}: 1 actor +[\d.]+ s, \d+ actors +[\d.]+ s, speedup +[\d.]+x"
+        assert re.fullmatch(rf"{timings} \(2,262 primes\)", line), line
