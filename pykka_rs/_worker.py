@@ -13,7 +13,9 @@ import logging
 import multiprocessing.spawn
 import os
 import pickle
+import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
 from pykka_rs import _core
@@ -53,7 +55,7 @@ def stop_actors() -> None:
         logger.exception("not every actor stopped cleanly")
 
 
-def serve() -> None:
+def serve(socket_path: str) -> None:
     """Handle the parent's requests until told to stop."""
     while True:
         item = _core.next_control(1.0)
@@ -64,8 +66,14 @@ def serve() -> None:
             spawn(item[1], item[2])
         elif kind == "dead_letter":
             logging.getLogger("pykka").warning(item[1])
-        elif kind in {"shutdown", "parent_lost"}:
+        elif kind == "shutdown":
             stop_actors()
+            return
+        elif kind == "parent_lost":
+            stop_actors()
+            # The parent died without cleaning up: its private directory and
+            # socket are left to its workers.
+            shutil.rmtree(Path(socket_path).parent, ignore_errors=True)
             return
 
 
@@ -82,7 +90,7 @@ def main() -> None:
     root = logging.getLogger()
     root.handlers[:] = [ForwardHandler()]
     root.setLevel(logging.NOTSET)
-    serve()
+    serve(bootstrap["socket"])
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

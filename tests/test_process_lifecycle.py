@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -206,3 +209,62 @@ def test_interpreter_exit_ends_the_workers_and_removes_the_socket() -> None:
         if path.name.startswith(f"pykka_rs-{parent}-")
     ]
     assert leftovers == []
+
+
+def test_workers_of_a_killed_parent_exit_and_clean_up() -> None:
+    script = textwrap.dedent("""
+        import os, signal, sys
+        import pykka_rs as pykka
+        from process_actors import Echo
+
+        if __name__ == "__main__":
+            refs = [Echo.start(str(i)) for i in range(2)]
+            pids = sorted({r.proxy().pid().get(timeout=10) for r in refs})
+            print(os.getpid(), *pids, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    result = run_script(script)
+    assert result.returncode == -signal.SIGKILL
+    parent, *workers = (int(pid) for pid in result.stdout.split())
+    for pid in workers:
+        wait_until(lambda pid=pid: not Path(f"/proc/{pid}").exists(), timeout=5)
+    temp = Path(tempfile.gettempdir())
+    wait_until(lambda: not list(temp.glob(f"pykka_rs-{parent}-*")), timeout=5)
+
+
+def test_a_stranger_without_the_token_is_refused_before_anything_is_read(
+    tmp_path: Path,
+) -> None:
+    ref = Echo.start("guarded")
+    core = _process._pool.core  # type: ignore[union-attr]
+    socket_path = str(core.socket_path)
+    assert oct(Path(socket_path).parent.stat().st_mode & 0o777) == "0o700"
+    witness = tmp_path / "pwned"
+    # A frame whose payload would run code if anyone unpickled it.
+    evil = pickle.dumps(_Touch(str(witness)))
+    header = pickle.dumps({"Tell": {"to": {"process": 0, "actor": 1}}})
+    frame = len(header).to_bytes(4, "little") + len(evil).to_bytes(8, "little")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stranger:
+        stranger.connect(socket_path)
+        stranger.sendall(b"PYKKARS1" + bytes(32) + (99).to_bytes(4, "little"))
+        stranger.sendall(frame + header + evil)
+        # The pool goes on working, and reads nothing from the stranger...
+        assert ref.ask("still fine") == "still fine"
+        assert Echo.start("another").ask("fine too") == "fine too"
+        assert not witness.exists()
+        # ...and drops the connection unread when it closes.
+        pykka.ActorRegistry.stop_all()
+        stranger.settimeout(5)
+        with contextlib.suppress(ConnectionResetError):
+            assert stranger.recv(1) == b""
+    assert not witness.exists()
+
+
+class _Touch:
+    """Unpickling this creates a file: proof that something was unpickled."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (Path(self.path),))
