@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import TYPE_CHECKING
 
 import pytest
 
 import pykka_rs as pykka
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
 
 
 class Echo(pykka.ThreadingActor):
@@ -20,9 +24,12 @@ class Echo(pykka.ThreadingActor):
         return value
 
 
-def test_awaiting_a_future_lets_other_tasks_run_meanwhile() -> None:
-    release = threading.Event()
-    ref = Echo.start(release)
+def await_while_ticking(
+    release: threading.Event, awaitable: Callable[[], Awaitable[int]]
+) -> tuple[int, int]:
+    """Await `awaitable()` while another task ticks; the fifth tick releases the
+    actor. Returns the value and the ticks: at least five unless the await
+    blocked the event loop."""
 
     async def main() -> tuple[int, int]:
         ticks = 0
@@ -36,11 +43,17 @@ def test_awaiting_a_future_lets_other_tasks_run_meanwhile() -> None:
                 await asyncio.sleep(0.001)
 
         task = asyncio.create_task(ticker())
-        value = await ref.proxy().slow_echo(7)
+        value = await awaitable()
         task.cancel()
         return value, ticks
 
-    value, ticks = asyncio.run(main())
+    return asyncio.run(main())
+
+
+def test_awaiting_a_future_lets_other_tasks_run_meanwhile() -> None:
+    release = threading.Event()
+    ref = Echo.start(release)
+    value, ticks = await_while_ticking(release, lambda: ref.proxy().slow_echo(7))
     assert value == 7
     assert ticks >= 5
     ref.stop()
@@ -49,24 +62,9 @@ def test_awaiting_a_future_lets_other_tasks_run_meanwhile() -> None:
 def test_awaiting_a_mapped_future_lets_other_tasks_run_meanwhile() -> None:
     release = threading.Event()
     ref = Echo.start(release)
-
-    async def main() -> tuple[int, int]:
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                if ticks == 5:
-                    release.set()
-                await asyncio.sleep(0.001)
-
-        task = asyncio.create_task(ticker())
-        value = await ref.proxy().slow_echo(7).map(lambda x: x * 6)
-        task.cancel()
-        return value, ticks
-
-    value, ticks = asyncio.run(main())
+    value, ticks = await_while_ticking(
+        release, lambda: ref.proxy().slow_echo(7).map(lambda x: x * 6)
+    )
     assert value == 42
     assert ticks >= 5
     ref.stop()

@@ -335,20 +335,9 @@ impl Node {
         let reply = answer.map(|answer| match answer {
             Answer::There(future) => future,
             Answer::Here(state, label) => {
-                let id = self.new_id();
-                lock(&self.pending).insert(
-                    id,
-                    Pending {
-                        state,
-                        from: to.process,
-                        label,
-                    },
-                );
-                registered = Some(id);
-                FutureId {
-                    process: self.process,
-                    id,
-                }
+                let reply = self.expect(state, to.process, label);
+                registered = Some(reply);
+                reply
             }
         });
         if to.process == self.process {
@@ -359,12 +348,35 @@ impl Node {
             None => Frame::Tell { to },
             Some(reply) => Frame::Ask { to, reply },
         };
-        self.send_frame(to.process, &header, &message)
-            .inspect_err(|_| {
-                if let Some(id) = registered {
-                    lock(&self.pending).remove(&id);
-                }
-            })
+        match registered {
+            Some(reply) => self.send_expecting(to.process, &header, &message, reply),
+            None => self.send_frame(to.process, &header, &message),
+        }
+    }
+
+    /// Notes that `state` waits for an answer from process `from`, which
+    /// error messages call `label`; returns where the answer must go.
+    fn expect(&self, state: Arc<FutureState>, from: u32, label: String) -> FutureId {
+        let id = self.new_id();
+        lock(&self.pending).insert(id, Pending { state, from, label });
+        FutureId {
+            process: self.process,
+            id,
+        }
+    }
+
+    /// Sends a frame whose answer goes to `reply`, forgetting that wait if
+    /// the frame could not be sent.
+    fn send_expecting(
+        &self,
+        process: u32,
+        header: &Frame,
+        payload: &[u8],
+        reply: FutureId,
+    ) -> Result<(), String> {
+        self.send_frame(process, header, payload).inspect_err(|_| {
+            lock(&self.pending).remove(&reply.id);
+        })
     }
 
     /// Asks the owner of `future` for its value; it arrives in `state`.
@@ -372,27 +384,17 @@ impl Node {
     /// # Errors
     /// Why the owner cannot be reached.
     pub fn subscribe(&self, future: FutureId, state: Arc<FutureState>) -> Result<(), String> {
-        let id = self.new_id();
-        lock(&self.pending).insert(
-            id,
-            Pending {
-                state,
-                from: future.process,
-                label: "the future's owner".to_owned(),
-            },
-        );
-        let reply = FutureId {
-            process: self.process,
-            id,
-        };
+        let reply = self.expect(state, future.process, "the future's owner".to_owned());
         if future.process == self.process {
             self.serve_subscription(future.id, reply);
             return Ok(());
         }
-        self.send_frame(future.process, &Frame::Subscribe { future, reply }, &[])
-            .inspect_err(|_| {
-                lock(&self.pending).remove(&id);
-            })
+        self.send_expecting(
+            future.process,
+            &Frame::Subscribe { future, reply },
+            &[],
+            reply,
+        )
     }
 
     /// Sends a pickled value (`ok`) or exception to a future here or elsewhere.
@@ -802,23 +804,8 @@ impl Node {
     /// # Errors
     /// Why the parent cannot be reached.
     pub fn request(&self, payload: &[u8], state: Arc<FutureState>) -> Result<(), String> {
-        let id = self.new_id();
-        lock(&self.pending).insert(
-            id,
-            Pending {
-                state,
-                from: 0,
-                label: "the parent process".to_owned(),
-            },
-        );
-        let reply = FutureId {
-            process: self.process,
-            id,
-        };
-        self.send_frame(0, &Frame::Request { reply }, payload)
-            .inspect_err(|_| {
-                lock(&self.pending).remove(&id);
-            })
+        let reply = self.expect(state, 0, "the parent process".to_owned());
+        self.send_expecting(0, &Frame::Request { reply }, payload, reply)
     }
 
     /// Worker: how many actors this process hosts and how many messages
@@ -865,23 +852,8 @@ impl Node {
         state: Arc<FutureState>,
         label: String,
     ) -> Result<(), String> {
-        let id = self.new_id();
-        lock(&self.pending).insert(
-            id,
-            Pending {
-                state,
-                from: process,
-                label,
-            },
-        );
-        let reply = FutureId {
-            process: self.process,
-            id,
-        };
-        self.send_frame(process, &Frame::Spawn { reply }, payload)
-            .inspect_err(|_| {
-                lock(&self.pending).remove(&id);
-            })
+        let reply = self.expect(state, process, label);
+        self.send_expecting(process, &Frame::Spawn { reply }, payload, reply)
     }
 
     /// Takes the next piece of work for Python, waiting until `until`.
