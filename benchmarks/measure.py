@@ -4,7 +4,9 @@ Usage: python measure.py PEER CASE TARGET_SECONDS REPEATS [CPU]
 
 Calibrates a loop count that takes about TARGET_SECONDS, runs the case once
 to warm up, then REPEATS times, and prints a JSON list of seconds per loop.
-With CPU, the process is first pinned to that one CPU.
+With CPU, the process is first pinned to that one CPU. Prints `null` if the
+peer has no such case, and `{"unavailable": REASON}` if the peer raises
+`peers.Unavailable` (it cannot run on this machine).
 """
 
 from __future__ import annotations
@@ -17,19 +19,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from peers import Unavailable
+
 
 def main() -> None:
     peer_name, case, target, repeats = sys.argv[1:5]
     if len(sys.argv) > 5:
         os.sched_setaffinity(0, {int(sys.argv[5])})
-    peer = importlib.import_module(f"peers.{peer_name}")
-    run = peer.CASES[case]
-    loops = 10
-    while (elapsed := run(loops)) < float(target) / 4 and loops < 10_000_000:
-        loops *= 4
-    loops = max(10, int(loops * float(target) / max(elapsed, 1e-9)))
-    run(loops)
-    print(json.dumps([run(loops) / loops for _ in range(int(repeats))]))
+    try:
+        peer = importlib.import_module(f"peers.{peer_name}")
+        run = peer.CASES.get(case)
+        if run is None:
+            print(json.dumps(None))
+            return
+        loops = 10
+        while (elapsed := run(loops)) < float(target) / 4 and loops < 10_000_000:
+            loops *= 4
+        loops = max(10, int(loops * float(target) / max(elapsed, 1e-9)))
+        run(loops)
+        print(json.dumps([run(loops) / loops for _ in range(int(repeats))]))
+    except Unavailable as exc:
+        print(json.dumps({"unavailable": str(exc)}))
 
 
 if __name__ == "__main__":

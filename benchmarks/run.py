@@ -8,7 +8,13 @@ Each measurement runs in a fresh interpreter (`measure.py`). Within a round
 every case is measured for every peer, one after the other, so drift on a
 shared machine hits all peers alike; the report gives the median over all
 rounds and the ratio of each peer to the baseline (the suite's first peer).
-Targets live here, not in the tests: the report says which are met.
+Targets live here, not in the tests: the report says which are met. A peer
+without a case shows n/a there; a peer that cannot run on this machine
+(`peers.Unavailable`) shows n/a everywhere, and the report says why.
+
+Suites: "pykka" (Pykka's own cases), "process" (process actors against other
+ways to talk across processes), "cpu" (CPU-bound work on 1 actor, then split
+over one actor per core: the report gives each peer's speedup).
 
 `--pinned` measures a second time with every process pinned to one CPU (the
 way Pykka's own benchmark README recommends for stable numbers); the default
@@ -23,6 +29,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import math
 import os
 import platform
 import re
@@ -37,12 +44,35 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 
+K = os.cpu_count() or 1
+
+SECONDS = "seconds"
+"""`Target(against=SECONDS)`: the bound is on the peer's median time itself."""
+
+
 @dataclass(frozen=True)
 class Target:
-    """The most a case may take relative to the baseline, e.g. 0.5 = twice as fast."""
+    """The most `peer` may take relative to `against`, e.g. 0.5 = twice as fast.
+
+    `peer` defaults to the suite's first peer after the baseline, `against`
+    to the baseline: those targets show in the table's columns, the others
+    in a list below it.
+    """
 
     max_ratio: float
     text: str
+    against: str | None = None
+    peer: str | None = None
+
+
+@dataclass(frozen=True)
+class Speedup:
+    """Report each peer's time on case `one` over its time on case `many`."""
+
+    one: str
+    many: str
+    unit: str  # what one loop of the cases is
+    targets: dict[str, tuple[float, float, str]]  # peer -> (lowest, highest, text)
 
 
 @dataclass(frozen=True)
@@ -51,7 +81,9 @@ class Suite:
     baseline: str
     peers: dict[str, str]  # module in peers/ -> name in the table
     cases: list[str]
-    targets: dict[str, Target] = field(default_factory=dict)
+    targets: dict[str, list[Target]] = field(default_factory=dict)
+    speedup: Speedup | None = None  # report speedups instead of ratios
+    seconds: float = 0.2  # length of one sample, unless --seconds says
 
 
 SUITES = {
@@ -69,19 +101,75 @@ SUITES = {
             "start_stop",
         ],
         targets={
-            "tell": Target(1 / 3, "throughput >= 3x"),
-            "ask": Target(0.5, "time <= 0.5x"),
-            "proxy_call": Target(0.5, "time <= 0.5x"),
-            "proxy_attr": Target(0.5, "time <= 0.5x"),
-            "start_stop": Target(1.0, "time <= 1x"),
+            "tell": [Target(1 / 3, "throughput >= 3x")],
+            "ask": [Target(0.5, "time <= 0.5x")],
+            "proxy_call": [Target(0.5, "time <= 0.5x")],
+            "proxy_attr": [Target(0.5, "time <= 0.5x")],
+            "start_stop": [Target(1.0, "time <= 1x")],
         },
+    ),
+    "process": Suite(
+        title=(
+            "Across processes: pykka_rs process actors against pykka_rs thread"
+            " actors, multiprocessing, Thespian and Ray"
+        ),
+        baseline="pykka_rs_threads",
+        peers={
+            "pykka_rs_threads": "pykka_rs threads",
+            "pykka_rs_process": "pykka_rs processes",
+            "mp_pipe": "multiprocessing.Pipe",
+            "mp_queue": "multiprocessing.Queue",
+            "thespian_queue": "Thespian multiprocQueueBase",
+            "ray_actors": "Ray",
+        },
+        cases=["ask", "tell", "start"],
+        targets={
+            "ask": [
+                Target(3.0, "time <= 3x"),
+                Target(1.0, "time <= 1x", against="mp_pipe"),
+                Target(0.1, "10x faster", against="thespian_queue"),
+                Target(0.1, "10x faster", against="ray_actors"),
+            ],
+            "tell": [Target(1 / 3, "throughput >= 3x", against="mp_queue")],
+            "start": [Target(0.002, "median <= 2 ms (warm pool)", against=SECONDS)],
+        },
+    ),
+    "cpu": Suite(
+        title=f"CPU-bound Python code on 1 actor, then split over {K} actors",
+        baseline="pykka",
+        peers={
+            "pykka_rs_process": "pykka_rs processes",
+            "pykka_rs_threads": "pykka_rs threads",
+            "pykka": "Pykka 4.5.0",
+            "mp_pool": "multiprocessing.Pool (no actors)",
+        },
+        cases=["cpu_1", "cpu_k"],
+        speedup=Speedup(
+            one="cpu_1",
+            many="cpu_k",
+            unit="10,000 iterations",
+            targets={
+                "pykka_rs_process": (0.9 * K, math.inf, f"speedup >= {0.9 * K:g}x"),
+                "pykka": (0.8, 1.25, "near 1x (the GIL)"),
+            },
+        ),
+        seconds=0.3,
     ),
 }
 
 
+class PeerUnavailable(Exception):  # noqa: N818 (a state, not a failure)
+    """A peer that cannot run on this machine; the message says why."""
+
+
 def measure(
     peer: str, case: str, seconds: float, repeats: int, cpu: int | None
-) -> list[float]:
+) -> list[float] | None:
+    """Seconds per loop of each repeat, or None if the peer has no such case.
+
+    Raises:
+        PeerUnavailable: if the peer cannot run here
+    """
     command = [
         sys.executable,
         "-P",
@@ -99,15 +187,25 @@ def measure(
     if result.returncode != 0:
         msg = f"{peer}/{case} failed:\n{result.stderr}"
         raise RuntimeError(msg)
-    samples: list[float] = json.loads(result.stdout.strip().splitlines()[-1])
+    samples: list[float] | dict[str, str] | None = json.loads(
+        result.stdout.strip().splitlines()[-1]
+    )
+    if isinstance(samples, dict):
+        raise PeerUnavailable(samples["unavailable"])
     return samples
 
 
-Samples = dict[str, dict[str, list[list[float]]]]  # case -> peer -> rounds -> samples
+# case -> peer -> rounds -> samples; a round's list is empty where nothing ran
+Samples = dict[str, dict[str, list[list[float]]]]
 
 
-def run_suite(suite: Suite, rounds: int, seconds: float, cpu: int | None) -> Samples:
+def run_suite(
+    suite: Suite, rounds: int, seconds: float, cpu: int | None
+) -> tuple[Samples, dict[str, str]]:
+    """The samples, and the peers that could not run, with the reason."""
     samples: Samples = {c: {p: [] for p in suite.peers} for c in suite.cases}
+    unavailable: dict[str, str] = {}
+    missing: set[tuple[str, str]] = set()
     for round_no in range(rounds):
         for case in suite.cases:
             # Alternate the first peer: neither always runs on a warmer machine.
@@ -115,53 +213,138 @@ def run_suite(suite: Suite, rounds: int, seconds: float, cpu: int | None) -> Sam
                 list(suite.peers) if round_no % 2 == 0 else list(reversed(suite.peers))
             )
             for peer in peers:
-                samples[case][peer].append(measure(peer, case, seconds, 3, cpu))
+                result = None
+                if peer not in unavailable and (peer, case) not in missing:
+                    try:
+                        result = measure(peer, case, seconds, 3, cpu)
+                    except PeerUnavailable as exc:
+                        unavailable[peer] = str(exc)
+                    if result is None:
+                        missing.add((peer, case))
+                samples[case][peer].append(result or [])
         print(f"  round {round_no + 1}/{rounds} done", file=sys.stderr)
-    return samples
+    return samples, unavailable
 
 
-def fmt_time(seconds: float) -> str:
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
     micros = seconds * 1e6
     return f"{micros:.2f} µs" if micros < 100 else f"{micros:.0f} µs"
 
 
-def paired_ratio(ours: list[list[float]], baseline: list[list[float]]) -> float:
+def fmt_ratio(ratio: float | None, digits: int = 3) -> str:
+    return "n/a" if ratio is None else f"{ratio:.{digits}f}x"
+
+
+def median(rounds: list[list[float]]) -> float | None:
+    """The median of all samples of all rounds."""
+    flat = [s for r in rounds for s in r]
+    return statistics.median(flat) if flat else None
+
+
+def paired_ratio(ours: list[list[float]], baseline: list[list[float]]) -> float | None:
     """The median over rounds of each round's ratio: the machine's drift
     between rounds cancels out, since both peers ran in the same round."""
-    return statistics.median(
+    ratios = [
         statistics.median(o) / statistics.median(b)
         for o, b in zip(ours, baseline, strict=True)
-    )
+        if o and b
+    ]
+    return statistics.median(ratios) if ratios else None
 
 
-def table(suite: Suite, samples: Samples) -> tuple[str, list[str]]:
+def judge(value: float | None, low: float, high: float) -> str:
+    if value is None:
+        return "**n/a**"
+    return "yes" if low <= value <= high else "**no**"
+
+
+def unavailable_notes(suite: Suite, unavailable: dict[str, str]) -> list[str]:
+    return [
+        f"- {suite.peers[p]}: unavailable here, so n/a: {why}"
+        for p, why in unavailable.items()
+    ]
+
+
+def table(
+    suite: Suite, samples: Samples, unavailable: dict[str, str]
+) -> tuple[str, list[str]]:
+    """Medians and ratios to the baseline; targets between other peers below."""
     others = [p for p in suite.peers if p != suite.baseline]
     head = ["case", *(f"{suite.peers[p]} (median)" for p in suite.peers)]
     head += [f"{suite.peers[p]} / {suite.peers[suite.baseline]}" for p in others]
     head += ["target", "met"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    below = []
     missed = []
     for case in suite.cases:
-        medians = {
-            p: statistics.median(s for r in samples[case][p] for s in r)
-            for p in suite.peers
-        }
         ratios = [
             paired_ratio(samples[case][p], samples[case][suite.baseline])
             for p in others
         ]
-        target = suite.targets.get(case)
-        met = (
-            ""
-            if target is None
-            else ("yes" if ratios[0] <= target.max_ratio else "**no**")
-        )
-        if met == "**no**":
-            missed.append(case)
-        row = [case, *(fmt_time(medians[p]) for p in suite.peers)]
-        row += [f"{r:.3f}x" for r in ratios]
-        row += ["" if target is None else target.text, met]
+        row = [case, *(fmt_time(median(samples[case][p])) for p in suite.peers)]
+        row += [fmt_ratio(r) for r in ratios]
+        in_table = ["", ""]
+        for target in suite.targets.get(case, []):
+            peer = target.peer or others[0]
+            against = target.against or suite.baseline
+            if against == SECONDS:
+                value = median(samples[case][peer])
+                shown = f"median {fmt_time(value)}"
+            else:
+                value = paired_ratio(samples[case][peer], samples[case][against])
+                names = f"{suite.peers[peer]} / {suite.peers[against]}"
+                shown = f"{names} = {fmt_ratio(value)}"
+            met = judge(value, -math.inf, target.max_ratio)
+            if peer == others[0] and against == suite.baseline:
+                in_table = [target.text, met]
+                missed += [case] if met != "yes" else []
+            else:
+                below.append(f"- {case}: {shown}; target {target.text}: {met}")
+                missed += [f"{case} ({target.text}: {shown})"] if met != "yes" else []
+        lines.append("| " + " | ".join([*row, *in_table]) + " |")
+    if below:
+        lines += ["", "Targets between other peers:", "", *below]
+    notes = unavailable_notes(suite, unavailable)
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines), missed
+
+
+def speedup_table(
+    suite: Suite, samples: Samples, unavailable: dict[str, str]
+) -> tuple[str, list[str]]:
+    """Per peer: time on one actor, on many, and the speedup between them."""
+    assert suite.speedup is not None
+    one, many = suite.speedup.one, suite.speedup.many
+    head = [
+        "peer",
+        f"{one} (median per {suite.speedup.unit})",
+        f"{many} (median per {suite.speedup.unit})",
+        f"speedup ({one} / {many})",
+        "target",
+        "met",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    missed = []
+    for peer, name in suite.peers.items():
+        # Paired per round, as ratios to a baseline are.
+        speedup = paired_ratio(samples[one][peer], samples[many][peer])
+        row = [name, fmt_time(median(samples[one][peer]))]
+        row += [fmt_time(median(samples[many][peer])), fmt_ratio(speedup, 2)]
+        if peer in suite.speedup.targets:
+            low, high, text = suite.speedup.targets[peer]
+            met = judge(speedup, low, high)
+            if met != "yes":
+                missed.append(f"{name} ({text}: {fmt_ratio(speedup, 2)})")
+            row += [text, met]
+        else:
+            row += ["", ""]
         lines.append("| " + " | ".join(row) + " |")
+    notes = unavailable_notes(suite, unavailable)
+    if notes:
+        lines += ["", *notes]
     return "\n".join(lines), missed
 
 
@@ -187,7 +370,7 @@ def main() -> None:
     parser.add_argument("--suite", choices=sorted(SUITES), default="pykka")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
-        "--seconds", type=float, default=0.2, help="length of one sample"
+        "--seconds", type=float, help="length of one sample (default: the suite's)"
     )
     parser.add_argument(
         "--pinned", action="store_true", help="also measure pinned to one CPU"
@@ -198,6 +381,8 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", help="only these cases")
     args = parser.parse_args()
     suite = SUITES[args.suite]
+    seconds = args.seconds or suite.seconds
+    report = speedup_table if suite.speedup else table
     if args.cases:
         suite = dataclasses.replace(
             suite, cases=[c for c in suite.cases if c in args.cases]
@@ -214,7 +399,7 @@ def main() -> None:
         "",
         (
             f"Measured {when} on {machine()}, with `{command.strip()}`:"
-            f" {args.rounds} rounds, 3 samples of about {args.seconds} s"
+            f" {args.rounds} rounds, 3 samples of about {seconds} s"
             " per peer, case and round. Times are medians of all samples;"
             " a ratio is the median over rounds of the ratio within each round."
         ),
@@ -224,14 +409,16 @@ def main() -> None:
     results = {}
     for label, cpu in modes:
         print(f"{suite.title}, {label}:", file=sys.stderr)
-        samples = run_suite(suite, args.rounds, args.seconds, cpu)
+        samples, unavailable = run_suite(suite, args.rounds, seconds, cpu)
         results[label] = samples
-        text, missed = table(suite, samples)
+        if unavailable:
+            results[f"{label}: unavailable"] = unavailable
+        text, missed = report(suite, samples, unavailable)
         all_missed[label] = missed
         out += [f"**{label}**", "", text, ""]
 
-    report = "\n".join(out)
-    print(report)
+    text = "\n".join(out)
+    print(text)
     cache = Path(os.environ.get("PYKKA_RS_CACHE", REPO / ".cache")) / "bench"
     cache.mkdir(parents=True, exist_ok=True)
     (cache / f"{args.suite}.json").write_text(json.dumps(results, indent=1))
@@ -249,7 +436,7 @@ def main() -> None:
         if not pattern.search(doc):
             msg = f"{args.write} has no {begin} ... {end} section"
             raise SystemExit(msg)
-        args.write.write_text(pattern.sub(lambda _: f"{begin}\n{report}\n{end}", doc))
+        args.write.write_text(pattern.sub(lambda _: f"{begin}\n{text}\n{end}", doc))
 
 
 if __name__ == "__main__":
