@@ -298,6 +298,156 @@ mod tests {
         ]
     }
 
+    /// The frames of the golden files `tests/golden/frames.bin` (written by
+    /// this codec) and `tests/golden/frames_from_python.bin` (written by
+    /// `pykka_rs/_wire.py`; `tests/test_wire.py` says how to rewrite it): every
+    /// variant, with integers on both sides of each encoding's boundary and a
+    /// string that is not ASCII. `tests/test_wire.py` lists the same frames.
+    fn golden_frames() -> Vec<(Frame, Vec<u8>)> {
+        let asker = FutureId { process: 0, id: 41 };
+        vec![
+            (
+                Frame::Tell {
+                    to: Address {
+                        process: 2,
+                        actor: 7,
+                    },
+                },
+                b"tell".to_vec(),
+            ),
+            (
+                Frame::Ask {
+                    to: Address {
+                        process: 1,
+                        actor: 0x8000_0000,
+                    },
+                    reply: asker,
+                },
+                b"ask".to_vec(),
+            ),
+            (
+                Frame::Reply {
+                    to: asker,
+                    ok: true,
+                },
+                b"value".to_vec(),
+            ),
+            (
+                Frame::Reply {
+                    to: FutureId {
+                        process: 3,
+                        id: (1 << 63) - 1,
+                    },
+                    ok: false,
+                },
+                b"error".to_vec(),
+            ),
+            (
+                Frame::Undeliverable {
+                    to: asker,
+                    reason: "died with its process: \u{201c}killed\u{201d} \u{2620}".into(),
+                },
+                Vec::new(),
+            ),
+            (
+                Frame::Subscribe {
+                    future: FutureId { process: 2, id: 9 },
+                    reply: FutureId { process: 1, id: 12 },
+                },
+                Vec::new(),
+            ),
+            (
+                Frame::Spawn {
+                    reply: FutureId { process: 0, id: 5 },
+                },
+                b"spawn".to_vec(),
+            ),
+            (
+                Frame::Request {
+                    reply: FutureId { process: 1, id: 6 },
+                },
+                b"request".to_vec(),
+            ),
+            (
+                Frame::Stopped {
+                    actor: Address {
+                        process: u32::MAX,
+                        actor: 0,
+                    },
+                },
+                Vec::new(),
+            ),
+            (
+                Frame::ProcessDied {
+                    process: 0x8000_0000,
+                    cause: "exited with status 3".into(),
+                },
+                Vec::new(),
+            ),
+            (Frame::Log, b"log".to_vec()),
+            (
+                Frame::Load {
+                    actors: 0x7fff_ffff,
+                    waiting: 1 << 40,
+                },
+                Vec::new(),
+            ),
+            (Frame::Shutdown, Vec::new()),
+        ]
+    }
+
+    fn golden_path(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name)
+    }
+
+    fn read_golden(name: &str) -> Vec<u8> {
+        let path = golden_path(name);
+        std::fs::read(&path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
+    }
+
+    /// Compares the encoding of [`golden_frames`] with `tests/golden/frames.bin`,
+    /// which `tests/test_wire.py` decodes with `pykka_rs/_wire.py`. With
+    /// `PYKKA_RS_BLESS=1` in the environment, rewrites the file instead.
+    #[test]
+    fn golden_frames_encode_as_in_the_file_python_reads() {
+        let mut wire = Vec::new();
+        for (frame, payload) in golden_frames() {
+            write_frame(&mut wire, &encode_header(&frame).unwrap(), &payload).unwrap();
+        }
+        let path = golden_path("frames.bin");
+        if std::env::var_os("PYKKA_RS_BLESS").is_some_and(|bless| bless == "1") {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &wire).unwrap();
+            return;
+        }
+        let golden = read_golden("frames.bin");
+        let mut input = golden.as_slice();
+        for (frame, payload) in golden_frames() {
+            assert_eq!(read_frame(&mut input).unwrap(), Some((frame, payload)));
+        }
+        assert!(read_frame(&mut input).unwrap().is_none());
+        assert!(
+            golden == wire,
+            "frames no longer encode as in {}; if that is meant, the wire format changed: \
+             update pykka_rs/_wire.py and docs/protocol.md, then rerun with PYKKA_RS_BLESS=1",
+            path.display()
+        );
+    }
+
+    /// Decodes `tests/golden/frames_from_python.bin`, the frames of
+    /// [`golden_frames`] as `pykka_rs/_wire.py` encodes them.
+    #[test]
+    fn frames_written_by_python_decode_to_the_golden_frames() {
+        let wire = read_golden("frames_from_python.bin");
+        let mut input = wire.as_slice();
+        for (frame, payload) in golden_frames() {
+            assert_eq!(read_frame(&mut input).unwrap(), Some((frame, payload)));
+        }
+        assert!(read_frame(&mut input).unwrap().is_none());
+    }
+
     #[test]
     fn every_frame_survives_the_wire() {
         let mut wire = Vec::new();
