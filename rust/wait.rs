@@ -27,9 +27,15 @@
 //! process is then read by the very thread that waits for it, and no thread
 //! has to be woken for it.
 //!
+//! The cap counts this process's spinners only; other processes of the
+//! system spin too. So a spinner also yields its CPU every few microseconds:
+//! a thread queued for that CPU, often the one being waited for, then runs at
+//! once instead of after the whole spin, and with nobody queued the yield
+//! returns at once.
+//!
 //! Rejected: spinning without a cap (starves the producer when actors
-//! outnumber CPUs), and `yield_now` loops (a yield is a system call that can
-//! still put the CPU to sleep).
+//! outnumber CPUs), and spinning by yielding alone (a system call per poll,
+//! where a poll should cost nanoseconds).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -44,6 +50,9 @@ const SHORTEST_SPIN: Duration = Duration::from_micros(1);
 
 /// How long a waiter polls for a spinning place before it sleeps instead.
 const PLACE_PATIENCE: Duration = Duration::from_micros(20);
+
+/// How often a spinning thread offers its CPU to threads queued for it.
+const YIELD_EVERY: Duration = Duration::from_micros(20);
 
 static SPINNERS: AtomicUsize = AtomicUsize::new(0);
 static SPIN_NANOS: AtomicU64 = AtomicU64::new(DEFAULT_SPIN.as_nanos() as u64);
@@ -171,6 +180,7 @@ pub fn spin_for<T>(
     };
     let until = deadline.map_or(start + budget, |d| d.min(start + budget));
     let helper = HELPER.get();
+    let mut yielded = start;
     loop {
         // Reading the clock costs more than a poll, so poll a few times per read.
         for _ in 0..16 {
@@ -184,8 +194,16 @@ pub fn spin_for<T>(
                 continue; // it may have brought what we wait for
             }
         }
-        if Instant::now() >= until {
+        let now = Instant::now();
+        if now >= until {
             return None;
+        }
+        if now.duration_since(yielded) >= YIELD_EVERY {
+            // A thread queued for this CPU (often the very one we wait for,
+            // when another process spins on the other CPU) runs now instead
+            // of when the spin runs out. With nobody queued, this returns at once.
+            std::thread::yield_now();
+            yielded = Instant::now();
         }
     }
 }

@@ -81,6 +81,11 @@ struct Export {
     mailbox: Weak<Mailbox<Envelope>>,
 }
 
+/// How long a link's thread leaves the link to spinning threads after one last
+/// read it: it checks again after this, so a frame nobody spins for waits at
+/// most this long for it.
+const HELPERS_LINGER: Duration = Duration::from_micros(200);
+
 /// How many announced stops a process remembers for actors it has not heard of.
 const RECENT_STOPS: usize = 4096;
 
@@ -188,6 +193,9 @@ pub struct Node {
     workers: Mutex<HashMap<u32, Worker>>,
     watchers: Mutex<HashMap<u32, std::thread::JoinHandle<()>>>,
     control: (flume::Sender<Control>, flume::Receiver<Control>),
+    epoch: Instant,
+    /// When a spinning thread last read the links, in nanoseconds since `epoch`.
+    last_help: AtomicU64,
 }
 
 static NODE: OnceLock<Arc<Node>> = OnceLock::new();
@@ -216,6 +224,8 @@ impl Node {
             workers: Mutex::default(),
             watchers: Mutex::default(),
             control: flume::unbounded(),
+            epoch: Instant::now(),
+            last_help: AtomicU64::new(0),
         }
     }
 
@@ -656,13 +666,16 @@ impl Node {
     /// thread took first, until the link ends.
     fn watch_link(&self, peer: u32, link: &LinkState) {
         let ended = loop {
-            if let Err(err) = ipc::wait_readable(&link.watch, None) {
+            let since_help = self.since_help();
+            if since_help < HELPERS_LINGER {
+                // Spinning threads are reading the links; waiting in poll
+                // would only wake this thread for frames they take first.
+                std::thread::sleep(HELPERS_LINGER.saturating_sub(since_help));
+            } else if let Err(err) = ipc::wait_readable(&link.watch, None) {
                 break format!("broke its connection: {err}");
             }
             let Ok(mut inbound) = link.inbound.try_lock() else {
-                // A spinning thread is reading it; give it a moment.
-                std::thread::sleep(Duration::from_micros(20));
-                continue;
+                continue; // a spinning thread is reading it
             };
             if let Err(err) = self.drain(peer, &mut inbound) {
                 break format!("broke its connection: {err}");
@@ -673,6 +686,12 @@ impl Node {
         };
         link.out.close();
         self.link_lost(peer, ended);
+    }
+
+    /// How long since a spinning thread last read the links.
+    fn since_help(&self) -> Duration {
+        let now = self.epoch.elapsed().as_nanos() as u64;
+        Duration::from_nanos(now.saturating_sub(self.last_help.load(Ordering::Relaxed)))
     }
 
     /// Reads what has arrived on a link and handles each whole frame.
@@ -689,6 +708,8 @@ impl Node {
     /// Reads every link that nobody else is reading right now; returns
     /// whether any frame was handled. Spinning threads call this.
     fn help(&self) -> bool {
+        self.last_help
+            .store(self.epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
         let links: Vec<(u32, Arc<LinkState>)> = self
             .links
             .read()
