@@ -241,32 +241,39 @@ class _Parent:
         if kind == "log":
             emit(item[1])
         elif kind == "request":
-            _, reply, payload = item
-            try:
-                _, cls, seat, args, kwargs = loads(payload)
-                ref = self.start(cls, seat, args, kwargs)
-                _core.reply(reply, True, dumps(ref))  # noqa: FBT003
-            except Exception as exc:  # noqa: BLE001
-                _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
+            self._answer(*item[1:])
         elif kind == "dead_letter":
             logging.getLogger("pykka").warning(item[1])
         elif kind == "process_lost":
-            _, process, cause, expected = item
-            seat = self.core.vacate(process)
-            if expected or self.closing:
-                return
-            logger.error(
-                f"pykka_rs {cause}; its actors are dead. Starting a new worker."
+            self._replace(*item[1:])
+
+    def _answer(self, reply: tuple[int, int], payload: bytes) -> None:
+        """Do what a worker asked for (start an actor) and answer it."""
+        try:
+            kind, cls, seat, args, kwargs = loads(payload)
+            if kind != "start":
+                msg = f"the parent does not know a worker request {kind!r}"
+                raise ValueError(msg)  # noqa: TRY301 (answered to the worker below)
+            ref = self.start(cls, seat, args, kwargs)
+            _core.reply(reply, True, dumps(ref))  # noqa: FBT003
+        except Exception as exc:  # noqa: BLE001
+            _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
+
+    def _replace(self, process: int, cause: str, expected: bool) -> None:  # noqa: FBT001
+        """Start a new worker in the seat of one that ended unexpectedly."""
+        seat = self.core.vacate(process)
+        if expected or self.closing:
+            return
+        logger.error(f"pykka_rs {cause}; its actors are dead. Starting a new worker.")
+        if seat is None:
+            return
+        try:
+            self.core.start_workers(
+                [seat], sys.executable, self._bootstrap, STARTUP_PATIENCE
             )
-            if seat is None:
-                return
-            try:
-                self.core.start_workers(
-                    [seat], sys.executable, self._bootstrap, STARTUP_PATIENCE
-                )
-            except RuntimeError:
-                if not self.closing:
-                    raise  # logged by _serve; the seat stays empty
+        except RuntimeError:
+            if not self.closing:
+                raise  # logged by _serve; the seat stays empty
 
     def shutdown(self) -> None:
         self.closing = True
@@ -278,6 +285,9 @@ class _Parent:
 class _Worker:
     """The pool as a worker process sees it: the parent starts actors."""
 
+    def __init__(self) -> None:
+        self.bootstrapping = True
+
     def start(
         self,
         cls: type[Actor],
@@ -285,6 +295,14 @@ class _Worker:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> ActorRef[Any]:
+        if self.bootstrapping:
+            msg = (
+                f"{cls.__name__}.start() ran while a worker process was importing "
+                "the main module. Put the code that starts actors under "
+                "`if __name__ == '__main__':`, as multiprocessing's spawn "
+                "method requires, so that worker processes do not run it."
+            )
+            raise RuntimeError(msg)
         slot = _core.request(dumps(("start", cls, seat, args, kwargs)))
         ref: ActorRef[Any] = ThreadingFuture._from_slot(slot).get()  # noqa: SLF001
         return ref
@@ -307,10 +325,15 @@ def _system() -> _Parent | _Worker:
         return _pool
 
 
-def become_worker() -> None:
-    """Make this process start process actors through its parent."""
+def become_worker() -> _Worker:
+    """Make this process start process actors through its parent.
+
+    Until the returned object's `bootstrapping` is cleared, starting a
+    process actor raises: the worker is still importing the main module.
+    """
     global _worker_side  # noqa: PLW0603
     _worker_side = _Worker()
+    return _worker_side
 
 
 def shutdown_pool() -> None:

@@ -83,10 +83,13 @@ def main() -> None:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
+    # Before the main module runs: an unguarded ProcessActor.start() in it
+    # must fail, not start a pool of its own in every worker.
+    side = become_worker()
     multiprocessing.spawn.prepare(bootstrap["preparation"])
     _core.set_spin(bootstrap["spin"])
     _core.join_pool(bootstrap["process"], bootstrap["socket"], bootstrap["token"])
-    become_worker()
+    side.bootstrapping = False
     root = logging.getLogger()
     root.handlers[:] = [ForwardHandler()]
     root.setLevel(logging.NOTSET)

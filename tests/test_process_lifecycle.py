@@ -187,6 +187,24 @@ def test_an_actor_class_from_main_works_as_with_multiprocessing_spawn() -> None:
     assert result.stdout.split() == ["__mp_main__", "True"]
 
 
+def test_an_unguarded_start_in_main_fails_clearly_in_the_workers() -> None:
+    result = run_script("""
+        import pykka_rs as pykka
+
+        class Main(pykka.ProcessActor):
+            pass
+
+        ref = Main.start()  # not under `if __name__ == "__main__":`
+        print("started", ref.is_alive())
+        pykka.ActorRegistry.stop_all()
+    """)
+    # The parent starts the actor, but each worker, importing the script as
+    # __mp_main__, fails with a clear error instead of starting a pool.
+    assert result.returncode != 0
+    assert "ran while a worker process was importing the main module" in result.stderr
+    assert "if __name__ == '__main__':" in result.stderr
+
+
 def test_interpreter_exit_ends_the_workers_and_removes_the_socket() -> None:
     result = run_script("""
         import os

@@ -8,7 +8,8 @@
 //! ```text
 //! u32 LE  header length H
 //! u64 LE  payload length P
-//! H bytes header: a pickle (serde-pickle) of a `Frame`, e.g. {"Tell": {"to": [1, 7]}}
+//! H bytes header: a pickle (serde-pickle) of a `Frame`,
+//!         e.g. {"Tell": {"to": {"process": 1, "actor": 7}}}
 //! P bytes payload: whatever the header says, usually a protocol-5 pickle made by Python
 //! ```
 //!
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 /// Where an actor lives: the process (0 is the parent, workers count from 1)
 /// and the actor's number there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Address {
     /// The process hosting the actor.
     pub process: u32,
@@ -35,6 +37,7 @@ pub struct Address {
 /// A future, wherever it lives: the process that owns it and its number
 /// there. Replies go to one; a future passed to another process travels as one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FutureId {
     /// The process that owns the future.
     pub process: u32,
@@ -45,6 +48,7 @@ pub struct FutureId {
 /// A control header. Variants are written as `{"Name": {fields}}`, or as the
 /// bare string `"Name"` for those without fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Frame {
     /// A one-way message; payload: the pickled message.
     Tell {

@@ -86,6 +86,9 @@ struct Export {
 /// most this long for it.
 const HELPERS_LINGER: Duration = Duration::from_micros(200);
 
+/// How long an exported future is kept once it is done.
+const SHARED_FUTURE_LIFE: Duration = Duration::from_secs(60);
+
 /// How many announced stops a process remembers for actors it has not heard of.
 const RECENT_STOPS: usize = 4096;
 
@@ -186,7 +189,9 @@ pub struct Node {
     exports: Mutex<HashMap<u64, Export>>,
     next_id: AtomicU64,
     pending: Mutex<HashMap<u64, Pending>>,
-    shared: Mutex<HashMap<u64, Arc<FutureState>>>,
+    /// Exported futures, with when a sweep first found each one done.
+    shared: Mutex<HashMap<u64, (Arc<FutureState>, Option<Instant>)>>,
+    shared_swept: std::sync::atomic::AtomicUsize,
     remote_stops: Mutex<StopFlags>,
     dead: Mutex<HashMap<u32, String>>,
     loads: Mutex<HashMap<u32, Load>>,
@@ -218,6 +223,7 @@ impl Node {
             next_id: AtomicU64::new(1),
             pending: Mutex::default(),
             shared: Mutex::default(),
+            shared_swept: std::sync::atomic::AtomicUsize::new(0),
             remote_stops: Mutex::default(),
             dead: Mutex::default(),
             loads: Mutex::default(),
@@ -285,16 +291,34 @@ impl Node {
         lock(&self.exports).get(&id)?.mailbox.upgrade()
     }
 
-    /// Lets other processes read `state` (through `Subscribe`); returns its number here.
+    /// Lets other processes read or set `state`; returns its number here.
+    ///
+    /// The node keeps an exported future until it is done and has been for
+    /// [`SHARED_FUTURE_LIFE`]: a copy of it may still be on its way to
+    /// another process, which may subscribe to it only then.
     pub fn export_future(&self, state: &Arc<FutureState>) -> u64 {
         let id = self.new_id();
-        lock(&self.shared).insert(id, Arc::clone(state));
+        let mut shared = lock(&self.shared);
+        let now = Instant::now();
+        if shared.len() >= 2 * self.shared_swept.load(Ordering::Relaxed).max(64) {
+            shared.retain(|_, (state, done_at)| {
+                if !state.is_done() {
+                    return true;
+                }
+                let done_at = *done_at.get_or_insert(now);
+                now.duration_since(done_at) < SHARED_FUTURE_LIFE
+            });
+            self.shared_swept.store(shared.len(), Ordering::Relaxed);
+        }
+        shared.insert(id, (Arc::clone(state), None));
         id
     }
 
     /// The local future with this number, if it was exported.
     pub fn local_future(&self, id: u64) -> Option<Arc<FutureState>> {
-        lock(&self.shared).get(&id).cloned()
+        lock(&self.shared)
+            .get(&id)
+            .map(|(state, _)| Arc::clone(state))
     }
 
     /// The stopped flag, here, of an actor in another process; set when its
@@ -577,10 +601,49 @@ impl Node {
     fn dispatch(&self, from: u32, header: Frame, payload: Vec<u8>) {
         if let Some(process) = header.destination() {
             if process != self.process {
-                self.forward(process, &header, &payload);
+                if self.process == 0 {
+                    self.forward(process, &header, &payload);
+                } else {
+                    self.refuse_frame(from, &header, "it is addressed to another process");
+                }
                 return;
             }
         }
+        let parent = self.process == 0;
+        match header {
+            // Frames only the parent sends, or only workers send.
+            Frame::Spawn { .. } | Frame::ProcessDied { .. } | Frame::Shutdown if parent => {
+                self.refuse_frame(from, &header, "only the parent sends it");
+            }
+            Frame::Request { .. } | Frame::Log | Frame::Load { .. } if !parent => {
+                self.refuse_frame(from, &header, "only workers send it, to the parent");
+            }
+            Frame::Stopped { actor } if parent && actor.process != from => {
+                self.refuse_frame(from, &header, "a process announces only its own actors");
+            }
+            header => self.handle(from, header, payload),
+        }
+    }
+
+    /// Reports a frame that has no business where it arrived, answering
+    /// whoever waits for a reply to it.
+    fn refuse_frame(&self, from: u32, header: &Frame, why: &str) {
+        match header {
+            Frame::Ask { reply, .. }
+            | Frame::Subscribe { reply, .. }
+            | Frame::Spawn { reply }
+            | Frame::Request { reply } => {
+                self.send_undeliverable(*reply, format!("cannot be reached that way: {why}"));
+            }
+            _ => {}
+        }
+        self.dead_letter(format!(
+            "a frame from process {from} was ignored, since {why}: {header:?}"
+        ));
+    }
+
+    /// Handles a frame that belongs where it arrived.
+    fn handle(&self, from: u32, header: Frame, payload: Vec<u8>) {
         match header {
             Frame::Tell { to } => self.deliver(to.actor, payload, None),
             Frame::Ask { to, reply } => self.deliver(to.actor, payload, Some(reply)),
@@ -736,7 +799,12 @@ impl Node {
 
     fn link_lost(&self, peer: u32, how: String) {
         if self.process != 0 {
-            self.process_died(0, &format!("the parent process {how}"));
+            // Every answer a worker waits for comes through its parent.
+            let cause = format!("the parent process {how}");
+            let everyone: Vec<u32> = lock(&self.pending).values().map(|p| p.from).collect();
+            for process in std::iter::once(0).chain(everyone) {
+                self.process_died(process, &cause);
+            }
             drop(self.control.0.send(Control::ParentLost(how)));
             return;
         }
