@@ -86,6 +86,9 @@ struct Export {
 /// most this long for it.
 const HELPERS_LINGER: Duration = Duration::from_micros(200);
 
+/// An exported future, and when a sweep first found it done.
+type SharedFuture = (Arc<FutureState>, Option<Instant>);
+
 /// How long an exported future is kept once it is done.
 const SHARED_FUTURE_LIFE: Duration = Duration::from_secs(60);
 
@@ -190,7 +193,7 @@ pub struct Node {
     next_id: AtomicU64,
     pending: Mutex<HashMap<u64, Pending>>,
     /// Exported futures, with when a sweep first found each one done.
-    shared: Mutex<HashMap<u64, (Arc<FutureState>, Option<Instant>)>>,
+    shared: Mutex<HashMap<u64, SharedFuture>>,
     shared_swept: std::sync::atomic::AtomicUsize,
     remote_stops: Mutex<StopFlags>,
     dead: Mutex<HashMap<u32, String>>,
