@@ -124,6 +124,15 @@ pub enum Frame {
 }
 
 impl Frame {
+    /// Whether a frame may wait to be written with later ones: nobody waits
+    /// for it to arrive. Everything else is written at once.
+    pub fn may_wait(&self) -> bool {
+        matches!(
+            self,
+            Self::Tell { .. } | Self::Stopped { .. } | Self::Log | Self::Load { .. }
+        )
+    }
+
     /// The process a frame must reach, if it is addressed to one.
     pub fn destination(&self) -> Option<u32> {
         match self {
@@ -169,7 +178,7 @@ pub const PREFIX: usize = 12;
 
 /// Payloads up to this size are copied next to their header and written
 /// with it in one system call; larger ones are written in place.
-const COPY_LIMIT: usize = 64 * 1024;
+pub const COPY_LIMIT: usize = 64 * 1024;
 
 /// Writes one frame: lengths, header, payload.
 ///

@@ -25,7 +25,7 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, poll};
@@ -214,30 +214,71 @@ pub fn connect(path: &Path, token: &[u8], worker: u32) -> io::Result<UnixStream>
 }
 
 /// The sending half of a connection, shared by every thread that sends on it.
+///
+/// A frame somebody waits on is written at once ([`Link::send`]); a one-way
+/// frame may be queued ([`Link::post`]) and written with others in one system
+/// call, by whichever comes first: the next frame sent at once, or the link's
+/// flusher thread, which a post wakes when it finds the queue empty. A write
+/// takes everything queued before it, under the write lock, so frames keep
+/// the order in which they were sent or posted.
+///
+/// Writing a frame costs a system call that also wakes the reader on the
+/// other side, several microseconds on small virtual machines: far more than
+/// making the frame. Rejected: a writer thread for every frame (a wake-up
+/// on the path of every reply), and a timer (latency for nothing when the
+/// sender goes quiet).
+///
+/// Dropping the link writes what is queued and ends the flusher, which holds
+/// the socket's last reference: the peer then sees the end of the stream.
 #[derive(Debug)]
 pub struct Link {
+    shared: Arc<Outgoing>,
+}
+
+/// What the link and its flusher thread share.
+#[derive(Debug)]
+struct Outgoing {
+    queue: Mutex<Queued>,
+    queued: Condvar,
     writer: Mutex<UnixStream>,
 }
 
+#[derive(Debug, Default)]
+struct Queued {
+    frames: Vec<u8>,
+    closed: bool,
+}
+
 impl Link {
-    /// Wraps the writing side of `stream`.
-    pub fn new(stream: UnixStream) -> Self {
-        Self {
+    /// Wraps the writing side of `stream`, with a flusher thread for posted frames.
+    ///
+    /// # Errors
+    /// If the flusher thread cannot be started.
+    pub fn new(stream: UnixStream) -> io::Result<Self> {
+        let shared = Arc::new(Outgoing {
+            queue: Mutex::default(),
+            queued: Condvar::new(),
             writer: Mutex::new(stream),
-        }
+        });
+        let flushed = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("pykka_rs-flush".to_owned())
+            .spawn(move || flushed.flush_posts())?;
+        Ok(Self { shared })
     }
 
-    /// Sends a frame with an already encoded header. Frames from concurrent
-    /// senders never interleave; each sender's frames keep their order.
+    /// Sends a frame with an already encoded header, now, after everything
+    /// queued before it.
     ///
     /// # Errors
     /// Write errors: the peer is gone.
     pub fn send_encoded(&self, header: &[u8], payload: &[u8]) -> io::Result<()> {
-        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        frame::write_frame(&mut *writer, header, payload)
+        let mut frame = Vec::new();
+        frame::write_frame(&mut frame, header, payload)?;
+        self.shared.write_out(Some(&frame))
     }
 
-    /// Sends a frame.
+    /// Sends a frame now, after everything queued before it.
     ///
     /// # Errors
     /// Write errors: the peer is gone.
@@ -245,10 +286,93 @@ impl Link {
         self.send_encoded(&frame::encode_header(header)?, payload)
     }
 
-    /// Closes both directions, waking the reader on either side.
+    /// Queues a frame nobody waits on, to be written soon with others. A
+    /// large one is sent at once instead, rather than copied into the queue.
+    ///
+    /// # Errors
+    /// `BrokenPipe` once the link is closed; write errors when sent at once.
+    pub fn post(&self, header: &Frame, payload: &[u8]) -> io::Result<()> {
+        if payload.len() > frame::COPY_LIMIT {
+            return self.send(header, payload);
+        }
+        let header = frame::encode_header(header)?;
+        let mut queue = self.shared.lock_queue();
+        if queue.closed {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        let was_empty = queue.frames.is_empty();
+        frame::write_frame(&mut queue.frames, &header, payload)?;
+        drop(queue);
+        if was_empty {
+            self.shared.queued.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Writes what is queued, closes both directions (waking the reader on
+    /// either side) and ends the flusher thread.
     pub fn close(&self) {
-        let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        self.shared.finish();
+        let writer = self
+            .shared
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         drop(writer.shutdown(std::net::Shutdown::Both));
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.shared.finish();
+    }
+}
+
+impl Outgoing {
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Queued> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes everything queued, then `frame` (an encoded frame) if given.
+    fn write_out(&self, frame: Option<&[u8]>) -> io::Result<()> {
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let queued = std::mem::take(&mut self.lock_queue().frames);
+        if !queued.is_empty() {
+            writer.write_all(&queued)?;
+        }
+        match frame {
+            Some(frame) => writer.write_all(frame),
+            None => Ok(()),
+        }
+    }
+
+    /// The flusher thread: writes posted frames until the link closes.
+    fn flush_posts(&self) {
+        loop {
+            {
+                let mut queue = self.lock_queue();
+                while queue.frames.is_empty() && !queue.closed {
+                    queue = self
+                        .queued
+                        .wait(queue)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                if queue.closed {
+                    return;
+                }
+            }
+            if self.write_out(None).is_err() {
+                // The peer is gone; the link's reader reports it.
+                self.lock_queue().frames.clear();
+            }
+        }
+    }
+
+    /// Writes what is queued and ends the flusher thread.
+    fn finish(&self) {
+        drop(self.write_out(None));
+        self.lock_queue().closed = true;
+        self.queued.notify_all();
     }
 }
 
@@ -383,7 +507,7 @@ mod tests {
         let token = *listener.token();
         let worker = std::thread::spawn(move || {
             let stream = connect(&socket, &token, 3).unwrap();
-            let link = Link::new(stream.try_clone().unwrap());
+            let link = Link::new(stream.try_clone().unwrap()).unwrap();
             let to = Address {
                 process: 0,
                 actor: 1,
@@ -415,7 +539,7 @@ mod tests {
         let socket = listener.path().to_owned();
         let intruder = std::thread::spawn(move || {
             let stream = connect(&socket, &[0; TOKEN_LEN], 1).unwrap();
-            Link::new(stream).send(&Frame::Shutdown, b"").ok();
+            Link::new(stream).unwrap().send(&Frame::Shutdown, b"").ok();
         });
         let err = listener.accept(Duration::from_secs(5)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
@@ -448,7 +572,7 @@ mod tests {
         assert!(!inbound.read_available().unwrap());
         assert!(inbound.next_frame().unwrap().is_none());
 
-        let link = Link::new(theirs);
+        let link = Link::new(theirs).unwrap();
         let big = vec![3u8; 300_000];
         link.send(&Frame::Log, b"one").unwrap();
         let sender = std::thread::spawn(move || {
@@ -482,6 +606,27 @@ mod tests {
         inbound.read_available().unwrap();
         assert!(inbound.ended());
         assert!(inbound.next_frame().unwrap().is_none());
+    }
+
+    #[test]
+    fn posted_frames_arrive_in_order_with_sent_ones_and_on_their_own() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let link = Link::new(theirs).unwrap();
+        let to = |actor| Frame::Tell {
+            to: frame::Address { process: 1, actor },
+        };
+        link.post(&to(1), b"posted").unwrap();
+        link.post(&to(2), b"posted").unwrap();
+        link.send(&to(3), b"sent").unwrap();
+        link.post(&to(4), b"posted, then nothing else").unwrap();
+        let mut reader = ours;
+        for actor in 1..=4 {
+            let (frame, _) = frame::read_frame(&mut reader).unwrap().unwrap();
+            assert_eq!(frame, to(actor));
+        }
+        link.close();
+        assert!(link.post(&to(5), b"").is_err());
+        assert!(frame::read_frame(&mut reader).unwrap().is_none());
     }
 
     #[test]

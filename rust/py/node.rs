@@ -38,7 +38,7 @@ use super::envelope::{Envelope, Message, Reply};
 use super::future::{FutureState, Outcome};
 use crate::event::Event;
 use crate::mailbox::{Mailbox, Stopped};
-use crate::pool::frame::{self, Address, Frame, FutureId};
+use crate::pool::frame::{Address, Frame, FutureId};
 use crate::pool::ipc::{self, Inbound, Link};
 use crate::pool::{Load, WorkerProcess, exit_cause};
 
@@ -350,10 +350,13 @@ impl Node {
     }
 
     fn send_frame(&self, process: u32, header: &Frame, payload: &[u8]) -> Result<(), String> {
-        self.link_to(process)?
-            .out
-            .send(header, payload)
-            .map_err(|err| format!("the link to process {process} failed: {err}"))
+        let link = self.link_to(process)?;
+        let written = if header.may_wait() {
+            link.out.post(header, payload)
+        } else {
+            link.out.send(header, payload)
+        };
+        written.map_err(|err| format!("the link to process {process} failed: {err}"))
     }
 
     /// Sends a pickled message to an actor here or elsewhere; the answer, if
@@ -550,12 +553,13 @@ impl Node {
             .iter()
             .map(|(process, link)| (*process, Arc::clone(link)))
             .collect();
-        let Ok(header) = frame::encode_header(header) else {
-            return;
-        };
         for (process, link) in links {
             if Some(process) != except {
-                drop(link.out.send_encoded(&header, &[]));
+                drop(if header.may_wait() {
+                    link.out.post(header, &[])
+                } else {
+                    link.out.send(header, &[])
+                });
             }
         }
     }
@@ -702,7 +706,7 @@ impl Node {
     /// If the stream cannot be duplicated or the thread started.
     pub fn connect(self: &Arc<Self>, peer: u32, stream: UnixStream) -> io::Result<()> {
         let link = Arc::new(LinkState {
-            out: Link::new(stream.try_clone()?),
+            out: Link::new(stream.try_clone()?)?,
             watch: stream.try_clone()?,
             inbound: Mutex::new(Inbound::new(stream)),
         });
