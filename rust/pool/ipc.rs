@@ -423,6 +423,7 @@ impl Inbound {
             let wanted = frame::frame_len(pending)?
                 .map_or(READ_CHUNK, |len| len.saturating_sub(pending.len()));
             self.buf.reserve(wanted.max(READ_CHUNK));
+            let room = self.buf.capacity() - self.buf.len();
             match recv(
                 &self.stream,
                 rustix::buffer::spare_capacity(&mut self.buf),
@@ -432,6 +433,9 @@ impl Inbound {
                     self.ended = true;
                     return Ok(any);
                 }
+                // Less than there was room for: the socket had no more, so
+                // asking again would only cost a system call on the hot path.
+                Ok((got, _)) if got < room => return Ok(true),
                 Ok(_) => any = true,
                 Err(rustix::io::Errno::AGAIN) => return Ok(any),
                 Err(rustix::io::Errno::INTR) => {}
