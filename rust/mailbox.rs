@@ -148,8 +148,11 @@ impl<T> Mailbox<T> {
             self.stopped.is_set(),
             "drain_stopped is only for a stopped mailbox"
         );
+        // A sender between its check and its push may have been preempted:
+        // yield the CPU to it rather than spin against it (on one CPU, a spin
+        // would last the whole time slice).
         while self.sends_in_progress.load(Ordering::SeqCst) != 0 {
-            std::hint::spin_loop();
+            std::thread::yield_now();
         }
         let left: Vec<T> = self.rx.drain().collect();
         for _ in &left {
