@@ -149,13 +149,25 @@ impl PyMailbox {
         if let Reply::State(state) = &reply {
             state.expect_answer_from(self.id());
         }
-        self.send(
-            py,
-            Envelope {
-                message: Message::Object(message),
-                reply,
-            },
-        )
+        let envelope = Envelope {
+            message: Message::Object(message),
+            reply,
+        };
+        // On a single CPU, the actor woken by the send runs at once, on this
+        // CPU, and would find the GIL held by the sender: it sleeps again, and
+        // runs only once the sender waits for the reply, two thread switches
+        // later. Sending with the GIL released lets it handle the message
+        // right away. With more CPUs the actor spins on another CPU instead,
+        // and the sender keeps the GIL, so that a burst of asks is not a
+        // burst of GIL hand-overs.
+        if crate::wait::max_spinners() == 0 {
+            let inner = &self.inner;
+            if let Err(Stopped(envelope)) = py.detach(|| inner.send(envelope)) {
+                self.refuse(py, envelope)?;
+            }
+            return Ok(());
+        }
+        self.send(py, envelope)
     }
 
     /// Queue `message` and wait for the reply; return it or raise the
