@@ -273,9 +273,7 @@ impl Link {
     /// # Errors
     /// Write errors: the peer is gone.
     pub fn send_encoded(&self, header: &[u8], payload: &[u8]) -> io::Result<()> {
-        let mut frame = Vec::new();
-        frame::write_frame(&mut frame, header, payload)?;
-        self.shared.write_out(Some(&frame))
+        self.shared.write_out(Some((header, payload)))
     }
 
     /// Sends a frame now, after everything queued before it.
@@ -333,15 +331,24 @@ impl Outgoing {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Writes everything queued, then `frame` (an encoded frame) if given.
-    fn write_out(&self, frame: Option<&[u8]>) -> io::Result<()> {
+    /// Writes everything queued, then the frame `(header, payload)` if given:
+    /// in one system call, unless the payload is too large to copy.
+    fn write_out(&self, mut frame: Option<(&[u8], &[u8])>) -> io::Result<()> {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let queued = std::mem::take(&mut self.lock_queue().frames);
+        let mut queued = std::mem::take(&mut self.lock_queue().frames);
+        let mut appended = Ok(());
+        if let Some((header, payload)) = frame.filter(|(_, p)| p.len() <= frame::COPY_LIMIT) {
+            // A frame that fails its checks appends nothing; the queued
+            // frames still go out.
+            appended = frame::write_frame(&mut queued, header, payload);
+            frame = None;
+        }
         if !queued.is_empty() {
             writer.write_all(&queued)?;
         }
+        appended?;
         match frame {
-            Some(frame) => writer.write_all(frame),
+            Some((header, payload)) => frame::write_frame(&mut *writer, header, payload),
             None => Ok(()),
         }
     }
@@ -631,6 +638,34 @@ mod tests {
         link.close();
         assert!(link.post(&to(5), b"").is_err());
         assert!(frame::read_frame(&mut reader).unwrap().is_none());
+    }
+
+    #[test]
+    fn large_and_refused_frames_keep_the_posted_ones_in_order() {
+        let (mut ours, theirs) = UnixStream::pair().unwrap();
+        let link = Link::new(theirs).unwrap();
+        let to = |actor| Frame::Tell {
+            to: frame::Address { process: 1, actor },
+        };
+        let big = vec![5u8; frame::COPY_LIMIT * 4];
+        // A lost frame fails the test instead of hanging it.
+        ours.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let reader = std::thread::spawn(move || {
+            (1..=4)
+                .map(|_| frame::read_frame(&mut ours).unwrap().unwrap())
+                .collect::<Vec<_>>()
+        });
+        link.post(&to(1), b"posted").unwrap();
+        link.send(&to(2), &big).unwrap();
+        link.post(&to(3), b"posted").unwrap();
+        let too_large = vec![0u8; frame::MAX_HEADER + 1];
+        let refused = link.send_encoded(&too_large, b"").unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::InvalidData);
+        link.send(&to(4), b"sent").unwrap();
+        let got = reader.join().unwrap();
+        let actors: Vec<_> = got.iter().map(|(frame, _)| frame.clone()).collect();
+        assert_eq!(actors, [to(1), to(2), to(3), to(4)]);
+        assert_eq!(got[1].1, big);
     }
 
     #[test]
