@@ -5,6 +5,7 @@ demo:
 	.ci/run setup
 	.venv/bin/python -P examples/demo.py
 
-# The whole test suite: lint, Rust tests, types, our tests, Pykka's suite.
+# The whole test suite: lint, Rust tests, types, our tests, Pykka's suite,
+# and those two again on one CPU.
 test:
-	.ci/run setup lint rust types python pykka-suite
+	.ci/run setup lint rust types python pykka-suite one-cpu
