@@ -110,7 +110,7 @@ def test_stop_all_ends_every_worker_and_leaves_nothing_behind() -> None:
     assert own_temp_dirs()
     started = time.monotonic()
     pykka.ActorRegistry.stop_all()
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 2.0
     assert worker_processes() == []
     assert own_temp_dirs() == []
     for pid in pids:
