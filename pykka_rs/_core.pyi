@@ -1,7 +1,7 @@
 """The Rust core of pykka_rs (`rust/py/`). Private: use the `pykka_rs` package."""
 
 from collections.abc import Callable
-from typing import Any, final
+from typing import Any, Self, final
 
 from pykka_rs._envelope import Envelope
 
@@ -106,7 +106,7 @@ class Mailbox:
 class RemoteMailbox:
     """The inbox of an actor in another process: `tell`, `ask` and `put` send to it."""
 
-    def __init__(self, process: int, actor: int) -> None: ...
+    def __new__(cls, process: int, actor: int) -> Self: ...
     @property
     def stopped(self) -> Event:
         """The actor's stopped flag, as far as this process knows."""
@@ -134,7 +134,7 @@ class RemoteMailbox:
 class Pool:
     """The parent's worker processes: starting them, placing actors on them, shutting them down."""
 
-    def __init__(self, size: int, tmpdir: str) -> None: ...
+    def __new__(cls, size: int, tmpdir: str) -> Self: ...
     @property
     def size(self) -> int:
         """The number of seats."""
@@ -174,7 +174,7 @@ class Pool:
 class ActorThread:
     """Marks the calling thread as the actor of `mailbox` while the `with` block runs."""
 
-    def __init__(self, mailbox: Mailbox) -> None: ...
+    def __new__(cls, mailbox: Mailbox) -> Self: ...
     def __enter__(self) -> None: ...
     def __exit__(self, kind: object, value: object, traceback: object) -> None: ...
 
