@@ -151,6 +151,7 @@ class Pool:
         self,
         seats: list[int],
         python: str,
+        args: list[str],
         bootstrap: Callable[[int], bytes],
         patience: float,
     ) -> list[int]:

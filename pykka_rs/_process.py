@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing.spawn
+import multiprocessing.util
 import os
 import pickle
 import sys
@@ -20,6 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pykka_rs import _core
@@ -158,6 +160,24 @@ class ProcessActor(Actor):
         return _system().start(cls, worker, args, kwargs)
 
 
+def _worker_command() -> tuple[str, list[str]]:
+    """How to start a worker: as multiprocessing's spawn starts a child.
+
+    The same interpreter with the same flags (`-P`, `-I`, `-X ...`), and
+    pykka_rs imported from where this process imported it, not from wherever
+    the worker's own `sys.path` would find one first; the bootstrap then
+    gives the worker this process's `sys.path`.
+    """
+    home = str(Path(__file__).resolve().parent.parent)
+    code = (
+        f"import sys; sys.path.insert(0, {home!r}); "
+        "from pykka_rs._worker import main; main()"
+    )
+    flags = multiprocessing.util._args_from_interpreter_flags()  # type: ignore[attr-defined]  # noqa: SLF001 (as spawn does)
+    python = multiprocessing.spawn.get_executable() or sys.executable
+    return os.fsdecode(python), [*flags, "-c", code]
+
+
 class _Parent:
     """The pool as the parent process runs it."""
 
@@ -170,8 +190,13 @@ class _Parent:
         # multiprocessing refuses to pickle its authentication key on purpose;
         # our standard-input pipe is as private as its own.
         self._preparation["authkey"] = bytes(self._preparation["authkey"])
+        self._python, self._args = _worker_command()
         self.core.start_workers(
-            list(range(size)), sys.executable, self._bootstrap, STARTUP_PATIENCE
+            list(range(size)),
+            self._python,
+            self._args,
+            self._bootstrap,
+            STARTUP_PATIENCE,
         )
         self._control = threading.Thread(
             target=self._serve, name="pykka_rs-pool", daemon=True
@@ -269,7 +294,7 @@ class _Parent:
             return
         try:
             self.core.start_workers(
-                [seat], sys.executable, self._bootstrap, STARTUP_PATIENCE
+                [seat], self._python, self._args, self._bootstrap, STARTUP_PATIENCE
             )
         except RuntimeError:
             if not self.closing:

@@ -1,4 +1,4 @@
-"""A worker process: `python -m pykka_rs._worker`, started by the pool.
+"""A worker process: `main()`, which the pool starts in a fresh interpreter.
 
 It reads its bootstrap from standard input (its number, the pool's socket
 and token, and multiprocessing's spawn preparation data: sys.path, the
@@ -99,7 +99,3 @@ def main() -> None:
     sys.stderr.flush()
     # Actors' non-daemon threads have stopped or get no more time.
     os._exit(0)
-
-
-if __name__ == "__main__":
-    main()

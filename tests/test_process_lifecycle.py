@@ -187,6 +187,43 @@ def test_an_actor_class_from_main_works_as_with_multiprocessing_spawn() -> None:
     assert result.stdout.split() == ["__mp_main__", "True"]
 
 
+@pytest.mark.parametrize("flags", [[], ["-P"], ["-I"]])
+def test_workers_import_pykka_rs_from_where_the_parent_did(
+    flags: list[str], tmp_path: Path
+) -> None:
+    # A decoy package in the working directory, where `python -m` would look
+    # first: the workers must use the parent's pykka_rs all the same.
+    decoy = tmp_path / "cwd" / "pykka_rs"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('the decoy pykka_rs')\n")
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent("""
+            import pykka_rs as pykka
+
+            class Where(pykka.ProcessActor):
+                def where(self):
+                    return pykka.__file__
+
+            if __name__ == "__main__":
+                print(pykka.__file__)
+                print(Where.start().proxy().where().get(timeout=10))
+                pykka.ActorRegistry.stop_all()
+        """)
+    )
+    result = subprocess.run(
+        [sys.executable, *flags, str(script)],
+        cwd=decoy.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    parents, workers = result.stdout.split()
+    assert parents == workers == pykka.__file__
+
+
 def test_an_unguarded_start_in_main_fails_clearly_in_the_workers() -> None:
     result = run_script("""
         import pykka_rs as pykka

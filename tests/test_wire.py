@@ -726,6 +726,7 @@ def test_a_parent_made_of_wire_runs_a_real_worker(wire: Any) -> None:
     pytest.importorskip("pykka_rs._core")
     from process_actors import Echo  # noqa: PLC0415 (tests/ is on sys.path from conftest)
 
+    from pykka_rs._process import _worker_command  # noqa: PLC0415
     from pykka_rs.messages import ProxyCall, _ActorStop  # noqa: PLC0415
 
     def call(method: str, *args: Any) -> bytes:
@@ -749,9 +750,8 @@ def test_a_parent_made_of_wire_runs_a_real_worker(wire: Any) -> None:
         listener.bind(path)
         listener.listen(1)
         listener.settimeout(60)
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "pykka_rs._worker"], stdin=subprocess.PIPE
-        )
+        python, args = _worker_command()  # the command docs/protocol.md gives
+        worker = subprocess.Popen([python, *args], stdin=subprocess.PIPE)
         try:
             assert worker.stdin is not None
             worker.stdin.write(pickle.dumps(bootstrap, protocol=5))

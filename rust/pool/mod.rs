@@ -11,6 +11,7 @@
 pub mod frame;
 pub mod ipc;
 
+use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -28,7 +29,11 @@ impl WorkerProcess {
     ///
     /// # Errors
     /// If the process cannot be started or its input written.
-    pub fn spawn(program: &Path, args: &[&str], bootstrap: &[u8]) -> io::Result<Self> {
+    pub fn spawn<A: AsRef<OsStr>>(
+        program: &Path,
+        args: &[A],
+        bootstrap: &[u8],
+    ) -> io::Result<Self> {
         let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())

@@ -127,15 +127,16 @@ impl PyPool {
         Ok(PyBytes::new(py, self.listener()?.token()))
     }
 
-    /// Start a worker in each of `seats`: run `python -m pykka_rs._worker`
-    /// with `bootstrap(process_number)` on its standard input, and wait up
-    /// to `patience` seconds for all of them to connect. Return their
-    /// process numbers.
+    /// Start a worker in each of `seats`: run `python` with `args`, with
+    /// `bootstrap(process_number)` on its standard input, and wait up to
+    /// `patience` seconds for all of them to connect. Return their process
+    /// numbers.
     fn start_workers(
         &self,
         py: Python<'_>,
         seats: Vec<usize>,
         python: PathBuf,
+        args: Vec<String>,
         bootstrap: &Bound<'_, PyAny>,
         patience: f64,
     ) -> PyResult<Vec<u32>> {
@@ -149,7 +150,7 @@ impl PyPool {
             }
             let process = NEXT_PROCESS.fetch_add(1, Ordering::Relaxed);
             let bytes: Vec<u8> = bootstrap.call1((process,))?.extract()?;
-            let worker = WorkerProcess::spawn(&python, &["-m", "pykka_rs._worker"], &bytes)
+            let worker = WorkerProcess::spawn(&python, &args, &bytes)
                 .map_err(|err| os_error(&err, "cannot start a worker process"))?;
             starting.insert(process, (*seat, worker));
         }
