@@ -15,7 +15,7 @@ as `GOLDEN` below):
 
 Change both only together with `docs/protocol.md`: they pin the wire format.
 The last test plays the parent with `_wire.py` alone against a real worker
-process (`python -m pykka_rs._worker`), as `docs/protocol.md` describes it.
+process (started with the command the pool uses), as `docs/protocol.md` describes it.
 """
 
 from __future__ import annotations
