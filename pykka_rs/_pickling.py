@@ -32,12 +32,13 @@ def dumps(obj: Any) -> bytes:
     try:
         return pickle.dumps(obj, protocol=PROTOCOL)
     except Exception as by_name:  # noqa: BLE001 (any failure: try by value)
-        import cloudpickle  # noqa: PLC0415 (only needed for the rare object without a name)
-
         try:
+            import cloudpickle  # noqa: PLC0415 (only for the rare object without a name)
+
             pickled: bytes = cloudpickle.dumps(obj, protocol=PROTOCOL)
         except Exception:  # noqa: BLE001
-            # What the plain pickler said is the clearer explanation.
+            # What the plain pickler said is the clearer explanation (also
+            # when cloudpickle, a dependency, is missing from a broken install).
             raise by_name from None
         return pickled
 
