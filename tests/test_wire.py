@@ -680,14 +680,18 @@ class Parent:
             remaining = deadline - time.monotonic()
             assert not self.ended, f"the worker hung up; it sent {self.received}"
             assert remaining > 0, f"no such frame in time; got {self.received}"
-            self.conn.settimeout(remaining)
-            data = self.conn.recv(1 << 16)
-            if data:
-                self.reader.feed(data)
-            else:
-                self.reader.end()
-                self.ended = True
-            self.received.extend(self.reader)
+            self.receive(remaining)
+
+    def receive(self, timeout: float) -> None:
+        """Read what arrives within `timeout` and add its frames to `received`."""
+        self.conn.settimeout(timeout)
+        data = self.conn.recv(1 << 16)
+        if data:
+            self.reader.feed(data)
+        else:
+            self.reader.end()
+            self.ended = True
+        self.received.extend(self.reader)
 
     def expect(self, variant: str, **fields: Any) -> bytes:
         """Take the next frame of `variant` and check its fields; return its payload."""
@@ -712,14 +716,7 @@ class Parent:
     def wait_for_end(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while not self.ended:
-            self.conn.settimeout(max(0.01, deadline - time.monotonic()))
-            data = self.conn.recv(1 << 16)
-            if data:
-                self.reader.feed(data)
-            else:
-                self.reader.end()
-                self.ended = True
-            self.received.extend(self.reader)
+            self.receive(max(0.01, deadline - time.monotonic()))
 
 
 def test_a_parent_made_of_wire_runs_a_real_worker(wire: Any) -> None:
