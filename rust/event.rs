@@ -7,6 +7,7 @@
 //! once, when the flag goes from clear to set: that is how other processes
 //! learn, in order with everything else the actor sends, that it stopped.
 
+use crate::sync::lock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Instant;
@@ -47,11 +48,10 @@ impl Event {
         let was_set = self.flag.swap(true, Ordering::SeqCst);
         // Taking the lock orders this store before any waiter's next check,
         // so a waiter cannot miss the notification between check and sleep.
-        drop(self.lock.lock().unwrap_or_else(PoisonError::into_inner));
+        drop(lock(&self.lock));
         self.changed.notify_all();
         if !was_set {
-            let callbacks =
-                std::mem::take(&mut *self.on_set.lock().unwrap_or_else(PoisonError::into_inner));
+            let callbacks = std::mem::take(&mut *lock(&self.on_set));
             for callback in callbacks {
                 callback();
             }
@@ -62,7 +62,7 @@ impl Event {
     /// the thread that sets it.
     pub fn on_set(&self, callback: impl FnOnce() + Send + 'static) {
         {
-            let mut callbacks = self.on_set.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut callbacks = lock(&self.on_set);
             if !self.is_set() {
                 callbacks.push(Box::new(callback));
                 return;
@@ -81,7 +81,7 @@ impl Event {
         if self.is_set() {
             return true;
         }
-        let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = lock(&self.lock);
         while !self.is_set() {
             match deadline {
                 None => {

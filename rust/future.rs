@@ -11,6 +11,7 @@
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
+use crate::sync::lock;
 use crate::wait;
 
 type Callback = Box<dyn FnOnce() + Send>;
@@ -143,7 +144,7 @@ impl<T> Slot<T> {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Waiters> {
-        self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.waiters)
     }
 }
 

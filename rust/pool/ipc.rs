@@ -32,6 +32,7 @@ use rustix::event::{PollFd, PollFlags, poll};
 use rustix::net::{RecvFlags, recv};
 
 use super::frame::{self, Frame};
+use crate::sync::lock;
 
 /// The length of the secret a worker presents.
 pub const TOKEN_LEN: usize = 32;
@@ -311,11 +312,7 @@ impl Link {
     /// either side) and ends the flusher thread.
     pub fn close(&self) {
         self.shared.finish();
-        let writer = self
-            .shared
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let writer = lock(&self.shared.writer);
         drop(writer.shutdown(std::net::Shutdown::Both));
     }
 }
@@ -328,13 +325,13 @@ impl Drop for Link {
 
 impl Outgoing {
     fn lock_queue(&self) -> std::sync::MutexGuard<'_, Queued> {
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.queue)
     }
 
     /// Writes everything queued, then the frame `(header, payload)` if given:
     /// in one system call, unless the payload is too large to copy.
     fn write_out(&self, mut frame: Option<(&[u8], &[u8])>) -> io::Result<()> {
-        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut writer = lock(&self.writer);
         let mut queued = std::mem::take(&mut self.lock_queue().frames);
         let mut appended = Ok(());
         if let Some((header, payload)) = frame.filter(|(_, p)| p.len() <= frame::COPY_LIMIT) {

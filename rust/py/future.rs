@@ -25,6 +25,7 @@ use super::errors::{ActorDeadError, timeout_error};
 use super::gil;
 use super::pickling;
 use crate::future::Slot;
+use crate::sync::lock;
 
 /// What a future resolves to.
 pub enum Outcome {
@@ -235,7 +236,7 @@ impl FutureState {
     }
 
     fn lock_hook(&self) -> std::sync::MutexGuard<'_, HookRun> {
-        self.hook.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.hook)
     }
 
     /// Runs the get hook unless another thread is running it or it already

@@ -1,7 +1,7 @@
 //! `_core.Mailbox`: an actor's inbox, with Pykka's `put`/`get`/`empty` and the
 //! fast paths `ActorRef` uses (`tell`, `ask`, `ask_blocking`).
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use pyo3::exceptions::PyRuntimeError;
@@ -17,6 +17,7 @@ use super::node::Node;
 use crate::error::CoreError;
 use crate::event::Event;
 use crate::mailbox::{Mailbox, Stopped};
+use crate::sync::lock;
 
 /// An actor's inbox: an unbounded queue of envelopes, closed by the actor's
 /// stopped flag.
@@ -38,12 +39,7 @@ impl PyMailbox {
     }
 
     fn dead(&self) -> CoreError {
-        CoreError::ActorDead(
-            self.label
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone(),
-        )
+        CoreError::ActorDead(lock(&self.label).clone())
     }
 
     /// Queues `envelope`; if the actor has stopped, fails its reply and says so.
@@ -83,15 +79,12 @@ impl PyMailbox {
     /// How errors name the actor, e.g. `"MyActor (urn:uuid:...)"`.
     #[getter]
     fn label(&self) -> String {
-        self.label
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.label).clone()
     }
 
     #[setter]
     fn set_label(&self, label: String) {
-        *self.label.lock().unwrap_or_else(PoisonError::into_inner) = label;
+        *lock(&self.label) = label;
     }
 
     /// Let other processes send to this mailbox; return `(process, number)`,

@@ -41,6 +41,7 @@ use crate::mailbox::{Mailbox, Stopped};
 use crate::pool::frame::{Address, Frame, FutureId};
 use crate::pool::ipc::{self, Inbound, Link};
 use crate::pool::{Load, WorkerProcess, exit_cause};
+use crate::sync::lock;
 
 /// Work the link threads hand to a Python thread.
 pub enum Control {
@@ -211,10 +212,6 @@ static NODE: OnceLock<Arc<Node>> = OnceLock::new();
 /// The spinning threads' helper: read this process's links.
 fn help_read() -> bool {
     NODE.get().is_some_and(|node| node.help())
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Node {
@@ -545,15 +542,18 @@ impl Node {
         }
     }
 
-    fn broadcast(&self, header: &Frame, except: Option<u32>) {
-        let links: Vec<(u32, Arc<LinkState>)> = self
-            .links
+    /// The links as they are now, so no lock is held while using them.
+    fn links_now(&self) -> Vec<(u32, Arc<LinkState>)> {
+        self.links
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .map(|(process, link)| (*process, Arc::clone(link)))
-            .collect();
-        for (process, link) in links {
+            .map(|(peer, link)| (*peer, Arc::clone(link)))
+            .collect()
+    }
+
+    fn broadcast(&self, header: &Frame, except: Option<u32>) {
+        for (process, link) in self.links_now() {
             if Some(process) != except {
                 drop(if header.may_wait() {
                     link.out.post(header, &[])
@@ -780,15 +780,8 @@ impl Node {
     fn help(&self) -> bool {
         self.last_help
             .store(self.epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        let links: Vec<(u32, Arc<LinkState>)> = self
-            .links
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|(peer, link)| (*peer, Arc::clone(link)))
-            .collect();
         let mut handled = false;
-        for (peer, link) in links {
+        for (peer, link) in self.links_now() {
             let Ok(mut inbound) = link.inbound.try_lock() else {
                 continue;
             };

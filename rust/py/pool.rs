@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError};
@@ -20,6 +20,7 @@ use super::node::Node;
 use crate::pool::frame::Frame;
 use crate::pool::ipc::Listener;
 use crate::pool::{Load, WorkerProcess, exit_cause, place};
+use crate::sync::lock;
 
 /// Process numbers are never reused, across pools too: 0 is the parent.
 static NEXT_PROCESS: AtomicU32 = AtomicU32::new(1);
@@ -42,10 +43,6 @@ pub struct PyPool {
     seats: Mutex<Vec<Option<Seat>>>,
     /// Set first thing by `shutdown`; a start in progress then gives up.
     closed: AtomicBool,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn os_error(err: &std::io::Error, what: &str) -> PyErr {

@@ -2,7 +2,7 @@
 //! process sees it. Sending pickles the message (an unpicklable one fails
 //! right here, at the caller) and writes a frame with the GIL released.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -15,6 +15,7 @@ use super::node::{Answer, Node};
 use super::pickling;
 use crate::event::Event;
 use crate::pool::frame::Address;
+use crate::sync::lock;
 
 /// The inbox of an actor in another process: `tell`, `ask` and `put` send
 /// to it; only its own process can take messages out.
@@ -30,10 +31,7 @@ pub struct PyRemoteMailbox {
 
 impl PyRemoteMailbox {
     fn label_text(&self) -> String {
-        self.label
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.label).clone()
     }
 
     fn dead(&self, reason: Option<&str>) -> PyErr {
@@ -119,7 +117,7 @@ impl PyRemoteMailbox {
 
     #[setter]
     fn set_label(&self, label: String) {
-        *self.label.lock().unwrap_or_else(PoisonError::into_inner) = label;
+        *lock(&self.label) = label;
     }
 
     /// The actor's address, `(process, number)`.
