@@ -285,6 +285,19 @@ impl Link {
         self.send_encoded(&frame::encode_header(header)?, payload)
     }
 
+    /// Sends a frame the way its kind calls for: queued with others if
+    /// nobody waits for it ([`Frame::may_wait`]), written at once otherwise.
+    ///
+    /// # Errors
+    /// As for [`Link::post`] and [`Link::send`].
+    pub fn transmit(&self, header: &Frame, payload: &[u8]) -> io::Result<()> {
+        if header.may_wait() {
+            self.post(header, payload)
+        } else {
+            self.send(header, payload)
+        }
+    }
+
     /// Queues a frame nobody waits on, to be written soon with others. A
     /// large one is sent at once instead, rather than copied into the queue.
     ///

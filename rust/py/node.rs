@@ -346,14 +346,15 @@ impl Node {
             .ok_or_else(|| format!("process {process} is not connected"))
     }
 
-    fn send_frame(&self, process: u32, header: &Frame, payload: &[u8]) -> Result<(), String> {
-        let link = self.link_to(process)?;
-        let written = if header.may_wait() {
-            link.out.post(header, payload)
-        } else {
-            link.out.send(header, payload)
-        };
-        written.map_err(|err| format!("the link to process {process} failed: {err}"))
+    /// Sends a frame to one process, through the parent if need be.
+    ///
+    /// # Errors
+    /// Why the process cannot be reached.
+    pub fn send_frame(&self, process: u32, header: &Frame, payload: &[u8]) -> Result<(), String> {
+        self.link_to(process)?
+            .out
+            .transmit(header, payload)
+            .map_err(|err| format!("the link to process {process} failed: {err}"))
     }
 
     /// Sends a pickled message to an actor here or elsewhere; the answer, if
@@ -555,11 +556,7 @@ impl Node {
     fn broadcast(&self, header: &Frame, except: Option<u32>) {
         for (process, link) in self.links_now() {
             if Some(process) != except {
-                drop(if header.may_wait() {
-                    link.out.post(header, &[])
-                } else {
-                    link.out.send(header, &[])
-                });
+                drop(link.out.transmit(header, &[]));
             }
         }
     }
@@ -920,14 +917,6 @@ impl Node {
         if let Some(load) = lock(&self.loads).get_mut(&process) {
             load.actors += 1;
         }
-    }
-
-    /// Sends a frame with no payload to one process.
-    ///
-    /// # Errors
-    /// Why the process cannot be reached.
-    pub fn send_control(&self, process: u32, header: &Frame, payload: &[u8]) -> Result<(), String> {
-        self.send_frame(process, header, payload)
     }
 
     /// Asks worker `process` to make an actor; the answer goes to `state`.

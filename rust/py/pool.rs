@@ -181,7 +181,7 @@ impl PyPool {
                     // Shut down meanwhile: this worker goes the way of the others.
                     drop(seats);
                     retiring.store(true, Ordering::SeqCst);
-                    drop(node.send_control(greeted.worker, &Frame::Shutdown, &[]));
+                    drop(node.send_frame(greeted.worker, &Frame::Shutdown, &[]));
                     continue;
                 }
                 seats[seat] = Some(Seat {
@@ -303,7 +303,7 @@ impl PyPool {
         py.detach(|| {
             for seat in &seats {
                 seat.retiring.store(true, Ordering::SeqCst);
-                drop(node.send_control(seat.process, &Frame::Shutdown, &[]));
+                drop(node.send_frame(seat.process, &Frame::Shutdown, &[]));
             }
             for seat in &seats {
                 node.await_exit(seat.process, deadline);

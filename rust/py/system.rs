@@ -41,7 +41,7 @@ pub fn join_pool(py: Python<'_>, process: u32, socket_path: PathBuf, token: &[u8
                 let (actors, waiting) = node.own_load();
                 if last != Some((actors, waiting)) {
                     if node
-                        .send_control(0, &Frame::Load { actors, waiting }, &[])
+                        .send_frame(0, &Frame::Load { actors, waiting }, &[])
                         .is_err()
                     {
                         return; // the parent is gone; so is this worker, soon
@@ -135,7 +135,7 @@ pub fn local_future(number: u64) -> Option<PySlot> {
 /// Worker: send a log record's pickled fields to the parent.
 #[pyfunction]
 pub fn send_log(py: Python<'_>, payload: Vec<u8>) -> PyResult<()> {
-    py.detach(|| Node::get().send_control(0, &Frame::Log, &payload))
+    py.detach(|| Node::get().send_frame(0, &Frame::Log, &payload))
         .map_err(PyRuntimeError::new_err)
 }
 
