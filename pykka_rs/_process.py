@@ -346,6 +346,9 @@ def _system() -> _Parent | _Worker:
     with _pool_lock:
         if _pool is None or _pool.closing:
             _pool = _Parent(_pool_size())
+            # Registered once however often the pool restarts, and moved to
+            # the end each time: it runs before exit handlers added earlier.
+            atexit.unregister(shutdown_pool)
             atexit.register(shutdown_pool)
         return _pool
 
