@@ -17,6 +17,9 @@ use crate::event::Event;
 use crate::pool::frame::Address;
 use crate::sync::lock;
 
+/// Why a remote inbox cannot be read or inspected.
+const SEND_ONLY: &str = "the inbox of an actor in another process can only be sent to";
+
 /// The inbox of an actor in another process: `tell`, `ask` and `put` send
 /// to it; only its own process can take messages out.
 ///
@@ -168,16 +171,12 @@ impl PyRemoteMailbox {
 
     /// Not possible: only the actor's own process takes its messages.
     fn get(&self) -> PyResult<()> {
-        Err(PyTypeError::new_err(
-            "the inbox of an actor in another process can only be sent to",
-        ))
+        Err(PyTypeError::new_err(SEND_ONLY))
     }
 
     /// Not known here: only the actor's own process sees its queue.
     fn empty(&self) -> PyResult<bool> {
-        Err(PyTypeError::new_err(
-            "the inbox of an actor in another process can only be sent to",
-        ))
+        Err(PyTypeError::new_err(SEND_ONLY))
     }
 
     fn __repr__(&self) -> String {
