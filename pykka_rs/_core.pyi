@@ -13,6 +13,7 @@ __all__ = [
     "RemoteMailbox",
     "Slot",
     "_panic",
+    "control_barrier",
     "join_pool",
     "local_future",
     "next_control",
@@ -190,6 +191,9 @@ def join_pool(process: int, socket_path: str, token: bytes) -> None:
 
 def next_control(timeout: float) -> tuple[Any, ...] | None:
     """Wait up to `timeout` seconds for the next piece of work queued for Python."""
+
+def control_barrier() -> Event:
+    """An Event set once everything queued for `next_control()` before it is handled."""
 
 def reply(to: tuple[int, int], ok: bool, payload: bytes) -> None:
     """Answer the future `(process, number)` with a pickled value or exception."""

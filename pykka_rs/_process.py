@@ -42,6 +42,9 @@ logger = logging.getLogger("pykka_rs.pool")
 # How long a new worker may take to start and connect.
 STARTUP_PATIENCE = 60.0
 
+# How long start() waits for the worker's log records to be emitted here.
+LOG_PATIENCE = 1.0
+
 # How long shutting the pool down waits for workers before killing them.
 SHUTDOWN_PATIENCE = 2.0
 
@@ -227,6 +230,10 @@ class _Parent:
         payload = dumps((cls, args, kwargs, urn))
         process = self._choose(seat)
         number = self.core.spawn_actor(process, payload, f"{cls.__name__} ({urn})")
+        if threading.current_thread() is not self._control:
+            # The worker sent its log records ("Starting ...") before the
+            # reply; emit them before start() returns, as a thread actor's are.
+            _core.control_barrier().wait(LOG_PATIENCE)
         ref = rebuild_ref(process, number, urn, cls)
         ActorRegistry._add(ref)  # noqa: SLF001
         return ref
@@ -271,6 +278,8 @@ class _Parent:
             logging.getLogger("pykka").warning(item[1])
         elif kind == "process_lost":
             self._replace(*item[1:])
+        elif kind == "barrier":
+            item[1].set()
 
     def _answer(self, reply: tuple[int, int], payload: bytes) -> None:
         """Do what a worker asked for (start an actor) and answer it."""

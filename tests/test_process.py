@@ -234,6 +234,19 @@ def test_pykkas_own_log_records_come_from_the_worker(
     assert str(record.exc_info[1]) == "logged"
 
 
+def test_start_returns_once_the_workers_starting_record_is_logged(
+    log_records: Recorder,
+) -> None:
+    # As with thread actors, whose start() logs "Starting ..." itself.
+    for _ in range(30):
+        ref = Echo.start("logged")
+        try:
+            logged = log_records.messages("pykka", logging.DEBUG)
+        finally:
+            ref.stop()
+        assert f"Starting {ref}" in logged
+
+
 def test_configure_checks_its_arguments() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         pykka.configure(workers=0)

@@ -76,6 +76,8 @@ pub enum Control {
     ParentLost(String),
     /// Worker: the parent asked it to stop its actors and exit.
     Shutdown,
+    /// Set this flag: everything queued before it has been handled.
+    Barrier(Arc<Event>),
 }
 
 struct Export {
@@ -932,6 +934,14 @@ impl Node {
     ) -> Result<(), String> {
         let reply = self.expect(state, process, label);
         self.send_expecting(process, &Frame::Spawn { reply }, payload, reply)
+    }
+
+    /// A flag the Python thread sets once it has handled all the work queued
+    /// for it so far: log records that arrived before a reply, say.
+    pub fn control_barrier(&self) -> Arc<Event> {
+        let barrier = Arc::new(Event::new());
+        drop(self.control.0.send(Control::Barrier(Arc::clone(&barrier))));
+        barrier
     }
 
     /// Takes the next piece of work for Python, waiting until `until`.

@@ -10,6 +10,7 @@ use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
+use super::event::PyEvent;
 use super::future::{FutureState, Outcome, PySlot};
 use super::node::{Control, Node};
 use crate::pool::frame::{Frame, FutureId};
@@ -63,7 +64,8 @@ fn future_id(id: FutureId) -> (u32, u64) {
 /// `("log", payload)`, `("request", reply, payload)`, `("spawn", reply,
 /// payload)`, `("dead_letter", text)`, `("process_lost", process, cause,
 /// expected)`, `("parent_lost", text)` or `("shutdown",)`; `reply` is a
-/// `(process, number)` pair for `reply()`. Return None at the timeout.
+/// `(process, number)` pair for `reply()`; `("barrier", event)` asks for
+/// `event` to be set (see `control_barrier()`). Return None at the timeout.
 #[pyfunction]
 pub fn next_control(py: Python<'_>, timeout: f64) -> PyResult<Option<Bound<'_, PyTuple>>> {
     let until =
@@ -89,8 +91,19 @@ pub fn next_control(py: Python<'_>, timeout: f64) -> PyResult<Option<Bound<'_, P
         } => ("process_lost", process, cause, expected).into_pyobject(py)?,
         Control::ParentLost(text) => ("parent_lost", text).into_pyobject(py)?,
         Control::Shutdown => ("shutdown",).into_pyobject(py)?,
+        Control::Barrier(event) => ("barrier", PyEvent { inner: event }).into_pyobject(py)?,
     };
     Ok(Some(tuple))
+}
+
+/// An `Event` to be set once the thread taking `next_control()` work has
+/// handled everything queued before it: waiting for it orders what a worker
+/// sent before a reply (its log records) before what follows the reply.
+#[pyfunction]
+pub fn control_barrier() -> PyEvent {
+    PyEvent {
+        inner: Node::get().control_barrier(),
+    }
 }
 
 /// Answer the future `(process, number)` with a pickled value (`ok`) or a
