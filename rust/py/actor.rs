@@ -26,6 +26,7 @@ use super::pickling;
 use crate::actor::{self, Handled, Host};
 use crate::metrics::MailboxStats;
 use crate::pool::frame::FutureId;
+use crate::sync::lock;
 
 thread_local! {
     /// The mailbox of the actor running on this thread, or 0.
@@ -361,10 +362,7 @@ impl PyActorThread {
 
     fn __enter__(&self) {
         let previous = CURRENT_MAILBOX.with(|current| current.replace(self.mailbox));
-        self.previous
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(previous);
+        lock(&self.previous).push(previous);
     }
 
     fn __exit__(
@@ -373,12 +371,7 @@ impl PyActorThread {
         _value: &Bound<'_, PyAny>,
         _traceback: &Bound<'_, PyAny>,
     ) {
-        let previous = self
-            .previous
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop()
-            .unwrap_or(0);
+        let previous = lock(&self.previous).pop().unwrap_or(0);
         CURRENT_MAILBOX.with(|current| current.set(previous));
     }
 }
