@@ -7,7 +7,11 @@
 //! A batch ends early when an envelope leaves a reply to publish. Replies are
 //! published only after the interpreter is released: a waiter that wakes to a
 //! reply then finds the interpreter free, instead of sleeping again until the
-//! actor lets go of it.
+//! actor lets go of it. The replies of the batch that stopped the actor are
+//! the exception: they are published with the interpreter still held, so the
+//! stopping thread finishes (drains its mailbox, ends) before whoever waited
+//! for the stop runs on, as with Pykka, where the waiter needs the
+//! interpreter to wake at all.
 //!
 //! The loop is generic over a [`Host`], which knows how to hold and release
 //! the interpreter and how to handle one envelope; the Python bindings are one
@@ -42,7 +46,8 @@ pub trait Host<T> {
     /// Handles one envelope; called with the interpreter held.
     fn handle(&mut self, envelope: T) -> Handled<Self::Reply>;
 
-    /// Delivers a reply; called with the interpreter released.
+    /// Delivers a reply; called with the interpreter released, except for
+    /// the replies of the batch that stopped the actor (see the module).
     fn publish(reply: Self::Reply);
 }
 
@@ -59,9 +64,7 @@ pub fn run<T: Send, H: Host<T>>(mailbox: &Mailbox<T>, host: &mut H) {
         let Some(first) = first else { continue };
         replies = host.hold(|host| handle_batch(mailbox, host, first));
     }
-    if !replies.is_empty() {
-        host.release(move || replies.into_iter().for_each(H::publish));
-    }
+    replies.into_iter().for_each(H::publish);
 }
 
 fn handle_batch<T, H: Host<T>>(mailbox: &Mailbox<T>, host: &mut H, first: T) -> Vec<H::Reply> {
@@ -142,7 +145,12 @@ mod tests {
 
     #[test]
     fn a_reply_ends_the_batch_and_is_published_with_the_interpreter_released() {
-        let log = run_with(&[(1, true, false), (2, false, false), (3, true, true)]);
+        let log = run_with(&[
+            (1, true, false),
+            (2, false, false),
+            (3, true, false),
+            (4, false, true),
+        ]);
         assert_eq!(
             log,
             [
@@ -156,6 +164,26 @@ mod tests {
                 "handle 3",
                 "release",
                 "publish 3",
+                "hold",
+                "handle 4",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_reply_to_the_stop_is_published_with_the_interpreter_held() {
+        let log = run_with(&[(1, true, false), (2, true, true)]);
+        assert_eq!(
+            log,
+            [
+                "release",
+                "hold",
+                "handle 1",
+                "release",
+                "publish 1",
+                "hold",
+                "handle 2",
+                "publish 2",
             ]
         );
     }

@@ -150,3 +150,16 @@ def test_stop_all_stops_actors_last_started_first() -> None:
         Named.start(name)
     assert pykka.ActorRegistry.stop_all() == [True, True, True]
     assert order == ["c", "b", "a"]
+
+
+class Named(pykka.ThreadingActor):
+    pass
+
+
+def test_the_actors_thread_has_ended_when_a_blocking_stop_returns() -> None:
+    # Pykka's own suite counts actor threads right after the previous test's
+    # stop(); the stopping thread must not linger behind the stopper.
+    for _ in range(20):
+        ref = Named.start()
+        ref.stop()
+        assert [t for t in threading.enumerate() if t.name.startswith("Named-")] == []

@@ -204,14 +204,16 @@ impl PyMailbox {
         if !self.inner.stopped().is_set() {
             return Err(PyRuntimeError::new_err("drain() needs a stopped mailbox"));
         }
-        let inner = &self.inner;
-        let left = py.detach(|| inner.drain_stopped());
+        // With the GIL held: a send still under way is one made with the GIL
+        // released, so it finishes without it; and the actor's thread, which
+        // drains, keeps the GIL until it ends (see `crate::actor`).
+        let left = self.inner.drain_stopped();
         // Asks among them get an error reply; only tells go unanswered.
         let told = left
             .iter()
             .filter(|envelope| matches!(envelope.reply, Reply::Nobody))
             .count();
-        inner.stats().record_dropped(told as u64);
+        self.inner.stats().record_dropped(told as u64);
         let envelopes = left
             .iter()
             .map(|envelope| envelope.to_py(py))
