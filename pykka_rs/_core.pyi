@@ -13,6 +13,7 @@ __all__ = [
     "RemoteMailbox",
     "Slot",
     "_panic",
+    "catch_up",
     "control_barrier",
     "join_pool",
     "local_future",
@@ -191,6 +192,9 @@ def join_pool(process: int, socket_path: str, token: bytes) -> None:
 
 def next_control(timeout: float) -> tuple[Any, ...] | None:
     """Wait up to `timeout` seconds for the next piece of work queued for Python."""
+
+def catch_up() -> None:
+    """Handle every frame other processes have sent this one so far."""
 
 def control_barrier() -> Event:
     """An Event set once everything queued for `next_control()` before it is handled."""

@@ -11,7 +11,7 @@ from typing import (
     overload,
 )
 
-from pykka_rs._core import RemoteMailbox
+from pykka_rs._core import RemoteMailbox, catch_up
 
 if TYPE_CHECKING:
     from pykka_rs import Actor, ActorRef, Future
@@ -36,20 +36,27 @@ class ActorRegistry:
 
     @classmethod
     def _live_refs(cls) -> list[ActorRef[Any]]:
-        """Return the registered refs, dropping those of stopped process actors.
+        """Return a copy of the registered refs, without stopped process actors.
 
         A process actor's process announces its stop; the ref stays in this
-        registry until the next lookup drops it here.
+        registry until the next lookup drops it here. A lookup first handles
+        every announcement that has arrived (outside the lock: that may wait
+        for a link's reader), so it sees each stop announced before it: as
+        with thread actors, an actor is gone from the registry by the time
+        its `on_stop()` or `on_failure()` runs.
         """
-        refs = cls._actor_refs
-        gone = [
-            ref
-            for ref in refs
-            if isinstance(ref.actor_inbox, RemoteMailbox) and ref.actor_stopped.is_set()
-        ]
-        for ref in gone:
-            refs.remove(ref)
-        return refs
+        catch_up()
+        with cls._actor_refs_lock:
+            refs = cls._actor_refs
+            gone = [
+                ref
+                for ref in refs
+                if isinstance(ref.actor_inbox, RemoteMailbox)
+                and ref.actor_stopped.is_set()
+            ]
+            for ref in gone:
+                refs.remove(ref)
+            return refs[:]
 
     @classmethod
     def _add(cls, actor_ref: ActorRef[Any]) -> None:
@@ -85,8 +92,7 @@ class ActorRegistry:
     @classmethod
     def get_all(cls) -> list[ActorRef[Any]]:
         """Every running actor, in the order they were started."""
-        with cls._actor_refs_lock:
-            return cls._live_refs()[:]
+        return cls._live_refs()
 
     @classmethod
     def get_by_class(
@@ -99,12 +105,9 @@ class ActorRegistry:
             actor_class: actor class, or any superclass of the actor
 
         """
-        with cls._actor_refs_lock:
-            return [
-                ref
-                for ref in cls._live_refs()
-                if issubclass(ref.actor_class, actor_class)
-            ]
+        return [
+            ref for ref in cls._live_refs() if issubclass(ref.actor_class, actor_class)
+        ]
 
     @classmethod
     def get_by_class_name(
@@ -112,12 +115,11 @@ class ActorRegistry:
         actor_class_name: str,
     ) -> list[ActorRef[Any]]:
         """Every running actor whose class has this name."""
-        with cls._actor_refs_lock:
-            return [
-                ref
-                for ref in cls._live_refs()
-                if ref.actor_class.__name__ == actor_class_name
-            ]
+        return [
+            ref
+            for ref in cls._live_refs()
+            if ref.actor_class.__name__ == actor_class_name
+        ]
 
     @classmethod
     def get_by_urn(
@@ -125,11 +127,10 @@ class ActorRegistry:
         actor_urn: str,
     ) -> ActorRef[Any] | None:
         """Return the running actor with this URN, or `None`."""
-        with cls._actor_refs_lock:
-            for ref in cls._live_refs():
-                if ref.actor_urn == actor_urn:
-                    return ref
-            return None
+        for ref in cls._live_refs():
+            if ref.actor_urn == actor_urn:
+                return ref
+        return None
 
     @classmethod
     def register(

@@ -115,3 +115,15 @@ class LocalEcho(pykka.ThreadingActor):
 
     def ask_other(self, other: pykka.ActorProxy[Any], value: Any) -> Any:
         return other.echo(value).get(timeout=10)
+
+
+class Announcer(pykka.ProcessActor):
+    """Creates the file `path` in on_stop(): news of its stop by other means."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def on_stop(self) -> None:
+        with open(self.path, "w"):  # noqa: PTH123 (plain file, any path)
+            pass

@@ -7,15 +7,18 @@ import os
 import pickle
 import re
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from process_actors import Echo, FailsToStart, LocalEcho, Unpicklable
+from process_actors import Announcer, Echo, FailsToStart, LocalEcho, Unpicklable
 
 import pykka_rs as pykka
 from pykka_rs import _process
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.conftest import Recorder
 
 
@@ -245,6 +248,20 @@ def test_start_returns_once_the_workers_starting_record_is_logged(
         finally:
             ref.stop()
         assert f"Starting {ref}" in logged
+
+
+def test_the_registry_sees_a_stop_before_on_stop_can_tell_of_it(
+    tmp_path: Path,
+) -> None:
+    # As with thread actors: unregistered first, then on_stop() runs.
+    for i in range(20):
+        path = tmp_path / f"stopped-{i}"
+        ref = Announcer.start(str(path))
+        ref.stop(block=False)  # not waited for: on_stop() is the news
+        deadline = time.monotonic() + 10
+        while not path.exists():
+            assert time.monotonic() < deadline, "on_stop() did not run"
+        assert ref not in pykka.ActorRegistry.get_all()
 
 
 def test_configure_checks_its_arguments() -> None:

@@ -125,12 +125,11 @@ pub enum Frame {
 
 impl Frame {
     /// Whether a frame may wait to be written with later ones: nobody waits
-    /// for it to arrive. Everything else is written at once.
+    /// for it to arrive. Everything else is written at once, `Stopped` too:
+    /// a stop must be known elsewhere before the actor's `on_stop()` or
+    /// `on_failure()` can tell anyone about it by other means.
     pub fn may_wait(&self) -> bool {
-        matches!(
-            self,
-            Self::Tell { .. } | Self::Stopped { .. } | Self::Log | Self::Load { .. }
-        )
+        matches!(self, Self::Tell { .. } | Self::Log | Self::Load { .. })
     }
 
     /// The process a frame must reach, if it is addressed to one.

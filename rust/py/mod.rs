@@ -67,6 +67,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(system::join_pool, m)?)?;
     m.add_function(wrap_pyfunction!(system::next_control, m)?)?;
     m.add_function(wrap_pyfunction!(system::control_barrier, m)?)?;
+    m.add_function(wrap_pyfunction!(system::catch_up, m)?)?;
     m.add_function(wrap_pyfunction!(system::reply, m)?)?;
     m.add_function(wrap_pyfunction!(system::subscribe, m)?)?;
     m.add_function(wrap_pyfunction!(system::local_future, m)?)?;

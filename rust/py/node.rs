@@ -774,6 +774,19 @@ impl Node {
         Ok(handled)
     }
 
+    /// Handles every frame that has arrived by now, waiting for a thread
+    /// that is reading a link to finish: afterwards this process knows all
+    /// that the others sent it before the call (the stops they announced).
+    pub fn catch_up(&self) {
+        for (peer, link) in self.links_now() {
+            let mut inbound = lock(&link.inbound);
+            if !inbound.ended() && self.drain(peer, &mut inbound).is_err() {
+                // The link's own thread will find the end and report it.
+                link.out.close();
+            }
+        }
+    }
+
     /// Reads every link that nobody else is reading right now; returns
     /// whether any frame was handled. Spinning threads call this.
     fn help(&self) -> bool {

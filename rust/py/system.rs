@@ -96,6 +96,13 @@ pub fn next_control(py: Python<'_>, timeout: f64) -> PyResult<Option<Bound<'_, P
     Ok(Some(tuple))
 }
 
+/// Handle every frame other processes have sent this one so far (GIL
+/// released), so that what follows sees the stops they announced before.
+#[pyfunction]
+pub fn catch_up(py: Python<'_>) {
+    py.detach(|| Node::get().catch_up());
+}
+
 /// An `Event` to be set once the thread taking `next_control()` work has
 /// handled everything queued before it: waiting for it orders what a worker
 /// sent before a reply (its log records) before what follows the reply.
