@@ -267,8 +267,11 @@ class Actor(abc.ABC):
         except BaseException:  # noqa: BLE001
             _hide_this_frame(exc)
             logger.debug(f"{exc!r} in {self}. Stopping all actors.")
+            # The actors running now, taken before on_stop() can tell anyone
+            # this one stopped: an actor started after that is left alone.
+            others = [ref for ref in ActorRegistry.get_all() if ref != self.actor_ref]
             self._stop()
-            ActorRegistry.stop_all()
+            ActorRegistry._stop_each(others, block=True, timeout=None)  # noqa: SLF001
             if reply_to is not None:
                 # Pykka leaves this asker waiting forever; tell it why instead.
                 dead = ActorDeadError(f"{self.actor_ref} stopped: {exc!r}")

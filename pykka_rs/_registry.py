@@ -192,10 +192,20 @@ class ActorRegistry:
             what `ActorRef.stop()` returned for each actor
 
         """
-        refs = reversed(cls.get_all())
+        return cls._stop_each(cls.get_all(), block=block, timeout=timeout)
+
+    @classmethod
+    def _stop_each(
+        cls,
+        refs: list[ActorRef[Any]],
+        *,
+        block: bool,
+        timeout: float | None,
+    ) -> list[bool] | list[Future[bool]]:
+        """Stop `refs`, the last first, as `stop_all()` stops every actor."""
         if not block:
-            return [ref.stop(block=False, timeout=timeout) for ref in refs]
-        stopped = [ref.stop(block=True, timeout=timeout) for ref in refs]
+            return [ref.stop(block=False, timeout=timeout) for ref in reversed(refs)]
+        stopped = [ref.stop(block=True, timeout=timeout) for ref in reversed(refs)]
         from pykka_rs._process import shutdown_pool  # noqa: PLC0415 (import cycle)
 
         shutdown_pool()

@@ -135,6 +135,35 @@ def test_base_exception_stops_every_actor_and_fails_the_asker() -> None:
     assert pykka.ActorRegistry.get_all() == []
 
 
+def test_base_exception_stops_only_the_actors_running_when_it_was_raised() -> None:
+    # Pykka's suite starts the next test's actor as soon as the failing
+    # actor's on_stop() has run, while that actor goes on to stop the others.
+    told = threading.Event()
+    newcomer_started = threading.Event()
+
+    class Failing(pykka.ThreadingActor):
+        def on_receive(self, message: Any) -> None:
+            raise SystemExit(3)
+
+        def on_stop(self) -> None:
+            told.set()
+            newcomer_started.wait(5)
+
+    failing = Failing.start()
+    failing.tell("exit")
+    assert told.wait(5)
+    newcomer = Gate.start(threading.Event())
+    newcomer_started.set()
+    failing.actor_stopped.wait(5)
+    for thread in threading.enumerate():
+        if thread.name.startswith("Failing-"):
+            thread.join(5)
+
+    assert newcomer.is_alive()
+    assert newcomer.ask("still here", timeout=5) == "still here"
+    newcomer.stop()
+
+
 def test_stop_all_stops_actors_last_started_first() -> None:
     order: list[str] = []
 

@@ -545,6 +545,15 @@ impl Node {
         }
     }
 
+    /// Whether this process has a link to any other.
+    pub fn is_linked(&self) -> bool {
+        !self
+            .links
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+
     /// The links as they are now, so no lock is held while using them.
     fn links_now(&self) -> Vec<(u32, Arc<LinkState>)> {
         self.links

@@ -100,7 +100,13 @@ pub fn next_control(py: Python<'_>, timeout: f64) -> PyResult<Option<Bound<'_, P
 /// released), so that what follows sees the stops they announced before.
 #[pyfunction]
 pub fn catch_up(py: Python<'_>) {
-    py.detach(|| Node::get().catch_up());
+    let node = Node::get();
+    // With no link there is nothing to read, and letting the GIL go would
+    // only let other threads run first, which a thread-only program's
+    // registry lookups have no reason to do.
+    if node.is_linked() {
+        py.detach(|| node.catch_up());
+    }
 }
 
 /// An `Event` to be set once the thread taking `next_control()` work has
