@@ -12,7 +12,7 @@ from typing import (
 )
 
 from pykka_rs import ActorDeadError, ActorProxy
-from pykka_rs._core import Mailbox, RemoteMailbox
+from pykka_rs._core import Mailbox, RemoteMailbox, catch_up
 from pykka_rs._envelope import Envelope
 from pykka_rs.messages import _ActorStop
 
@@ -113,13 +113,20 @@ class ActorRef(Generic[A]):
         """Whether the actor has not stopped yet.
 
         Reads the actor's stopped flag: an actor that is alive by this test
-        may still stop before it handles a message sent now.
+        may still stop before it handles a message sent now. For an actor in
+        another process, every stop announced so far is taken in first, so a
+        stop is seen here before the actor's `on_stop()` can tell of it.
 
         Returns:
             `True` if actor is alive, `False` otherwise.
 
         """
-        return not self.actor_stopped.is_set()
+        if self.actor_stopped.is_set():
+            return False
+        if isinstance(self.actor_inbox, RemoteMailbox):
+            catch_up()
+            return not self.actor_stopped.is_set()
+        return True
 
     def tell(
         self,

@@ -250,10 +250,10 @@ def test_start_returns_once_the_workers_starting_record_is_logged(
         assert f"Starting {ref}" in logged
 
 
-def test_the_registry_sees_a_stop_before_on_stop_can_tell_of_it(
+def test_a_stop_is_seen_before_on_stop_can_tell_of_it(
     tmp_path: Path,
 ) -> None:
-    # As with thread actors: unregistered first, then on_stop() runs.
+    # As with thread actors: stopped and unregistered first, then on_stop() runs.
     for i in range(20):
         path = tmp_path / f"stopped-{i}"
         ref = Announcer.start(str(path))
@@ -261,6 +261,7 @@ def test_the_registry_sees_a_stop_before_on_stop_can_tell_of_it(
         deadline = time.monotonic() + 10
         while not path.exists():
             assert time.monotonic() < deadline, "on_stop() did not run"
+        assert not ref.is_alive()
         assert ref not in pykka.ActorRegistry.get_all()
 
 
