@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::io;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use super::envelope::{Envelope, Message, Reply};
@@ -41,7 +41,7 @@ use crate::mailbox::{Mailbox, Stopped};
 use crate::pool::frame::{Address, Frame, FutureId};
 use crate::pool::ipc::{self, Inbound, Link};
 use crate::pool::{Load, WorkerProcess, exit_cause};
-use crate::sync::lock;
+use crate::sync::{lock, read, write};
 
 /// Work the link threads hand to a Python thread.
 pub enum Control {
@@ -341,7 +341,7 @@ impl Node {
         }
         // A worker reaches every other process through the parent.
         let hop = if self.process == 0 { process } else { 0 };
-        let links = self.links.read().unwrap_or_else(PoisonError::into_inner);
+        let links = read(&self.links);
         links
             .get(&hop)
             .cloned()
@@ -547,18 +547,12 @@ impl Node {
 
     /// Whether this process has a link to any other.
     pub fn is_linked(&self) -> bool {
-        !self
-            .links
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_empty()
+        !read(&self.links).is_empty()
     }
 
     /// The links as they are now, so no lock is held while using them.
     fn links_now(&self) -> Vec<(u32, Arc<LinkState>)> {
-        self.links
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        read(&self.links)
             .iter()
             .map(|(peer, link)| (*peer, Arc::clone(link)))
             .collect()
@@ -583,10 +577,7 @@ impl Node {
     /// whoever waits for an answer from it gets `ActorDeadError`.
     fn process_died(&self, process: u32, cause: &str) {
         lock(&self.dead).insert(process, cause.to_owned());
-        self.links
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&process);
+        write(&self.links).remove(&process);
         lock(&self.loads).remove(&process);
         // Stop flags first: whoever wakes from a failed wait sees the actors dead.
         let stops = lock(&self.remote_stops).of_process(process);
@@ -718,10 +709,7 @@ impl Node {
             watch: stream.try_clone()?,
             inbound: Mutex::new(Inbound::new(stream)),
         });
-        self.links
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(peer, Arc::clone(&link));
+        write(&self.links).insert(peer, Arc::clone(&link));
         crate::wait::set_helper(help_read);
         if self.process == 0 {
             lock(&self.loads).insert(
