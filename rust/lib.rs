@@ -13,6 +13,7 @@ pub mod future;
 pub mod mailbox;
 pub mod metrics;
 pub mod pool;
+pub mod swept;
 pub mod sync;
 pub mod wait;
 

@@ -27,7 +27,7 @@
 //! exchange, for one hop saved on worker-to-worker messages), and a Python
 //! thread per link (every message would wait for the GIL twice).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -41,6 +41,7 @@ use crate::mailbox::{Mailbox, Stopped};
 use crate::pool::frame::{Address, Frame, FutureId};
 use crate::pool::ipc::{self, Inbound, Link};
 use crate::pool::{Load, WorkerProcess, exit_cause};
+use crate::swept::Swept;
 use crate::sync::{lock, read, write};
 
 /// Work the link threads hand to a Python thread.
@@ -107,33 +108,29 @@ const RECENT_STOPS: usize = 4096;
 /// one of them starts set.
 #[derive(Default)]
 struct StopFlags {
-    flags: HashMap<Address, Weak<Event>>,
-    recent: std::collections::VecDeque<Address>,
-    recent_set: std::collections::HashSet<Address>,
-    /// How many flags there were after the last sweep of dropped ones.
-    swept: usize,
+    flags: Swept<Address, Weak<Event>>,
+    recent: VecDeque<Address>,
+    recent_set: HashSet<Address>,
 }
 
 impl StopFlags {
     fn flag(&mut self, actor: Address, process_dead: bool) -> Arc<Event> {
-        if let Some(event) = self.flags.get(&actor).and_then(Weak::upgrade) {
+        if let Some(event) = self.flags.map().get(&actor).and_then(Weak::upgrade) {
             return event;
-        }
-        if self.flags.len() > 2 * self.swept.max(64) {
-            self.flags.retain(|_, event| event.strong_count() > 0);
-            self.swept = self.flags.len();
         }
         let event = Arc::new(Event::new());
         if process_dead || self.recent_set.contains(&actor) {
             event.set();
         }
-        self.flags.insert(actor, Arc::downgrade(&event));
+        self.flags.insert(actor, Arc::downgrade(&event), |_, flag| {
+            flag.strong_count() > 0
+        });
         event
     }
 
     /// Records a stop; returns the flag to set, if this process has one.
     fn stopped(&mut self, actor: Address) -> Option<Arc<Event>> {
-        if let Some(event) = self.flags.get(&actor).and_then(Weak::upgrade) {
+        if let Some(event) = self.flags.map().get(&actor).and_then(Weak::upgrade) {
             return Some(event);
         }
         if self.recent_set.insert(actor) {
@@ -150,6 +147,7 @@ impl StopFlags {
     /// The flags of every actor of a process, to set when it dies.
     fn of_process(&self, process: u32) -> Vec<Arc<Event>> {
         self.flags
+            .map()
             .iter()
             .filter(|(address, _)| address.process == process)
             .filter_map(|(_, event)| event.upgrade())
@@ -196,8 +194,7 @@ pub struct Node {
     next_id: AtomicU64,
     pending: Mutex<HashMap<u64, Pending>>,
     /// Exported futures, with when a sweep first found each one done.
-    shared: Mutex<HashMap<u64, SharedFuture>>,
-    shared_swept: std::sync::atomic::AtomicUsize,
+    shared: Mutex<Swept<u64, SharedFuture>>,
     remote_stops: Mutex<StopFlags>,
     dead: Mutex<HashMap<u32, String>>,
     loads: Mutex<HashMap<u32, Load>>,
@@ -225,7 +222,6 @@ impl Node {
             next_id: AtomicU64::new(1),
             pending: Mutex::default(),
             shared: Mutex::default(),
-            shared_swept: std::sync::atomic::AtomicUsize::new(0),
             remote_stops: Mutex::default(),
             dead: Mutex::default(),
             loads: Mutex::default(),
@@ -300,25 +296,21 @@ impl Node {
     /// another process, which may subscribe to it only then.
     pub fn export_future(&self, state: &Arc<FutureState>) -> u64 {
         let id = self.new_id();
-        let mut shared = lock(&self.shared);
         let now = Instant::now();
-        if shared.len() >= 2 * self.shared_swept.load(Ordering::Relaxed).max(64) {
-            shared.retain(|_, (state, done_at)| {
-                if !state.is_done() {
-                    return true;
-                }
-                let done_at = *done_at.get_or_insert(now);
-                now.duration_since(done_at) < SHARED_FUTURE_LIFE
-            });
-            self.shared_swept.store(shared.len(), Ordering::Relaxed);
-        }
-        shared.insert(id, (Arc::clone(state), None));
+        lock(&self.shared).insert(id, (Arc::clone(state), None), |_, (state, done_at)| {
+            if !state.is_done() {
+                return true;
+            }
+            let done_at = *done_at.get_or_insert(now);
+            now.duration_since(done_at) < SHARED_FUTURE_LIFE
+        });
         id
     }
 
     /// The local future with this number, if it was exported.
     pub fn local_future(&self, id: u64) -> Option<Arc<FutureState>> {
         lock(&self.shared)
+            .map()
             .get(&id)
             .map(|(state, _)| Arc::clone(state))
     }
