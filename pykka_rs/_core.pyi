@@ -1,6 +1,5 @@
 """The Rust core of pykka_rs (`rust/py/`). Private: use the `pykka_rs` package."""
 
-from collections.abc import Callable
 from typing import Any, Self, final
 
 from pykka_rs._envelope import Envelope
@@ -13,19 +12,28 @@ __all__ = [
     "RemoteMailbox",
     "Slot",
     "_panic",
+    "announce_registered",
+    "announce_unregistered",
     "catch_up",
     "control_barrier",
+    "disown",
+    "disowned",
     "join_pool",
     "local_future",
+    "message_limit",
     "next_control",
+    "next_seq",
     "process",
+    "registered",
     "reply",
     "request",
     "run_actor_loop",
     "send_log",
+    "set_message_limit",
     "set_spin",
     "spin",
     "subscribe",
+    "withdraw",
 ]
 
 @final
@@ -134,7 +142,7 @@ class RemoteMailbox:
 
 @final
 class Pool:
-    """The parent's worker processes: starting them, placing actors on them, shutting them down."""
+    """The parent's worker processes: starting them, keeping every seat filled, placing actors on them, shutting them down."""
 
     def __new__(cls, size: int, tmpdir: str) -> Self: ...
     @property
@@ -144,33 +152,31 @@ class Pool:
     def socket_path(self) -> str:
         """The socket workers connect to."""
     @property
-    def token(self) -> bytes:
-        """The token workers must present."""
+    def secret(self) -> bytes:
+        """The secret workers must prove they hold."""
     @property
     def closed(self) -> bool:
         """Whether the pool was shut down."""
-    def start_workers(
+    def start(
         self,
-        seats: list[int],
         python: str,
         args: list[str],
-        bootstrap: Callable[[int], bytes],
-        patience: float,
-    ) -> list[int]:
-        """Start a worker in each of `seats`; return their process numbers."""
-    def place(self) -> tuple[int, int] | None:
-        """The seat and process number for the next actor."""
-    def process_in(self, seat: int) -> int | None:
-        """The process number in `seat`, or None while it is empty."""
-    def vacate(self, process: int) -> int | None:
-        """Empty the seat of `process` (it died); return the seat, if it had one."""
+        bootstrap: bytes,
+        start_patience: float,
+        heartbeat_timeout: float | None = None,
+    ) -> None:
+        """Start a worker in every seat, and keep every seat filled."""
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for every seat to have a worker."""
+    def wait_for_worker(self, seat: int | None, timeout: float) -> int | None:
+        """The process number of the worker in `seat`, or of the least busy worker."""
     def spawn_actor(
         self, process: int, payload: bytes, label: str, timeout: float | None = None
     ) -> int:
         """Ask worker `process` to make an actor; return its number there."""
     def workers(self) -> list[dict[str, int]]:
-        """The workers, as dicts: seat, process, pid, actors, waiting."""
-    def shutdown(self, patience: float) -> None:
+        """The workers that are up, as dicts: seat, process, pid, actors, waiting."""
+    def shutdown(self, patience: float) -> list[tuple[int, int, list[bytes]]]:
         """Ask every worker to stop and exit; kill those still running after `patience` seconds."""
 
 @final
@@ -187,7 +193,9 @@ def run_actor_loop(actor: Any, mailbox: Mailbox) -> None:
 def process() -> int:
     """This process's number in its system: 0 for the parent, 1 and up for workers."""
 
-def join_pool(process: int, socket_path: str, token: bytes) -> None:
+def join_pool(
+    process: int, socket_path: str, secret: bytes, parent_pid: int, orphan_grace: float
+) -> None:
     """Make this process worker `process` of the pool listening at `socket_path`."""
 
 def next_control(timeout: float) -> tuple[Any, ...] | None:
@@ -213,6 +221,33 @@ def send_log(payload: bytes) -> None:
 
 def request(payload: bytes) -> Slot:
     """Worker: send the parent a pickled request; return a slot for its answer."""
+
+def announce_registered(number: int, payload: bytes) -> None:
+    """Worker: tell the parent that local actor `number` is registered."""
+
+def announce_unregistered(number: int) -> None:
+    """Worker: tell the parent that local actor `number` left the registry."""
+
+def withdraw(process: int, number: int) -> bool:
+    """Parent: take actor `number` of worker `process` out of the registry."""
+
+def registered() -> list[tuple[int, int, int, bytes]]:
+    """Parent: the registered actors of the workers, as `(seq, process, number, payload)`."""
+
+def next_seq() -> int:
+    """A number that orders a registration here among those of the workers."""
+
+def disown() -> None:
+    """In a process just forked from a process of a system: leave the inherited links alone."""
+
+def disowned() -> bool:
+    """Whether this process is a fork that left its system's links alone."""
+
+def set_message_limit(limit: int) -> None:
+    """Set the largest message, in pickled bytes, this process sends or accepts."""
+
+def message_limit() -> int:
+    """The largest message, in pickled bytes, this process sends or accepts."""
 
 def set_spin(seconds: float) -> None:
     """Set how long a waiting thread spins before it sleeps, in seconds; 0 turns spinning off."""

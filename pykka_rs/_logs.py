@@ -69,6 +69,10 @@ class ForwardHandler(logging.Handler):
     """Sends each record to the parent process."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        if _core.disowned():
+            # A fork of a worker: the link to the parent is not its own.
+            logging.lastResort.handle(record)  # type: ignore[union-attr]
+            return
         try:
             _core.send_log(pack(record))
         except Exception:  # noqa: BLE001

@@ -4,85 +4,132 @@ The parent process starts a pool of worker processes the first time a
 `ProcessActor` is started (fresh interpreters, never forks: see
 `_worker.py`). Each worker hosts any number of actors, each on a thread of
 its own, as `ThreadingActor` does in one process. The Rust core routes
-messages between processes; this module only starts actors, replaces dead
-workers and passes on their log records, in a thread of its own.
+messages between processes and keeps the pool's seats filled; `_parent.py`
+runs the pool from Python. This module chooses between the parent's side
+and a worker's, and holds the settings.
 """
 
 from __future__ import annotations
 
 import atexit
-import logging
-import multiprocessing.spawn
-import multiprocessing.util
 import os
-import pickle
-import sys
-import tempfile
 import threading
-import time
-import uuid
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from pykka_rs import _core
 from pykka_rs._actor import Actor
-from pykka_rs._logs import emit
-from pykka_rs._pickling import PROTOCOL, dump_error, dumps, loads
+from pykka_rs._parent import Parent
 from pykka_rs._registry import ActorRegistry
-from pykka_rs._remote import rebuild_ref
-from pykka_rs._threading import ThreadingActor, ThreadingFuture
+from pykka_rs._span import ParentSpan
+from pykka_rs._threading import ThreadingActor
 
 if TYPE_CHECKING:
     from pykka_rs._ref import ActorRef
 
 __all__ = ["ProcessActor", "configure"]
 
-logger = logging.getLogger("pykka_rs.pool")
-
-# How long a new worker may take to start and connect.
-STARTUP_PATIENCE = 60.0
-
-# How long start() waits for the worker's log records to be emitted here.
-LOG_PATIENCE = 1.0
-
-# How long shutting the pool down waits for workers before killing them.
-SHUTDOWN_PATIENCE = 2.0
-
-_settings: dict[str, Any] = {"workers": None}
+_settings: dict[str, Any] = {
+    "workers": None,
+    "shutdown_grace": 5.0,
+    "heartbeat_timeout": 30.0,
+}
 _settings_lock = threading.Lock()
 
 
-def configure(*, workers: int | None = None, spin: float | None = None) -> None:
+def _seconds(value: object, name: str, *, allow_none: bool = False) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{name} must be a number of seconds, not {type(value).__name__}"
+        raise TypeError(msg)
+    if not value >= 0:  # also refuses NaN
+        msg = f"{name} must be a non-negative number of seconds, not {value}"
+        raise ValueError(msg)
+    return float(value)
+
+
+def _whole(value: object, name: str, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"{name} must be an int, not {type(value).__name__}"
+        raise TypeError(msg)
+    if value < least:
+        msg = f"{name} must be at least {least}, not {value}"
+        raise ValueError(msg)
+    return value
+
+
+_UNSET: Any = object()
+
+
+def configure(
+    *,
+    workers: int | None = None,
+    spin: float | None = None,
+    shutdown_grace: float | None = None,
+    heartbeat_timeout: float | None = _UNSET,
+    max_message_bytes: int | None = None,
+) -> None:
     """Configure pykka_rs.
+
+    Settings of the pool apply the next time it starts (the first
+    `ProcessActor.start()`, or the first after `ActorRegistry.stop_all()`).
 
     Args:
         workers: how many worker processes host `ProcessActor`s; by default
             the `PYKKA_RS_WORKERS` environment variable, else `os.cpu_count()`.
-            Applies the next time the pool starts (the first
-            `ProcessActor.start()`, or the first after
-            `ActorRegistry.stop_all()`).
         spin: the longest, in seconds, a thread waiting for a message or a
             reply keeps its CPU before it sleeps; 0 never spins. Spinning
             saves waking a sleeping thread, tens of microseconds on small
             virtual machines; each place that waits learns how long to spin
             (about twice its recent waits), up to this. Default 0.0005
             (500 µs). Worker processes started afterwards use it too.
+        shutdown_grace: how long, in seconds, the process actors of a worker
+            have to stop when the pool shuts down (`ActorRegistry.stop_all()`,
+            or interpreter exit): an actor busy with a message gets to finish
+            it and run `on_stop()`. A worker still running after that (and a
+            second more) is killed, and a warning names the actors it still
+            had. Default 5.
+        heartbeat_timeout: how long, in seconds, a worker may show no sign
+            of life (every worker sends one each second, whatever its actors
+            are doing) before it is deemed hung, killed and replaced, like a
+            worker that died; `None` never. Default 30.
+        max_message_bytes: the largest message, pickled, that may cross
+            between processes (16 GiB at most, the default). A larger one
+            raises `ValueError` where it is sent. Applies to workers started
+            afterwards; a process never reserves memory for more of a
+            message than has arrived.
 
     Raises:
-        ValueError: for a worker count below 1 or a negative spin
-        TypeError: for arguments that are not numbers
+        ValueError: for a worker count or message limit below 1, or a
+            negative number of seconds
+        TypeError: for arguments of the wrong type
     """
     if workers is not None:
-        if isinstance(workers, bool) or not isinstance(workers, int):
-            msg = f"workers must be an int, not {type(workers).__name__}"
-            raise TypeError(msg)
-        if workers < 1:
-            msg = f"workers must be at least 1, not {workers}"
-            raise ValueError(msg)
-        with _settings_lock:
-            _settings["workers"] = workers
+        _whole(workers, "workers", 1)
+    grace = (
+        None if shutdown_grace is None else _seconds(shutdown_grace, "shutdown_grace")
+    )
+    heartbeat = (
+        _UNSET
+        if heartbeat_timeout is _UNSET
+        else _seconds(heartbeat_timeout, "heartbeat_timeout", allow_none=True)
+    )
+    if heartbeat is not None and heartbeat is not _UNSET and heartbeat <= 0:
+        msg = f"heartbeat_timeout must be more than 0 seconds, not {heartbeat}"
+        raise ValueError(msg)
+    if max_message_bytes is not None:
+        _whole(max_message_bytes, "max_message_bytes", 1)
     if spin is not None:
         _core.set_spin(spin)
+    if max_message_bytes is not None:
+        _core.set_message_limit(max_message_bytes)
+    with _settings_lock:
+        if workers is not None:
+            _settings["workers"] = workers
+        if grace is not None:
+            _settings["shutdown_grace"] = grace
+        if heartbeat is not _UNSET:
+            _settings["heartbeat_timeout"] = heartbeat
 
 
 def _pool_size() -> int:
@@ -163,61 +210,11 @@ class ProcessActor(Actor):
         return _system().start(cls, worker, args, kwargs)
 
 
-def _worker_command() -> tuple[str, list[str]]:
-    """How to start a worker: as multiprocessing's spawn starts a child.
+class _Side(Protocol):
+    """Where process actors are started from.
 
-    The same interpreter with the same flags (`-P`, `-I`, `-X ...`), and
-    pykka_rs imported from where this process imported it, not from wherever
-    the worker's own `sys.path` would find one first; the bootstrap then
-    gives the worker this process's `sys.path`.
+    The parent's pool, or a worker's link to its parent.
     """
-    home = str(Path(__file__).resolve().parent.parent)
-    code = (
-        f"import sys; sys.path.insert(0, {home!r}); "
-        "from pykka_rs._worker import main; main()"
-    )
-    flags = multiprocessing.util._args_from_interpreter_flags()  # type: ignore[attr-defined]  # noqa: SLF001 (as spawn does)
-    python = multiprocessing.spawn.get_executable() or sys.executable
-    return os.fsdecode(python), [*flags, "-c", code]
-
-
-class _Parent:
-    """The pool as the parent process runs it."""
-
-    def __init__(self, size: int) -> None:
-        self.core = _core.Pool(size, tempfile.gettempdir())
-        self.closing = False
-        self._preparation = multiprocessing.spawn.get_preparation_data(
-            "pykka_rs-worker"
-        )
-        # multiprocessing refuses to pickle its authentication key on purpose;
-        # our standard-input pipe is as private as its own.
-        self._preparation["authkey"] = bytes(self._preparation["authkey"])
-        self._python, self._args = _worker_command()
-        self.core.start_workers(
-            list(range(size)),
-            self._python,
-            self._args,
-            self._bootstrap,
-            STARTUP_PATIENCE,
-        )
-        self._control = threading.Thread(
-            target=self._serve, name="pykka_rs-pool", daemon=True
-        )
-        self._control.start()
-
-    def _bootstrap(self, process: int) -> bytes:
-        """What worker `process` reads from its standard input."""
-        return pickle.dumps(
-            {
-                "process": process,
-                "socket": str(self.core.socket_path),
-                "token": bytes(self.core.token),
-                "preparation": self._preparation,
-                "spin": _core.spin(),
-            },
-            protocol=PROTOCOL,
-        )
 
     def start(
         self,
@@ -225,136 +222,36 @@ class _Parent:
         seat: int | None,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-    ) -> ActorRef[Any]:
-        urn = uuid.uuid4().urn
-        payload = dumps((cls, args, kwargs, urn))
-        process = self._choose(seat)
-        number = self.core.spawn_actor(process, payload, f"{cls.__name__} ({urn})")
-        if threading.current_thread() is not self._control:
-            # The worker sent its log records ("Starting ...") before the
-            # reply; emit them before start() returns, as a thread actor's are.
-            _core.control_barrier().wait(LOG_PATIENCE)
-        ref = rebuild_ref(process, number, urn, cls)
-        ActorRegistry._add(ref)  # noqa: SLF001
-        return ref
-
-    def _choose(self, seat: int | None) -> int:
-        """The process for the next actor, waiting while workers restart."""
-        deadline = time.monotonic() + STARTUP_PATIENCE
-        while True:
-            if seat is None:
-                placed = self.core.place()
-                process = None if placed is None else placed[1]
-            else:
-                if not 0 <= seat < self.core.size:
-                    msg = f"the pool has workers 0 to {self.core.size - 1}, not {seat}"
-                    raise IndexError(msg)
-                process = self.core.process_in(seat)
-            if process is not None:
-                return process
-            if self.core.closed or time.monotonic() > deadline:
-                msg = "no worker process is running to host the actor"
-                raise RuntimeError(msg)
-            time.sleep(0.01)
-
-    def _serve(self) -> None:
-        """Do what the link threads queue for Python, until the pool closes."""
-        while not self.closing:
-            item = _core.next_control(0.1)
-            if item is None:
-                continue
-            try:
-                self._handle(item)
-            except Exception:
-                logger.exception("pykka_rs could not handle a worker's %s", item[0])
-
-    def _handle(self, item: tuple[Any, ...]) -> None:
-        kind = item[0]
-        if kind == "log":
-            emit(item[1])
-        elif kind == "request":
-            self._answer(*item[1:])
-        elif kind == "dead_letter":
-            logging.getLogger("pykka").warning(item[1])
-        elif kind == "process_lost":
-            self._replace(*item[1:])
-        elif kind == "barrier":
-            item[1].set()
-
-    def _answer(self, reply: tuple[int, int], payload: bytes) -> None:
-        """Do what a worker asked for (start an actor) and answer it."""
-        try:
-            kind, cls, seat, args, kwargs = loads(payload)
-            if kind != "start":
-                msg = f"the parent does not know a worker request {kind!r}"
-                raise ValueError(msg)  # noqa: TRY301 (answered to the worker below)
-            ref = self.start(cls, seat, args, kwargs)
-            _core.reply(reply, True, dumps(ref))  # noqa: FBT003
-        except Exception as exc:  # noqa: BLE001
-            _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
-
-    def _replace(self, process: int, cause: str, expected: bool) -> None:  # noqa: FBT001
-        """Start a new worker in the seat of one that ended unexpectedly."""
-        seat = self.core.vacate(process)
-        if expected or self.closing:
-            return
-        logger.error(f"pykka_rs {cause}; its actors are dead. Starting a new worker.")
-        if seat is None:
-            return
-        try:
-            self.core.start_workers(
-                [seat], self._python, self._args, self._bootstrap, STARTUP_PATIENCE
-            )
-        except RuntimeError:
-            if not self.closing:
-                raise  # logged by _serve; the seat stays empty
-
-    def shutdown(self) -> None:
-        self.closing = True
-        self.core.shutdown(SHUTDOWN_PATIENCE)
-        if self._control is not threading.current_thread():
-            self._control.join(SHUTDOWN_PATIENCE)
+    ) -> ActorRef[Any]: ...
 
 
-class _Worker:
-    """The pool as a worker process sees it: the parent starts actors."""
-
-    def __init__(self) -> None:
-        self.bootstrapping = True
-
-    def start(
-        self,
-        cls: type[Actor],
-        seat: int | None,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> ActorRef[Any]:
-        if self.bootstrapping:
-            msg = (
-                f"{cls.__name__}.start() ran while a worker process was importing "
-                "the main module. Put the code that starts actors under "
-                "`if __name__ == '__main__':`, as multiprocessing's spawn "
-                "method requires, so that worker processes do not run it."
-            )
-            raise RuntimeError(msg)
-        slot = _core.request(dumps(("start", cls, seat, args, kwargs)))
-        ref: ActorRef[Any] = ThreadingFuture._from_slot(slot).get()  # noqa: SLF001
-        return ref
-
-
-_pool: _Parent | None = None
+_pool: Parent | None = None
 _pool_lock = threading.Lock()
-_worker_side: _Worker | None = None
+_worker_side: _Side | None = None
 
 
-def _system() -> _Parent | _Worker:
+def _system() -> _Side:
     """The pool: in a worker, its parent's; in the parent, started if need be."""
     global _pool  # noqa: PLW0603
     if _worker_side is not None:
         return _worker_side
+    if _core.disowned():
+        msg = (
+            "this process was forked from a pykka_rs program whose process "
+            "actors it cannot reach; start process actors before forking only "
+            "in the process that uses them, or start children with "
+            "multiprocessing's 'spawn' or 'forkserver' method"
+        )
+        raise RuntimeError(msg)
     with _pool_lock:
         if _pool is None or _pool.closing:
-            _pool = _Parent(_pool_size())
+            with _settings_lock:
+                grace = _settings["shutdown_grace"]
+                heartbeat = _settings["heartbeat_timeout"]
+            _pool = Parent(
+                _pool_size(), shutdown_grace=grace, heartbeat_timeout=heartbeat
+            )
+            ActorRegistry._span = ParentSpan(shutdown_pool)  # noqa: SLF001
             # Registered once however often the pool restarts, and moved to
             # the end each time: it runs before exit handlers added earlier.
             atexit.unregister(shutdown_pool)
@@ -362,15 +259,16 @@ def _system() -> _Parent | _Worker:
         return _pool
 
 
-def become_worker() -> _Worker:
-    """Make this process start process actors through its parent.
-
-    Until the returned object's `bootstrapping` is cleared, starting a
-    process actor raises: the worker is still importing the main module.
-    """
+def become_worker(side: _Side) -> None:
+    """Make this process start process actors through `side`, its parent."""
     global _worker_side  # noqa: PLW0603
-    _worker_side = _Worker()
-    return _worker_side
+    _worker_side = side
+
+
+def settings() -> dict[str, Any]:
+    """A copy of the settings `configure()` made."""
+    with _settings_lock:
+        return dict(_settings)
 
 
 def shutdown_pool() -> None:
@@ -395,3 +293,19 @@ def workers() -> list[dict[str, int]]:
     with _pool_lock:
         pool = _pool
     return [] if pool is None else pool.core.workers()
+
+
+def _forked() -> None:
+    """In the child of a fork: leave the parent's pool alone.
+
+    The child inherits the pool's objects and sockets but none of its
+    threads; the workers and the sockets' other ends are the parent's. So
+    the child forgets the pool (its exit must not shut the parent's workers
+    down) and its core stops using the links.
+    """
+    global _pool  # noqa: PLW0603
+    _core.disown()
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forked)

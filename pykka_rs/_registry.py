@@ -7,11 +7,12 @@ from typing import (
     Any,
     ClassVar,
     Literal,
+    Protocol,
     TypeVar,
     overload,
 )
 
-from pykka_rs._core import RemoteMailbox, catch_up
+from pykka_rs._core import RemoteMailbox, catch_up, next_seq
 
 if TYPE_CHECKING:
     from pykka_rs import Actor, ActorRef, Future
@@ -25,47 +26,75 @@ logger = logging.getLogger("pykka")
 A = TypeVar("A", bound="Actor")
 
 
+class SystemRegistry(Protocol):
+    """What makes the registry span every process of a system.
+
+    The process module installs one (`ActorRegistry._span`); without it, the
+    registry lists this process's actors only, as Pykka's does.
+    """
+
+    def announce(self, actor_ref: ActorRef[Any]) -> None:
+        """Tell the other processes that this process registered `actor_ref`."""
+
+    def withdraw(self, actor_ref: ActorRef[Any]) -> bool:
+        """Take `actor_ref` out of the other processes' view of the registry.
+
+        Returns whether it was listed there, as far as this process knows.
+        """
+
+    def everyone(self, local: list[tuple[int, ActorRef[Any]]]) -> list[ActorRef[Any]]:
+        """Every registered actor of the system, given this process's own.
+
+        `local` holds this process's registered refs with their order numbers.
+        """
+
+    def after_stop_all(self) -> None:
+        """Run once `stop_all()` has stopped every actor (ends worker processes)."""
+
+
 class ActorRegistry:
     """Every running actor, for lookups, broadcasts and stopping them all.
 
     Global state, safe to use from any thread.
     """
 
-    _actor_refs: ClassVar[list[ActorRef[Any]]] = []
+    # This process's registered refs, each with its order number.
+    _actor_refs: ClassVar[list[tuple[int, ActorRef[Any]]]] = []
     _actor_refs_lock: ClassVar[threading.RLock] = threading.RLock()
+    _span: ClassVar[SystemRegistry | None] = None
 
     @classmethod
-    def _live_refs(cls) -> list[ActorRef[Any]]:
-        """Return a copy of the registered refs, without stopped process actors.
+    def _local_refs(cls) -> list[tuple[int, ActorRef[Any]]]:
+        """This process's registered refs, without stopped actors of other processes.
 
-        A process actor's process announces its stop; the ref stays in this
-        registry until the next lookup drops it here. A lookup first handles
-        every announcement that has arrived (outside the lock: that may wait
-        for a link's reader), so it sees each stop announced before it: as
-        with thread actors, an actor is gone from the registry by the time
-        its `on_stop()` or `on_failure()` runs.
+        A ref to an actor of another process, registered here by hand, stays
+        until a lookup finds its stop announced. A lookup first handles every
+        announcement that has arrived (outside the lock: that may wait for a
+        link's reader), so it sees each stop announced before it: as with
+        thread actors, an actor is gone from the registry by the time its
+        `on_stop()` or `on_failure()` runs.
         """
         catch_up()
         with cls._actor_refs_lock:
             refs = cls._actor_refs
-            gone = [
-                ref
-                for ref in refs
-                if isinstance(ref.actor_inbox, RemoteMailbox)
-                and ref.actor_stopped.is_set()
+            refs[:] = [
+                entry
+                for entry in refs
+                if not (
+                    isinstance(entry[1].actor_inbox, RemoteMailbox)
+                    and entry[1].actor_stopped.is_set()
+                )
             ]
-            for ref in gone:
-                refs.remove(ref)
             return refs[:]
 
     @classmethod
-    def _add(cls, actor_ref: ActorRef[Any]) -> None:
-        """Register a process actor's ref here, without a log record.
-
-        The actor's own process logs registering it.
-        """
-        with cls._actor_refs_lock:
-            cls._actor_refs.append(actor_ref)
+    def _live_refs(cls) -> list[ActorRef[Any]]:
+        """Every registered actor of the system, in the order they were registered."""
+        local = cls._local_refs()
+        span = cls._span
+        if span is None:
+            return [ref for _, ref in local]
+        return span.everyone(local)
 
     @classmethod
     def broadcast(
@@ -137,10 +166,16 @@ class ActorRegistry:
         cls,
         actor_ref: ActorRef[Any],
     ) -> None:
-        """Add an actor to the registry; `Actor.start()` does this."""
+        """Add an actor to the registry; `Actor.start()` does this.
+
+        In a worker process, the actor is then listed by every process's registry.
+        """
         with cls._actor_refs_lock:
-            cls._actor_refs.append(actor_ref)
+            cls._actor_refs.append((next_seq(), actor_ref))
         logger.debug(f"Registered {actor_ref}")
+        span = cls._span
+        if span is not None:
+            span.announce(actor_ref)
 
     @overload
     @classmethod
@@ -184,6 +219,7 @@ class ActorRegistry:
         need more than last-in, first-out are up to the actors themselves,
         for instance stopping what they depend on in `on_stop()`.
 
+        In a system of processes, every actor of every process is stopped.
         When blocking, in the process that started process actors, the worker
         processes end too once every actor has stopped; the next
         `ProcessActor.start()` starts new ones.
@@ -206,9 +242,9 @@ class ActorRegistry:
         if not block:
             return [ref.stop(block=False, timeout=timeout) for ref in reversed(refs)]
         stopped = [ref.stop(block=True, timeout=timeout) for ref in reversed(refs)]
-        from pykka_rs._process import shutdown_pool  # noqa: PLC0415 (import cycle)
-
-        shutdown_pool()
+        span = cls._span
+        if span is not None:
+            span.after_stop_all()
         return stopped
 
     @classmethod
@@ -219,9 +255,14 @@ class ActorRegistry:
         """Remove an actor from the registry; stopping an actor does this."""
         removed = False
         with cls._actor_refs_lock:
-            if actor_ref in cls._actor_refs:
-                cls._actor_refs.remove(actor_ref)
-                removed = True
+            for entry in cls._actor_refs:
+                if entry[1] == actor_ref:
+                    cls._actor_refs.remove(entry)
+                    removed = True
+                    break
+        span = cls._span
+        if span is not None:
+            removed = span.withdraw(actor_ref) or removed
         if removed:
             logger.debug(f"Unregistered {actor_ref}")
         else:

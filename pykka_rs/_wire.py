@@ -8,7 +8,8 @@ module. It therefore never imports `pykka_rs._core`, nor `pykka_rs` itself
 (whose `__init__` imports the core): load it by file path if need be.
 
 The protocol is specified in `docs/protocol.md`. In short, a worker connects
-to the parent's Unix socket, sends a 44-byte greeting (`greeting()`), then
+to the parent's Unix socket, the two prove to each other that they hold the
+pool's secret (`hello()`, `challenge()`, `proof()` and their checks), then
 both sides exchange frames:
 
     u32 LE   header length H
@@ -41,41 +42,59 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
 __all__ = [
-    "GREETING_LEN",
+    "CHALLENGE_LEN",
+    "HELLO_LEN",
     "MAGIC",
     "MAX_HEADER",
     "MAX_PAYLOAD",
     "MAX_U32",
     "MAX_U64",
+    "NONCE_LEN",
     "PREFIX",
-    "TOKEN_LEN",
+    "PROOF_LEN",
+    "SECRET_LEN",
     "VARIANTS",
     "Address",
     "Buffer",
     "Frame",
     "FrameReader",
     "FutureId",
-    "check_greeting",
+    "challenge",
+    "check_challenge",
+    "check_hello",
+    "check_proof",
     "decode_header",
     "decode_prefix",
     "destination",
     "encode_frame",
     "encode_header",
     "encode_prefix",
-    "greeting",
+    "hello",
     "make_frame",
+    "proof",
     "read_frame",
     "variant_of",
 ]
 
-MAGIC: Final = b"PYKKARS1"
-"""Starts every greeting; changes if the greeting or the frame layout changes."""
+MAGIC: Final = b"PYKKARS2"
+"""Starts the hello and the challenge; changes if the handshake or the frame
+layout changes."""
 
-TOKEN_LEN: Final = 32
-"""The length of the secret a worker presents in its greeting."""
+SECRET_LEN: Final = 32
+"""The length of the pool's secret, which never crosses the socket."""
 
-GREETING_LEN: Final = len(MAGIC) + TOKEN_LEN + 4
-"""The length of a greeting: magic, token, u32 LE worker number."""
+NONCE_LEN: Final = 32
+"""The length of each side's random challenge."""
+
+HELLO_LEN: Final = len(MAGIC) + 4 + NONCE_LEN
+"""The worker's hello: magic, u32 LE worker number, the worker's nonce."""
+
+CHALLENGE_LEN: Final = len(MAGIC) + NONCE_LEN + 32
+"""The parent's challenge: magic, the parent's nonce, its answer to the
+worker's nonce (an HMAC-SHA256)."""
+
+PROOF_LEN: Final = 32
+"""The worker's proof: its answer to the parent's nonce (an HMAC-SHA256)."""
 
 PREFIX: Final = 12
 """The size of the two lengths that start every frame."""
@@ -141,6 +160,8 @@ VARIANTS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = MappingProxyType(
         "Subscribe": (("future", "FutureId"), ("reply", "FutureId")),
         "Spawn": (("reply", "FutureId"),),
         "Request": (("reply", "FutureId"),),
+        "Registered": (("actor", "Address"),),
+        "Unregistered": (("actor", "Address"),),
         "Stopped": (("actor", "Address"),),
         "ProcessDied": (("process", _U32), ("cause", _STR)),
         "Log": (),
@@ -172,33 +193,152 @@ _LENGTHS = struct.Struct("<IQ")
 _WORKER = struct.Struct("<I")
 
 
-def greeting(token: Buffer, worker: int) -> bytes:
-    """The greeting a worker sends first: magic, token, worker number.
+def _answer(
+    secret: Buffer, role: bytes, first: bytes, second: bytes, worker: int
+) -> bytes:
+    """HMAC-SHA256 of `role`, both nonces and the worker number, keyed by `secret`.
 
-    Args:
-        token: the pool's secret, from the worker's bootstrap
-        worker: this worker's process number, from the bootstrap
-
-    Returns:
-        the `GREETING_LEN` bytes to send before any frame
-
-    Raises:
-        ValueError: for a token that is not `TOKEN_LEN` bytes long, or a
-            worker number outside 0 to 2**32 - 1
+    `hmac` is imported here, not at the top: importing it (through
+    `hashlib`) breaks the teardown of an isolated subinterpreter on CPython
+    3.12, and only a worker on a socket needs it.
     """
-    token = bytes(token)
-    if len(token) != TOKEN_LEN:
-        msg = f"a token is {TOKEN_LEN} bytes long, not {len(token)}"
+    import hmac  # noqa: PLC0415
+
+    secret = bytes(secret)
+    if len(secret) != SECRET_LEN:
+        msg = f"a pool secret is {SECRET_LEN} bytes long, not {len(secret)}"
         raise ValueError(msg)
     _check_int(worker, _U32, "the worker number")
-    return MAGIC + token + _WORKER.pack(worker)
+    return hmac.digest(secret, role + first + second + _WORKER.pack(worker), "sha256")
+
+
+def _nonce(value: Buffer) -> bytes:
+    value = bytes(value)
+    if len(value) != NONCE_LEN:
+        msg = f"a nonce is {NONCE_LEN} bytes long, not {len(value)}"
+        raise ValueError(msg)
+    return value
+
+
+def hello(worker: int, nonce: Buffer) -> bytes:
+    """What a worker sends first: magic, its number, its random nonce.
+
+    Args:
+        worker: this worker's process number, from the bootstrap
+        nonce: `NONCE_LEN` fresh random bytes (`os.urandom`)
+
+    Returns:
+        the `HELLO_LEN` bytes to send
+
+    Raises:
+        ValueError: for a nonce of the wrong length, or a worker number
+            outside 0 to 2**32 - 1
+    """
+    _check_int(worker, _U32, "the worker number")
+    return MAGIC + _WORKER.pack(worker) + _nonce(nonce)
+
+
+def check_hello(data: Buffer) -> tuple[int, bytes]:
+    """Read a hello as the parent does.
+
+    Returns:
+        the worker number it claims, and the worker's nonce
+
+    Raises:
+        ValueError: for data that is not `HELLO_LEN` bytes long
+        PermissionError: for a wrong magic: the peer does not speak this
+            handshake, and nothing else it sends may be read
+    """
+    data = bytes(data)
+    if len(data) != HELLO_LEN:
+        msg = f"a hello is {HELLO_LEN} bytes long, not {len(data)}"
+        raise ValueError(msg)
+    if not _same_bytes(data[: len(MAGIC)], MAGIC):
+        msg = "the peer does not speak the pykka_rs pool handshake"
+        raise PermissionError(msg)
+    (worker,) = _WORKER.unpack_from(data, len(MAGIC))
+    return int(worker), data[len(MAGIC) + 4 :]
+
+
+def challenge(
+    secret: Buffer, worker: int, worker_nonce: Buffer, nonce: Buffer
+) -> bytes:
+    """The parent's answer to a hello, with its own nonce.
+
+    Args:
+        secret: the pool's secret
+        worker: the worker number the hello claimed
+        worker_nonce: the hello's nonce
+        nonce: `NONCE_LEN` fresh random bytes of the parent's
+
+    Returns:
+        the `CHALLENGE_LEN` bytes to send
+    """
+    nonce = _nonce(nonce)
+    answer = _answer(secret, b"parent", _nonce(worker_nonce), nonce, worker)
+    return MAGIC + nonce + answer
+
+
+def check_challenge(data: Buffer, secret: Buffer, worker: int, nonce: Buffer) -> bytes:
+    """Check the parent's challenge as a worker does, before sending anything more.
+
+    Args:
+        data: the `CHALLENGE_LEN` bytes the parent sent
+        secret: the pool's secret
+        worker: this worker's number
+        nonce: the nonce this worker sent in its hello
+
+    Returns:
+        the parent's nonce, for `proof()`
+
+    Raises:
+        ValueError: for data that is not `CHALLENGE_LEN` bytes long
+        PermissionError: if the peer does not hold the pool's secret
+    """
+    data = bytes(data)
+    if len(data) != CHALLENGE_LEN:
+        msg = f"a challenge is {CHALLENGE_LEN} bytes long, not {len(data)}"
+        raise ValueError(msg)
+    start = len(MAGIC)
+    theirs = data[start : start + NONCE_LEN]
+    expected = (
+        MAGIC + theirs + _answer(secret, b"parent", _nonce(nonce), theirs, worker)
+    )
+    if not _same_bytes(data, expected):
+        msg = "the peer does not hold the pool's secret"
+        raise PermissionError(msg)
+    return theirs
+
+
+def proof(secret: Buffer, worker: int, nonce: Buffer, parent_nonce: Buffer) -> bytes:
+    """The worker's answer to the parent's nonce: the last step of the handshake."""
+    return _answer(secret, b"worker", _nonce(parent_nonce), _nonce(nonce), worker)
+
+
+def check_proof(
+    data: Buffer, secret: Buffer, worker: int, worker_nonce: Buffer, nonce: Buffer
+) -> None:
+    """Check a worker's proof as the parent does, before reading any frame.
+
+    Args:
+        data: the `PROOF_LEN` bytes the worker sent
+        secret: the pool's secret
+        worker: the worker number the hello claimed
+        worker_nonce: the hello's nonce
+        nonce: the parent's own nonce, from its challenge
+
+    Raises:
+        PermissionError: if the peer does not hold the pool's secret
+    """
+    if not _same_bytes(bytes(data), proof(secret, worker, worker_nonce, nonce)):
+        msg = "the peer does not hold the pool's secret"
+        raise PermissionError(msg)
 
 
 def _same_bytes(a: bytes, b: bytes) -> bool:
     """Compare in time that does not depend on where `a` and `b` differ.
 
-    Not `hmac.compare_digest`: importing `hmac` (through `hashlib`) breaks
-    the teardown of an isolated subinterpreter on CPython 3.12.
+    Not `hmac.compare_digest`, for the reason `_answer` gives.
     """
     if len(a) != len(b):
         return False
@@ -206,37 +346,6 @@ def _same_bytes(a: bytes, b: bytes) -> bool:
     for x, y in zip(a, b, strict=True):
         diff |= x ^ y
     return diff == 0
-
-
-def check_greeting(data: Buffer, token: Buffer) -> int:
-    """Check a greeting as the parent does, in time independent of the token.
-
-    Args:
-        data: the first `GREETING_LEN` bytes a peer sent
-        token: the pool's secret
-
-    Returns:
-        the worker number the greeting claims
-
-    Raises:
-        ValueError: for data that is not `GREETING_LEN` bytes long, or a
-            token that is not `TOKEN_LEN` bytes long
-        PermissionError: for a wrong magic or token; nothing else the peer
-            sends may be read
-    """
-    data = bytes(data)
-    if len(data) != GREETING_LEN:
-        msg = f"a greeting is {GREETING_LEN} bytes long, not {len(data)}"
-        raise ValueError(msg)
-    token = bytes(token)
-    if len(token) != TOKEN_LEN:
-        msg = f"a token is {TOKEN_LEN} bytes long, not {len(token)}"
-        raise ValueError(msg)
-    if not _same_bytes(data[: len(MAGIC) + TOKEN_LEN], MAGIC + token):
-        msg = "a peer connected without this pool's token"
-        raise PermissionError(msg)
-    (worker,) = _WORKER.unpack_from(data, len(MAGIC) + TOKEN_LEN)
-    return int(worker)
 
 
 # --- Checking frames -------------------------------------------------------

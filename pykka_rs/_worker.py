@@ -1,10 +1,16 @@
 """A worker process: `main()`, which the pool starts in a fresh interpreter.
 
-It reads its bootstrap from standard input (its number, the pool's socket
-and token, and multiprocessing's spawn preparation data: sys.path, the
-working directory, the main module), joins the pool, sends its log records
-to the parent, and then makes the actors the parent asks for until it is
-told to shut down or loses the parent.
+It reads its bootstrap from standard input (its process number, then the
+pool's socket and secret, the parent's pid, and multiprocessing's spawn
+preparation data: sys.path, the working directory, the main module), joins
+the pool, sends its log records to the parent, imports the main module as
+multiprocessing's spawn does, and then makes the actors the parent asks for
+until it is told to shut down or loses the parent.
+
+A worker runs in a process group of its own: Ctrl-C in the parent's
+terminal reaches the parent only, which then shuts the workers down in
+order, `on_stop()` included. A worker whose parent dies ends within a
+second, whatever its actors are doing (the core sees to that).
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ import logging
 import multiprocessing.spawn
 import os
 import pickle
-import shutil
 import sys
-from pathlib import Path
-from typing import Any
+import threading
+import time
+import traceback
+from typing import TYPE_CHECKING, Any
 
 from pykka_rs import _core
 from pykka_rs._actor import Actor, assigned_urn
@@ -25,17 +32,54 @@ from pykka_rs._pickling import dump_error, dumps, loads
 from pykka_rs._process import become_worker
 from pykka_rs._registry import ActorRegistry
 from pykka_rs._remote import remember
+from pykka_rs._span import WorkerSpan
+from pykka_rs._threading import ThreadingFuture
+
+if TYPE_CHECKING:
+    from pykka_rs import Future
+    from pykka_rs._ref import ActorRef
 
 logger = logging.getLogger("pykka_rs.worker")
 
-# How long stopping the actors may take before the worker exits anyway; the
-# parent kills a worker that takes longer than two seconds in all.
-STOP_PATIENCE = 1.5
+# How long the actors may take to stop once the parent is gone; the core
+# ends the process a little later (ORPHAN_GRACE) whatever they are doing.
+ORPHAN_STOP = 0.5
+ORPHAN_GRACE = 0.8
 
 
-def spawn(reply: tuple[int, int], payload: bytes) -> None:
+class WorkerSide:
+    """The pool as a worker process sees it: the parent starts actors."""
+
+    def __init__(self) -> None:
+        self.bootstrapping = True
+        # Why the main module could not be imported, if it could not.
+        self.broken: str | None = None
+
+    def start(
+        self,
+        cls: type[Actor],
+        seat: int | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> ActorRef[Any]:
+        if self.bootstrapping:
+            msg = (
+                f"{cls.__name__}.start() ran while a worker process was importing "
+                "the main module. Put the code that starts actors under "
+                "`if __name__ == '__main__':`, as multiprocessing's spawn "
+                "method requires, so that worker processes do not run it."
+            )
+            raise RuntimeError(msg)
+        slot = _core.request(dumps(("start", cls, seat, args, kwargs)))
+        ref: ActorRef[Any] = ThreadingFuture._from_slot(slot).get()  # noqa: SLF001
+        return ref
+
+
+def spawn(side: WorkerSide, reply: tuple[int, int], payload: bytes) -> None:
     """Make the actor the parent asked for, and answer with its number."""
     try:
+        if side.broken is not None:
+            raise RuntimeError(side.broken)  # noqa: TRY301 (answered below, as any failure)
         cls, args, kwargs, urn = loads(payload)
         with assigned_urn(urn):
             # Actor.start itself: ProcessActor.start would ask the pool again.
@@ -47,53 +91,101 @@ def spawn(reply: tuple[int, int], payload: bytes) -> None:
         _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
 
 
-def stop_actors() -> None:
-    """Stop this worker's actors, the last started first."""
-    try:
-        ActorRegistry.stop_all(timeout=STOP_PATIENCE)
-    except Exception:
-        logger.exception("not every actor stopped cleanly")
+def stop_actors(patience: float) -> None:
+    """Stop this worker's own actors, the last started first, within `patience`.
+
+    Each is asked at once; an actor busy with a message stops after it,
+    running `on_stop()`, if that happens in time.
+    """
+    deadline = time.monotonic() + patience
+    refs = [ref for _, ref in ActorRegistry._local_refs()]  # noqa: SLF001
+    stops: list[Future[bool]] = []
+    for ref in reversed(refs):
+        try:
+            stops.append(ref.stop(block=False))
+        except Exception:
+            logger.exception(f"{ref} could not be asked to stop")
+    for stop in stops:
+        try:
+            stop.get(timeout=max(0.0, deadline - time.monotonic()))
+        except Exception:
+            logger.debug("an actor did not stop in time", exc_info=True)
 
 
-def serve(socket_path: str) -> None:
-    """Handle the parent's requests until told to stop."""
+def serve(side: WorkerSide, shutdown_grace: float) -> None:
+    """Handle the parent's requests until told to stop or the parent is gone."""
     while True:
         item = _core.next_control(1.0)
         if item is None:
             continue
         kind = item[0]
-        if kind == "spawn":
-            spawn(item[1], item[2])
-        elif kind == "dead_letter":
-            logging.getLogger("pykka").warning(item[1])
-        elif kind == "shutdown":
-            stop_actors()
-            return
-        elif kind == "parent_lost":
-            stop_actors()
-            # The parent died without cleaning up: its private directory and
-            # socket are left to its workers.
-            shutil.rmtree(Path(socket_path).parent, ignore_errors=True)
-            return
+        try:
+            if kind == "spawn":
+                # A slow constructor must not hold up the next request.
+                threading.Thread(
+                    target=spawn, args=(side, *item[1:]), name="pykka_rs-spawn"
+                ).start()
+            elif kind == "dead_letter":
+                logging.getLogger("pykka").warning(item[1])
+            elif kind == "shutdown":
+                stop_actors(shutdown_grace)
+                return
+            elif kind == "parent_lost":
+                stop_actors(ORPHAN_STOP)
+                return
+            elif kind == "barrier":
+                item[1].set()
+        except Exception:
+            logger.exception(f"pykka_rs worker could not handle {kind!r}")
+
+
+def _import_main(side: WorkerSide, preparation: dict[str, Any]) -> None:
+    """Import the main module as multiprocessing's spawn does.
+
+    If that fails, note why: `start()` in the parent then says so.
+    """
+    try:
+        multiprocessing.spawn.prepare(preparation)
+    except BaseException as exc:  # noqa: BLE001 (reported to whoever starts an actor here)
+        where = preparation.get("init_main_from_path") or preparation.get(
+            "init_main_from_name", "the main module"
+        )
+        text = "".join(traceback.format_exception(exc)).rstrip()
+        side.broken = (
+            f"a worker process could not import the main module ({where}), so "
+            f"it cannot make actors:\n{text}"
+        )
+        logger.debug(side.broken)
 
 
 def main() -> None:
-    bootstrap: dict[str, Any] = pickle.load(sys.stdin.buffer)  # noqa: S301 (our parent)
+    raw = sys.stdin.buffer.read()
+    process = int.from_bytes(raw[:4], "little")
+    bootstrap: dict[str, Any] = pickle.loads(raw[4:])  # noqa: S301 (our parent, through our own pipe)
     # Standard input was only for the bootstrap; actors must not read the pipe.
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
     # Before the main module runs: an unguarded ProcessActor.start() in it
     # must fail, not start a pool of its own in every worker.
-    side = become_worker()
-    multiprocessing.spawn.prepare(bootstrap["preparation"])
+    side = WorkerSide()
+    become_worker(side)
     _core.set_spin(bootstrap["spin"])
-    _core.join_pool(bootstrap["process"], bootstrap["socket"], bootstrap["token"])
-    side.bootstrapping = False
+    _core.set_message_limit(bootstrap["message_limit"])
+    _core.join_pool(
+        process,
+        bootstrap["socket"],
+        bootstrap["secret"],
+        bootstrap["parent"],
+        ORPHAN_GRACE,
+    )
+    ActorRegistry._span = WorkerSpan()  # noqa: SLF001
     root = logging.getLogger()
     root.handlers[:] = [ForwardHandler()]
     root.setLevel(logging.NOTSET)
-    serve(bootstrap["socket"])
+    _import_main(side, bootstrap["preparation"])
+    side.bootstrapping = False
+    serve(side, bootstrap["shutdown_grace"])
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

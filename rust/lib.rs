@@ -12,6 +12,7 @@ pub mod event;
 pub mod future;
 pub mod mailbox;
 pub mod metrics;
+pub mod node;
 pub mod pool;
 pub mod swept;
 pub mod sync;

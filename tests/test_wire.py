@@ -81,6 +81,8 @@ GOLDEN: list[tuple[Any, bytes]] = [
     ),
     ({"Spawn": {"reply": {"process": 0, "id": 5}}}, b"spawn"),
     ({"Request": {"reply": {"process": 1, "id": 6}}}, b"request"),
+    ({"Registered": {"actor": {"process": 1, "actor": 2**32}}}, b"registered"),
+    ({"Unregistered": {"actor": {"process": 1, "actor": 3}}}, b""),
     ({"Stopped": {"actor": {"process": 2**32 - 1, "actor": 0}}}, b""),
     ({"ProcessDied": {"process": 0x8000_0000, "cause": "exited with status 3"}}, b""),
     ("Log", b"log"),
@@ -188,7 +190,7 @@ def test_wire_loads_by_path_without_importing_pykka_rs_or_its_core() -> None:
         if name.partition(".")[0] not in sys.stdlib_module_names
     }
     assert outside == set()
-    assert load.module.MAGIC == b"PYKKARS1"
+    assert load.module.MAGIC == b"PYKKARS2"
 
 
 def test_wire_imports_only_the_standard_library_anywhere_in_its_source() -> None:
@@ -207,7 +209,8 @@ def test_wire_imports_only_the_standard_library_anywhere_in_its_source() -> None
 
 
 def test_constants_match_the_rust_core(wire: Any) -> None:
-    assert (wire.TOKEN_LEN, wire.GREETING_LEN, wire.PREFIX) == (32, 44, 12)
+    assert (wire.SECRET_LEN, wire.NONCE_LEN, wire.PREFIX) == (32, 32, 12)
+    assert (wire.HELLO_LEN, wire.CHALLENGE_LEN, wire.PROOF_LEN) == (44, 72, 32)
     assert (wire.MAX_HEADER, wire.MAX_PAYLOAD) == (1 << 20, 1 << 34)
     assert list(wire.VARIANTS) == [
         "Tell",
@@ -217,6 +220,8 @@ def test_constants_match_the_rust_core(wire: Any) -> None:
         "Subscribe",
         "Spawn",
         "Request",
+        "Registered",
+        "Unregistered",
         "Stopped",
         "ProcessDied",
         "Log",
@@ -301,6 +306,8 @@ def test_destinations_follow_the_routing_rules(wire: Any) -> None:
         None,
         None,
         None,
+        None,
+        None,
     ]
 
 
@@ -316,46 +323,88 @@ def test_make_frame_builds_the_dict_form(wire: Any) -> None:
         wire.make_frame("Nope")
 
 
-# --- Greeting ------------------------------------------------------------------
+# --- Handshake -----------------------------------------------------------------
 
 
-def test_a_greeting_is_magic_token_and_worker_number(wire: Any) -> None:
-    token = bytes(range(32))
-    hello = wire.greeting(token, 0x01020304)
-    assert hello == b"PYKKARS1" + token + b"\x04\x03\x02\x01"
-    assert len(hello) == wire.GREETING_LEN
-    assert wire.check_greeting(hello, token) == 0x01020304
+def handshake(wire: Any, secret: bytes, worker: int) -> tuple[bytes, bytes, bytes]:
+    """Both sides of a handshake, in Python: hello, challenge and proof."""
+    nonce, parent_nonce = os.urandom(32), os.urandom(32)
+    hello = wire.hello(worker, nonce)
+    claimed, theirs = wire.check_hello(hello)
+    challenge = wire.challenge(secret, claimed, theirs, parent_nonce)
+    answer = wire.check_challenge(challenge, secret, worker, nonce)
+    return hello, challenge, wire.proof(secret, worker, nonce, answer)
 
 
-def test_a_greeting_with_a_wrong_token_or_magic_is_refused(wire: Any) -> None:
-    token = os.urandom(32)
-    hello = wire.greeting(token, 3)
+def test_a_hello_is_magic_worker_number_and_nonce(wire: Any) -> None:
+    nonce = bytes(range(32))
+    hello = wire.hello(0x01020304, nonce)
+    assert hello == b"PYKKARS2" + b"\x04\x03\x02\x01" + nonce
+    assert len(hello) == wire.HELLO_LEN
+    assert wire.check_hello(hello) == (0x01020304, nonce)
+
+
+def test_both_sides_holding_the_secret_complete_the_handshake(wire: Any) -> None:
+    secret = os.urandom(32)
+    hello, challenge, proof = handshake(wire, secret, 5)
+    worker, nonce = wire.check_hello(hello)
+    parent_nonce = challenge[8:40]
+    wire.check_proof(proof, secret, worker, nonce, parent_nonce)
+    # The secret itself crosses in none of the three.
+    for sent in (hello, challenge, proof):
+        assert secret not in sent
+
+
+def test_a_challenge_without_the_secret_is_refused_by_the_worker(wire: Any) -> None:
+    secret, nonce = os.urandom(32), os.urandom(32)
+    squatter = wire.challenge(os.urandom(32), 3, nonce, os.urandom(32))
+    with pytest.raises(PermissionError, match="does not hold the pool's secret"):
+        wire.check_challenge(squatter, secret, 3, nonce)
+
+
+def test_a_proof_without_the_secret_or_for_another_worker_is_refused(wire: Any) -> None:
+    secret = os.urandom(32)
+    nonce, parent_nonce = os.urandom(32), os.urandom(32)
     with pytest.raises(PermissionError):
-        wire.check_greeting(hello, bytes(32))
+        wire.check_proof(
+            wire.proof(os.urandom(32), 3, nonce, parent_nonce),
+            secret,
+            3,
+            nonce,
+            parent_nonce,
+        )
     with pytest.raises(PermissionError):
-        wire.check_greeting(b"PYKKARS2" + hello[8:], token)
-    flipped = bytearray(hello)
-    flipped[8 + 31] ^= 1
+        wire.check_proof(
+            wire.proof(secret, 4, nonce, parent_nonce), secret, 3, nonce, parent_nonce
+        )
+    # The parent's own answer does not pass as the worker's proof.
+    parent_answer = wire.challenge(secret, 3, nonce, parent_nonce)[40:]
     with pytest.raises(PermissionError):
-        wire.check_greeting(bytes(flipped), token)
+        wire.check_proof(parent_answer, secret, 3, nonce, parent_nonce)
 
 
-@pytest.mark.parametrize("length", [0, 12, 43, 45, 88])
-def test_a_greeting_of_the_wrong_length_is_refused(wire: Any, length: int) -> None:
-    token = os.urandom(32)
-    data = (wire.greeting(token, 1) * 2)[:length]
-    with pytest.raises(ValueError, match="44 bytes"):
-        wire.check_greeting(data, token)
+def test_a_hello_with_a_wrong_magic_or_length_is_refused(wire: Any) -> None:
+    hello = wire.hello(3, os.urandom(32))
+    with pytest.raises(PermissionError):
+        wire.check_hello(b"PYKKARS1" + hello[8:])
+    for length in (0, 12, 43, 45, 88):
+        with pytest.raises(ValueError, match="44 bytes"):
+            wire.check_hello((hello * 2)[:length])
 
 
 @pytest.mark.parametrize(
-    ("token_len", "worker"), [(31, 1), (33, 1), (32, -1), (32, 2**32)]
+    ("nonce_len", "worker"), [(31, 1), (33, 1), (32, -1), (32, 2**32)]
 )
-def test_a_greeting_needs_a_32_byte_token_and_a_u32_worker(
-    wire: Any, token_len: int, worker: int
+def test_a_hello_needs_a_32_byte_nonce_and_a_u32_worker(
+    wire: Any, nonce_len: int, worker: int
 ) -> None:
     with pytest.raises(ValueError):
-        wire.greeting(bytes(token_len), worker)
+        wire.hello(worker, bytes(nonce_len))
+
+
+def test_a_secret_must_have_32_bytes(wire: Any) -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        wire.challenge(bytes(31), 1, bytes(32), bytes(32))
 
 
 # --- Limits and truncation --------------------------------------------------
@@ -588,7 +637,7 @@ reader.feed(golden)
 reader.end()
 frames = list(reader)
 same = b"".join(wire.encode_frame(f, p) for f, p in frames) == golden
-greeted = wire.check_greeting(wire.greeting(bytes(32), 9), bytes(32))
+greeted, _ = wire.check_hello(wire.hello(9, bytes(32)))
 sys.path.insert(0, PACKAGE_DIR)
 try:
     import pykka_rs._core
@@ -719,49 +768,64 @@ class Parent:
             self.receive(max(0.01, deadline - time.monotonic()))
 
 
+def receive_exactly(conn: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        assert chunk, "the worker hung up during the handshake"
+        data += chunk
+    return data
+
+
 def test_a_parent_made_of_wire_runs_a_real_worker(wire: Any) -> None:
     pytest.importorskip("pykka_rs._core")
     from process_actors import Echo  # noqa: PLC0415 (tests/ is on sys.path from conftest)
 
-    from pykka_rs._process import _worker_command  # noqa: PLC0415
+    from pykka_rs._parent import worker_command  # noqa: PLC0415
     from pykka_rs.messages import ProxyCall, _ActorStop  # noqa: PLC0415
 
     def call(method: str, *args: Any) -> bytes:
         return pickle.dumps(ProxyCall((method,), args, {}), protocol=5)
 
     process = 7
-    token = os.urandom(wire.TOKEN_LEN)
+    secret = os.urandom(wire.SECRET_LEN)
     directory = Path(tempfile.mkdtemp(prefix="pykka_rs-wire-test-"))
     assert directory.stat().st_mode & 0o777 == 0o700
     path = str(directory / "pool.sock")
     preparation = multiprocessing.spawn.get_preparation_data("pykka_rs-wire-test")
     preparation["authkey"] = bytes(preparation["authkey"])
-    bootstrap = {
-        "process": process,
-        "socket": path,
-        "token": token,
-        "preparation": preparation,
-        "spin": 0.0,
-    }
+    # The process number, then the rest (docs/protocol.md).
+    bootstrap = process.to_bytes(4, "little") + pickle.dumps(
+        {
+            "socket": path,
+            "secret": secret,
+            "parent": os.getpid(),
+            "preparation": preparation,
+            "spin": 0.0,
+            "message_limit": 1 << 30,
+            "shutdown_grace": 5.0,
+        },
+        protocol=5,
+    )
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         listener.bind(path)
         listener.listen(1)
         listener.settimeout(60)
-        python, args = _worker_command()  # the command docs/protocol.md gives
+        python, args = worker_command()  # the command docs/protocol.md gives
         worker = subprocess.Popen([python, *args], stdin=subprocess.PIPE)
         try:
             assert worker.stdin is not None
-            worker.stdin.write(pickle.dumps(bootstrap, protocol=5))
+            worker.stdin.write(bootstrap)
             worker.stdin.close()
             conn, _ = listener.accept()
             with conn:
                 conn.settimeout(30)
-                hello = b""
-                while len(hello) < wire.GREETING_LEN:
-                    chunk = conn.recv(wire.GREETING_LEN - len(hello))
-                    assert chunk, "the worker hung up before greeting"
-                    hello += chunk
-                assert wire.check_greeting(hello, token) == process
+                claimed, nonce = wire.check_hello(receive_exactly(conn, wire.HELLO_LEN))
+                assert claimed == process
+                parent_nonce = os.urandom(wire.NONCE_LEN)
+                conn.sendall(wire.challenge(secret, claimed, nonce, parent_nonce))
+                proof = receive_exactly(conn, wire.PROOF_LEN)
+                wire.check_proof(proof, secret, claimed, nonce, parent_nonce)
                 parent = Parent(wire, conn)
                 run_worker_session(parent, process, Echo, call, _ActorStop)
         finally:
@@ -771,7 +835,6 @@ def test_a_parent_made_of_wire_runs_a_real_worker(wire: Any) -> None:
                 except subprocess.TimeoutExpired:
                     worker.kill()
                     worker.wait()
-            # A worker that loses its parent removes the directory itself.
             shutil.rmtree(directory, ignore_errors=True)
     assert worker.returncode == 0
 
@@ -798,6 +861,9 @@ def run_worker_session(
     number = pickle.loads(parent.expect("Reply", to=future(1), ok=True))  # noqa: S301
     assert type(number) is int
     actor = {"process": process, "actor": number}
+    # Announced for every process's registry, before the reply.
+    registered_urn, name, _ = pickle.loads(parent.expect("Registered", actor=actor))  # noqa: S301
+    assert (registered_urn, name) == (urn, echo.__name__)
 
     # Ask: the reply's payload is the pickled answer.
     parent.send(here("Ask", to=actor, reply=future(2)), pickle.dumps(("hello", 42)))
@@ -862,8 +928,10 @@ def run_worker_session(
     )
     assert load == {"Load": {"actors": 1, "waiting": 0}}
 
-    # Stopping the actor: the ask is answered and the stop announced.
+    # Stopping the actor: it leaves the registry, the ask is answered and
+    # the stop announced.
     parent.send(here("Ask", to=actor, reply=future(7)), pickle.dumps(actor_stop()))
+    parent.expect("Unregistered", actor=actor)
     parent.expect("Reply", to=future(7), ok=True)
     parent.expect("Stopped", actor=actor)
     parent.send(here("Ask", to=actor, reply=future(8)), pickle.dumps("late"))

@@ -20,6 +20,7 @@
 //! a custom binary header (Python could not read it with the standard library).
 
 use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +99,19 @@ pub enum Frame {
         /// Where the answer goes.
         reply: FutureId,
     },
+    /// Worker to parent: an actor of the worker is registered, so every
+    /// process's registry lists it until its stop; payload: what the
+    /// registry shows of it (its pickled URN and class).
+    Registered {
+        /// The actor.
+        actor: Address,
+    },
+    /// Worker to parent: an actor of the worker was taken out of the
+    /// registry while it runs on. No payload.
+    Unregistered {
+        /// The actor.
+        actor: Address,
+    },
     /// An actor stopped; sent by its process to the parent, which tells every worker.
     Stopped {
         /// The actor that stopped.
@@ -129,7 +143,14 @@ impl Frame {
     /// a stop must be known elsewhere before the actor's `on_stop()` or
     /// `on_failure()` can tell anyone about it by other means.
     pub fn may_wait(&self) -> bool {
-        matches!(self, Self::Tell { .. } | Self::Log | Self::Load { .. })
+        matches!(
+            self,
+            Self::Tell { .. }
+                | Self::Log
+                | Self::Load { .. }
+                | Self::Registered { .. }
+                | Self::Unregistered { .. }
+        )
     }
 
     /// The process a frame must reach, if it is addressed to one.
@@ -146,9 +167,31 @@ impl Frame {
 /// The largest header accepted; headers are a few dozen bytes.
 pub const MAX_HEADER: usize = 1 << 20;
 
-/// The largest payload accepted (16 GiB): a guard against corrupt lengths,
-/// not a limit anyone should meet.
+/// The largest payload the wire format allows (16 GiB).
 pub const MAX_PAYLOAD: u64 = 1 << 34;
+
+static PAYLOAD_LIMIT: AtomicU64 = AtomicU64::new(MAX_PAYLOAD);
+
+/// The largest payload this process sends or accepts: [`MAX_PAYLOAD`] unless
+/// lowered with [`set_payload_limit`]. A reader's memory grows only with the
+/// bytes that actually arrive, so the limit bounds what one message may
+/// cost, not what a peer can make this process reserve.
+pub fn payload_limit() -> u64 {
+    PAYLOAD_LIMIT.load(Ordering::Relaxed)
+}
+
+/// Sets the largest payload this process sends or accepts, at most
+/// [`MAX_PAYLOAD`]; applies to links opened afterwards and to every send.
+pub fn set_payload_limit(limit: u64) {
+    PAYLOAD_LIMIT.store(limit.min(MAX_PAYLOAD), Ordering::Relaxed);
+}
+
+fn too_large(header: usize, payload: u64, limit: u64) -> io::Error {
+    invalid(format!(
+        "a frame of {payload} payload bytes (header {header} bytes) is over the limit of \
+         {limit} payload bytes and {MAX_HEADER} header bytes"
+    ))
+}
 
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
@@ -184,12 +227,9 @@ pub const COPY_LIMIT: usize = 64 * 1024;
 /// # Errors
 /// Any write error; `InvalidData` for a header or payload over the limits.
 pub fn write_frame(out: &mut impl Write, header: &[u8], payload: &[u8]) -> io::Result<()> {
-    if header.len() > MAX_HEADER || payload.len() as u64 > MAX_PAYLOAD {
-        return Err(invalid(format!(
-            "frame too large: header {} bytes, payload {} bytes",
-            header.len(),
-            payload.len()
-        )));
+    let limit = payload_limit();
+    if header.len() > MAX_HEADER || payload.len() as u64 > limit {
+        return Err(too_large(header.len(), payload.len() as u64, limit));
     }
     let inline = payload.len() <= COPY_LIMIT;
     let mut head =
@@ -206,20 +246,18 @@ pub fn write_frame(out: &mut impl Write, header: &[u8], payload: &[u8]) -> io::R
 }
 
 /// The full length of the frame at the start of `buf`, once its two lengths
-/// are there.
+/// are there, checked against `limit` payload bytes.
 ///
 /// # Errors
 /// `InvalidData` for lengths over the limits.
-pub fn frame_len(buf: &[u8]) -> io::Result<Option<usize>> {
+pub fn frame_len(buf: &[u8], limit: u64) -> io::Result<Option<usize>> {
     let Some(&[h0, h1, h2, h3, p0, p1, p2, p3, p4, p5, p6, p7]) = buf.get(..PREFIX) else {
         return Ok(None);
     };
     let header_len = u32::from_le_bytes([h0, h1, h2, h3]) as usize;
     let payload_len = u64::from_le_bytes([p0, p1, p2, p3, p4, p5, p6, p7]);
-    if header_len > MAX_HEADER || payload_len > MAX_PAYLOAD {
-        return Err(invalid(format!(
-            "frame too large: header {header_len} bytes, payload {payload_len} bytes"
-        )));
+    if header_len > MAX_HEADER || payload_len > limit {
+        return Err(too_large(header_len, payload_len, limit));
     }
     let payload_len = usize::try_from(payload_len)
         .map_err(|_| invalid("payload does not fit in memory".into()))?;
@@ -231,8 +269,8 @@ pub fn frame_len(buf: &[u8]) -> io::Result<Option<usize>> {
 ///
 /// # Errors
 /// `InvalidData` for lengths over the limits or a header that does not decode.
-pub fn parse_frame(buf: &[u8]) -> io::Result<Option<(Frame, &[u8])>> {
-    let Some(len) = frame_len(buf)? else {
+pub fn parse_frame(buf: &[u8], limit: u64) -> io::Result<Option<(Frame, &[u8])>> {
+    let Some(len) = frame_len(buf, limit)? else {
         return Ok(None);
     };
     if buf.len() < len {
@@ -243,7 +281,8 @@ pub fn parse_frame(buf: &[u8]) -> io::Result<Option<(Frame, &[u8])>> {
     Ok(Some((header, &buf[PREFIX + header_len..len])))
 }
 
-/// Reads one frame, blocking; `Ok(None)` at a clean end of stream (before a frame).
+/// Reads one frame, blocking; `Ok(None)` at a clean end of stream (before a
+/// frame). Memory grows with the bytes read, not with the length announced.
 ///
 /// # Errors
 /// Read errors, `UnexpectedEof` inside a frame, `InvalidData` for lengths
@@ -260,12 +299,15 @@ pub fn read_frame(input: &mut impl Read) -> io::Result<Option<(Frame, Vec<u8>)>>
             Err(err) => return Err(err),
         }
     }
-    let Some(len) = frame_len(&frame)? else {
+    let limit = payload_limit();
+    let Some(len) = frame_len(&frame, limit)? else {
         unreachable!("the lengths were just read");
     };
-    frame.resize(len, 0);
-    input.read_exact(&mut frame[PREFIX..])?;
-    let Some((header, payload)) = parse_frame(&frame)? else {
+    let rest = (len - PREFIX) as u64;
+    if input.take(rest).read_to_end(&mut frame)? as u64 != rest {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    let Some((header, payload)) = parse_frame(&frame, limit)? else {
         unreachable!("the whole frame was just read");
     };
     Ok(Some((header, payload.to_vec())))
@@ -296,6 +338,8 @@ mod tests {
             Frame::Subscribe { future, reply },
             Frame::Spawn { reply },
             Frame::Request { reply },
+            Frame::Registered { actor: to },
+            Frame::Unregistered { actor: to },
             Frame::Stopped { actor: to },
             Frame::ProcessDied {
                 process: 3,
@@ -315,6 +359,7 @@ mod tests {
     /// `pykka_rs/_wire.py`; `tests/test_wire.py` says how to rewrite it): every
     /// variant, with integers on both sides of each encoding's boundary and a
     /// string that is not ASCII. `tests/test_wire.py` lists the same frames.
+    #[allow(clippy::too_many_lines)] // one entry per frame variant
     fn golden_frames() -> Vec<(Frame, Vec<u8>)> {
         let asker = FutureId { process: 0, id: 41 };
         vec![
@@ -379,6 +424,24 @@ mod tests {
                     reply: FutureId { process: 1, id: 6 },
                 },
                 b"request".to_vec(),
+            ),
+            (
+                Frame::Registered {
+                    actor: Address {
+                        process: 1,
+                        actor: u64::from(u32::MAX) + 1,
+                    },
+                },
+                b"registered".to_vec(),
+            ),
+            (
+                Frame::Unregistered {
+                    actor: Address {
+                        process: 1,
+                        actor: 3,
+                    },
+                },
+                Vec::new(),
             ),
             (
                 Frame::Stopped {
@@ -481,13 +544,13 @@ mod tests {
         write_frame(&mut wire, &encode_header(&Frame::Log).unwrap(), b"abc").unwrap();
         let big = vec![7u8; COPY_LIMIT + 1];
         write_frame(&mut wire, &encode_header(&Frame::Shutdown).unwrap(), &big).unwrap();
-        let first = frame_len(&wire).unwrap().unwrap();
+        let first = frame_len(&wire, MAX_PAYLOAD).unwrap().unwrap();
         for cut in 0..first {
-            assert!(parse_frame(&wire[..cut]).unwrap().is_none());
+            assert!(parse_frame(&wire[..cut], MAX_PAYLOAD).unwrap().is_none());
         }
-        let (frame, payload) = parse_frame(&wire).unwrap().unwrap();
+        let (frame, payload) = parse_frame(&wire, MAX_PAYLOAD).unwrap().unwrap();
         assert_eq!((frame, payload), (Frame::Log, &b"abc"[..]));
-        let (frame, payload) = parse_frame(&wire[first..]).unwrap().unwrap();
+        let (frame, payload) = parse_frame(&wire[first..], MAX_PAYLOAD).unwrap().unwrap();
         assert_eq!(frame, Frame::Shutdown);
         assert_eq!(payload, &big[..]);
     }
@@ -511,6 +574,29 @@ mod tests {
     }
 
     #[test]
+    fn memory_grows_with_the_bytes_that_arrive_not_with_the_length_announced() {
+        // 8 GiB announced, a few bytes sent: the reader must not reserve the
+        // announced size (under an address-space limit that would abort).
+        let mut wire = Vec::new();
+        wire.extend_from_slice(&4u32.to_le_bytes());
+        wire.extend_from_slice(&(8u64 << 30).to_le_bytes());
+        wire.extend_from_slice(b"head and a little payload");
+        let err = read_frame(&mut wire.as_slice()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn a_payload_over_the_limit_is_refused_by_length_alone() {
+        let mut wire = Vec::new();
+        wire.extend_from_slice(&4u32.to_le_bytes());
+        wire.extend_from_slice(&101u64.to_le_bytes());
+        let err = frame_len(&wire, 100).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("over the limit of 100"), "{err}");
+        assert_eq!(frame_len(&wire, 101).unwrap(), Some(PREFIX + 4 + 101));
+    }
+
+    #[test]
     fn garbage_in_a_header_is_invalid_data() {
         let mut wire = Vec::new();
         write_frame(&mut wire, b"not a pickle", b"").unwrap();
@@ -529,6 +615,8 @@ mod tests {
                 Some(0),
                 Some(0),
                 Some(2),
+                None,
+                None,
                 None,
                 None,
                 None,

@@ -1,26 +1,28 @@
 //! Sockets between the parent and its workers.
 //!
 //! The parent listens on a Unix domain socket inside a directory only its
-//! user may enter (mode 0700). A worker learns the socket's path and a random
-//! 32-byte token through its standard input, which nobody else can read, and
-//! opens with a fixed-size greeting: magic, token, worker number. The parent
-//! checks the token in constant time before it reads a single frame, so
-//! nothing a stranger sends is ever decoded, let alone unpickled. After the
-//! greeting, both sides speak frames (`frame.rs`).
+//! user may enter (mode 0700). A worker learns the socket's path and the
+//! pool's secret through its standard input, which nobody else can read,
+//! checks that the directory is its user's and private, connects, and the
+//! two prove to each other that they hold the secret (`handshake.rs`)
+//! before either reads a frame. After that, both sides speak frames
+//! (`frame.rs`).
 //!
 //! Reading is split from writing. Any thread may send (`Link`); reading goes
 //! through an `Inbound`, which takes whatever bytes have arrived without
 //! waiting (`recv` with `MSG_DONTWAIT`) and cuts them into frames. That lets a
 //! thread that is spinning anyway (waiting for a reply) read the socket
 //! itself, while the link's own thread waits in `poll` without holding it.
+//! An `Inbound` makes room for a frame as its bytes arrive, never for the
+//! length a peer announces, and reports an allocation that fails instead
+//! of aborting.
 //!
-//! Rejected: a token on the command line or in the environment (other
-//! processes of the same user can read those through `/proc`), abstract
-//! sockets (no file permissions to keep other users out), and a thread that
-//! blocks in `read` while holding the socket (nobody else could read it).
+//! Rejected: abstract sockets (no file permissions to keep other users out),
+//! and a thread that blocks in `read` while holding the socket (nobody else
+//! could read it).
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -32,35 +34,15 @@ use rustix::event::{PollFd, PollFlags, poll};
 use rustix::net::{RecvFlags, recv};
 
 use super::frame::{self, Frame};
+use super::handshake::{self, HandshakeError, Secret};
 use crate::sync::lock;
 
-/// The length of the secret a worker presents.
-pub const TOKEN_LEN: usize = 32;
-
-/// Starts every greeting; changes if the greeting or frame layout changes.
-pub const MAGIC: &[u8; 8] = b"PYKKARS1";
-
-const GREETING_LEN: usize = MAGIC.len() + TOKEN_LEN + 4;
-
-/// A fresh random token, from the operating system's generator.
-///
-/// # Errors
-/// If `/dev/urandom` cannot be read.
-pub fn new_token() -> io::Result<[u8; TOKEN_LEN]> {
-    let mut token = [0; TOKEN_LEN];
-    fs::File::open("/dev/urandom")?.read_exact(&mut token)?;
-    Ok(token)
-}
-
-/// Compares two tokens in time independent of where they differ.
-fn same_token(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
-}
-
-/// A directory only this user may enter, removed with everything in it on drop.
+/// A directory only this user may enter, removed with everything in it on
+/// drop, by the process that made it (a fork that inherits it leaves it).
 #[derive(Debug)]
 pub struct PrivateDir {
     path: PathBuf,
+    owner: u32,
 }
 
 impl PrivateDir {
@@ -69,7 +51,7 @@ impl PrivateDir {
     /// # Errors
     /// If the directory cannot be created.
     pub fn create(parent: &Path) -> io::Result<Self> {
-        let suffix = new_token()?[..6]
+        let suffix = handshake::random::<6>()?
             .iter()
             .fold(String::new(), |hex, b| hex + &format!("{b:02x}"));
         let path = parent.join(format!("pykka_rs-{}-{suffix}", std::process::id()));
@@ -79,7 +61,10 @@ impl PrivateDir {
         if mode != 0o700 {
             fs::set_permissions(&path, fs::Permissions::from_mode(0o700))?;
         }
-        Ok(Self { path })
+        Ok(Self {
+            path,
+            owner: std::process::id(),
+        })
     }
 
     /// The directory's path.
@@ -90,10 +75,44 @@ impl PrivateDir {
 
 impl Drop for PrivateDir {
     fn drop(&mut self) {
+        if std::process::id() != self.owner {
+            return;
+        }
         if let Err(err) = fs::remove_dir_all(&self.path) {
             if err.kind() != io::ErrorKind::NotFound {
                 log::warn!(target: "pykka_rs.pool", "could not remove {}: {err}", self.path.display());
             }
+        }
+    }
+}
+
+/// Removes the private directories that parents which died without
+/// cleaning up (killed, say) left in `parent`: those of this user whose
+/// process is gone. A directory of a live process is never touched.
+pub fn sweep_stale(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix("pykka_rs-"))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok())
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            continue;
+        };
+        let path = entry.path();
+        // Only this user's private directories, and never a live owner's.
+        if handshake::check_private_dir(&path).is_err()
+            || rustix::process::test_kill_process(pid) != Err(rustix::io::Errno::SRCH)
+        {
+            continue;
+        }
+        if let Err(err) = fs::remove_dir_all(&path) {
+            log::debug!(target: "pykka_rs.pool", "could not remove {}: {err}", path.display());
         }
     }
 }
@@ -103,33 +122,25 @@ impl Drop for PrivateDir {
 pub struct Listener {
     socket: UnixListener,
     path: PathBuf,
-    token: [u8; TOKEN_LEN],
+    secret: Secret,
     // Declared last: dropped after the socket is closed.
     _dir: PrivateDir,
 }
 
-/// A connection the parent accepted, with the worker number its greeting claimed.
-#[derive(Debug)]
-pub struct Greeted {
-    /// The worker number from the greeting.
-    pub worker: u32,
-    /// The connection, ready for frames.
-    pub stream: UnixStream,
-}
-
 impl Listener {
-    /// Listens in a new private directory under `parent`, with a new token.
+    /// Listens in a new private directory under `parent`, with a new secret.
     ///
     /// # Errors
-    /// If the directory, the token or the socket cannot be made.
+    /// If the directory, the secret or the socket cannot be made.
     pub fn bind(parent: &Path) -> io::Result<Self> {
+        sweep_stale(parent);
         let dir = PrivateDir::create(parent)?;
         let path = dir.path().join("pool.sock");
         let socket = UnixListener::bind(&path)?;
         Ok(Self {
             socket,
             path,
-            token: new_token()?,
+            secret: Secret::new()?,
             _dir: dir,
         })
     }
@@ -139,78 +150,67 @@ impl Listener {
         &self.path
     }
 
-    /// The token workers must present.
-    pub fn token(&self) -> &[u8; TOKEN_LEN] {
-        &self.token
+    /// The secret workers must prove they hold.
+    pub fn secret(&self) -> &Secret {
+        &self.secret
     }
 
-    /// Accepts the next connection and checks its greeting, allowing the peer
-    /// `patience` to send it.
+    /// Waits for the next connection; nothing is read from it yet.
     ///
     /// # Errors
-    /// Accept errors; `PermissionDenied` for a wrong magic or token (the
-    /// connection is dropped unread); `TimedOut` for a silent peer.
-    pub fn accept(&self, patience: Duration) -> io::Result<Greeted> {
-        let (stream, _) = self.socket.accept()?;
-        self.greet(stream, patience)
-    }
-
-    fn greet(&self, mut stream: UnixStream, patience: Duration) -> io::Result<Greeted> {
-        stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(patience))?;
-        let mut greeting = [0; GREETING_LEN];
-        stream
-            .read_exact(&mut greeting)
-            .map_err(|err| match err.kind() {
-                io::ErrorKind::WouldBlock => io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "a peer connected but sent no greeting",
-                ),
-                _ => err,
-            })?;
-        let (magic, rest) = greeting.split_at(MAGIC.len());
-        let (token, worker) = rest.split_at(TOKEN_LEN);
-        if !same_token(magic, MAGIC) || !same_token(token, &self.token) {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                "a peer connected without this pool's token",
-            ));
+    /// Accept errors; `InvalidInput` once [`Listener::close`] was called.
+    pub fn accept(&self) -> io::Result<UnixStream> {
+        loop {
+            match self.socket.accept() {
+                Ok((stream, _)) => return Ok(stream),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
         }
-        stream.set_read_timeout(None)?;
-        Ok(Greeted {
-            worker: u32::from_le_bytes(worker.try_into().expect("4 bytes")),
-            stream,
-        })
     }
 
-    /// Like [`Listener::accept`], but returns `Ok(None)` at once when nobody
-    /// is connecting.
+    /// Wakes a thread blocked in [`Listener::accept`] and refuses further
+    /// connections: on Linux, shutting a listening socket down makes
+    /// `accept` fail at once.
+    pub fn close(&self) {
+        // Fails only if the socket is not connected or listening: then no
+        // thread can be blocked in accept on it either.
+        rustix::net::shutdown(&self.socket, rustix::net::Shutdown::Both).ok();
+    }
+
+    /// Admits a connection accepted with [`Listener::accept`] if its peer is
+    /// a worker of this pool, allowing it `patience`; returns the worker
+    /// number it proved.
     ///
     /// # Errors
-    /// As for [`Listener::accept`].
-    pub fn try_accept(&self, patience: Duration) -> io::Result<Option<Greeted>> {
-        self.socket.set_nonblocking(true)?;
-        let waiting = self.socket.accept();
-        self.socket.set_nonblocking(false)?;
-        match waiting {
-            Ok((stream, _)) => self.greet(stream, patience).map(Some),
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(err) => Err(err),
-        }
+    /// Why the peer was refused.
+    pub fn admit(
+        &self,
+        stream: &mut UnixStream,
+        patience: Duration,
+    ) -> Result<u32, HandshakeError> {
+        handshake::admit(stream, &self.secret, patience)
     }
 }
 
-/// Connects to the parent and greets it as worker number `worker`.
+/// Worker: connects to the parent listening at `path`, once its directory
+/// proves to be this user's private one, and proves itself as worker number
+/// `worker`, once the parent proved it holds `secret`.
 ///
 /// # Errors
-/// If the socket cannot be reached or written.
-pub fn connect(path: &Path, token: &[u8], worker: u32) -> io::Result<UnixStream> {
-    let mut stream = UnixStream::connect(path)?;
-    let mut greeting = Vec::with_capacity(GREETING_LEN);
-    greeting.extend_from_slice(MAGIC);
-    greeting.extend_from_slice(token);
-    greeting.extend_from_slice(&worker.to_le_bytes());
-    stream.write_all(&greeting)?;
+/// Why the parent could not be reached or trusted.
+pub fn connect(
+    path: &Path,
+    secret: &Secret,
+    worker: u32,
+    patience: Duration,
+) -> Result<UnixStream, HandshakeError> {
+    let dir = path.parent().ok_or_else(|| {
+        HandshakeError::UnsafeDirectory(format!("{} has no directory", path.display()))
+    })?;
+    handshake::check_private_dir(dir)?;
+    let mut stream = UnixStream::connect(path).map_err(HandshakeError::Io)?;
+    handshake::join(&mut stream, secret, worker, patience)?;
     Ok(stream)
 }
 
@@ -400,19 +400,27 @@ pub struct Inbound {
     buf: Vec<u8>,
     start: usize,
     ended: bool,
+    limit: u64,
 }
 
-/// How much room to make for reading when the next frame's size is unknown.
+/// How much room to make for reading when the next frame's size is unknown,
+/// and the least a buffer grows by.
 const READ_CHUNK: usize = 64 * 1024;
 
 impl Inbound {
-    /// Reads from `stream`.
+    /// Reads from `stream`, accepting payloads up to [`frame::payload_limit`].
     pub fn new(stream: UnixStream) -> Self {
+        Self::with_limit(stream, frame::payload_limit())
+    }
+
+    /// Reads from `stream`, accepting payloads up to `limit` bytes.
+    pub fn with_limit(stream: UnixStream, limit: u64) -> Self {
         Self {
             stream,
-            buf: Vec::with_capacity(READ_CHUNK),
+            buf: Vec::new(),
             start: 0,
             ended: false,
+            limit,
         }
     }
 
@@ -421,11 +429,36 @@ impl Inbound {
         self.ended
     }
 
+    /// Makes room for the rest of the frame being received: at most twice
+    /// what has arrived of it so far, so memory follows the bytes received
+    /// and not the length a peer announced.
+    fn make_room(&mut self) -> io::Result<()> {
+        let pending = &self.buf[self.start..];
+        let wanted = match frame::frame_len(pending, self.limit)? {
+            Some(len) => len
+                .saturating_sub(pending.len())
+                .min(pending.len().max(READ_CHUNK)),
+            None => READ_CHUNK,
+        }
+        .max(READ_CHUNK);
+        let spare = self.buf.capacity() - self.buf.len();
+        if spare >= wanted.min(READ_CHUNK) {
+            return Ok(());
+        }
+        self.buf.try_reserve(wanted).map_err(|err| {
+            io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!("no memory for {wanted} more bytes of an incoming frame: {err}"),
+            )
+        })
+    }
+
     /// Takes whatever bytes have arrived, without waiting. Returns whether any did.
     ///
     /// # Errors
-    /// Read errors other than "nothing there yet"; the end of the stream is
-    /// not an error but makes [`Inbound::ended`] true.
+    /// Read errors other than "nothing there yet"; `InvalidData` for a frame
+    /// over the limits; `OutOfMemory` when there is no room for the bytes.
+    /// The end of the stream is not an error but makes [`Inbound::ended`] true.
     pub fn read_available(&mut self) -> io::Result<bool> {
         if self.ended {
             return Ok(false);
@@ -436,10 +469,7 @@ impl Inbound {
         }
         let mut any = false;
         loop {
-            let pending = &self.buf[self.start..];
-            let wanted = frame::frame_len(pending)?
-                .map_or(READ_CHUNK, |len| len.saturating_sub(pending.len()));
-            self.buf.reserve(wanted.max(READ_CHUNK));
+            self.make_room()?;
             let room = self.buf.capacity() - self.buf.len();
             match recv(
                 &self.stream,
@@ -464,13 +494,22 @@ impl Inbound {
     /// The next whole frame received so far, with its payload.
     ///
     /// # Errors
-    /// `InvalidData` for a frame that does not decode; `UnexpectedEof` once
-    /// the peer ended the stream in the middle of a frame.
+    /// `InvalidData` for a frame that does not decode or is over the limits;
+    /// `UnexpectedEof` once the peer ended the stream in the middle of a frame.
     pub fn next_frame(&mut self) -> io::Result<Option<(Frame, Vec<u8>)>> {
-        match frame::parse_frame(&self.buf[self.start..])? {
+        let pending = &self.buf[self.start..];
+        match frame::parse_frame(pending, self.limit)? {
             Some((header, payload)) => {
                 let payload = payload.to_vec();
-                self.start += frame::frame_len(&self.buf[self.start..])?.unwrap_or(0);
+                self.start += frame::frame_len(pending, self.limit)?.unwrap_or(0);
+                if self.start == self.buf.len() {
+                    // All taken: start over, and give back what a large frame needed.
+                    self.buf.clear();
+                    self.start = 0;
+                    if self.buf.capacity() > 16 * READ_CHUNK {
+                        self.buf.shrink_to(READ_CHUNK);
+                    }
+                }
                 Ok(Some((header, payload)))
             }
             None if self.ended && self.start < self.buf.len() => Err(io::Error::new(
@@ -479,6 +518,11 @@ impl Inbound {
             )),
             None => Ok(None),
         }
+    }
+
+    /// The socket, for waiting on it.
+    pub fn socket(&self) -> &UnixStream {
+        &self.stream
     }
 }
 
@@ -521,13 +565,15 @@ mod tests {
         assert!(!path.exists());
     }
 
+    const PATIENCE: Duration = Duration::from_secs(5);
+
     #[test]
-    fn a_worker_with_the_token_gets_through_and_frames_flow() {
+    fn a_worker_with_the_secret_gets_through_and_frames_flow() {
         let listener = Listener::bind(&std::env::temp_dir()).unwrap();
         let socket = listener.path().to_owned();
-        let token = *listener.token();
+        let secret = listener.secret().clone();
         let worker = std::thread::spawn(move || {
-            let stream = connect(&socket, &token, 3).unwrap();
+            let stream = connect(&socket, &secret, 3, PATIENCE).unwrap();
             let link = Link::new(stream.try_clone().unwrap()).unwrap();
             let to = Address {
                 process: 0,
@@ -536,9 +582,8 @@ mod tests {
             link.send(&Frame::Tell { to }, b"hello").unwrap();
             stream
         });
-        let greeted = listener.accept(Duration::from_secs(5)).unwrap();
-        assert_eq!(greeted.worker, 3);
-        let mut stream = greeted.stream;
+        let mut stream = listener.accept().unwrap();
+        assert_eq!(listener.admit(&mut stream, PATIENCE).unwrap(), 3);
         let (frame, payload) = read_frame(&mut stream).unwrap().unwrap();
         assert_eq!(
             frame,
@@ -555,35 +600,41 @@ mod tests {
     }
 
     #[test]
-    fn a_wrong_token_is_refused_before_any_frame_is_read() {
+    fn a_worker_with_another_secret_gets_nowhere() {
         let listener = Listener::bind(&std::env::temp_dir()).unwrap();
         let socket = listener.path().to_owned();
         let intruder = std::thread::spawn(move || {
-            let stream = connect(&socket, &[0; TOKEN_LEN], 1).unwrap();
-            Link::new(stream).unwrap().send(&Frame::Shutdown, b"").ok();
+            connect(&socket, &Secret::new().unwrap(), 1, PATIENCE).unwrap_err()
         });
-        let err = listener.accept(Duration::from_secs(5)).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
-        intruder.join().unwrap();
+        let mut stream = listener.accept().unwrap();
+        assert!(listener.admit(&mut stream, PATIENCE).is_err());
+        assert!(matches!(
+            intruder.join().unwrap(),
+            HandshakeError::WrongSecret
+        ));
     }
 
     #[test]
-    fn try_accept_returns_at_once_when_nobody_connects() {
+    fn a_worker_refuses_a_socket_in_a_directory_others_may_use() {
         let listener = Listener::bind(&std::env::temp_dir()).unwrap();
-        assert!(
-            listener
-                .try_accept(Duration::from_secs(1))
-                .unwrap()
-                .is_none()
-        );
-        let socket = listener.path().to_owned();
-        let token = *listener.token();
-        let _worker = connect(&socket, &token, 5).unwrap();
-        let greeted = listener
-            .try_accept(Duration::from_secs(1))
-            .unwrap()
-            .unwrap();
-        assert_eq!(greeted.worker, 5);
+        let dir = listener.path().parent().unwrap().to_owned();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let err = connect(listener.path(), listener.secret(), 1, PATIENCE).unwrap_err();
+        assert!(matches!(err, HandshakeError::UnsafeDirectory(_)), "{err}");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+    }
+
+    #[test]
+    fn closing_the_listener_wakes_a_blocked_accept() {
+        let listener = Arc::new(Listener::bind(&std::env::temp_dir()).unwrap());
+        let accepting = {
+            let listener = Arc::clone(&listener);
+            std::thread::spawn(move || listener.accept().map(drop))
+        };
+        // Whether the accept is already blocked or not, it must fail now.
+        std::thread::sleep(Duration::from_millis(20));
+        listener.close();
+        assert!(accepting.join().unwrap().is_err());
     }
 
     #[test]
@@ -602,11 +653,7 @@ mod tests {
         });
         let mut frames = Vec::new();
         while frames.len() < 2 {
-            wait_readable(
-                &inbound.stream.try_clone().unwrap(),
-                Some(Duration::from_secs(5)),
-            )
-            .unwrap();
+            wait_readable(inbound.socket(), Some(PATIENCE)).unwrap();
             inbound.read_available().unwrap();
             while let Some(frame) = inbound.next_frame().unwrap() {
                 frames.push(frame);
@@ -617,13 +664,7 @@ mod tests {
         assert_eq!(frames[1].1.len(), 300_000);
 
         drop(sender.join().unwrap());
-        assert!(
-            wait_readable(
-                &inbound.stream.try_clone().unwrap(),
-                Some(Duration::from_secs(5))
-            )
-            .unwrap()
-        );
+        assert!(wait_readable(inbound.socket(), Some(PATIENCE)).unwrap());
         inbound.read_available().unwrap();
         assert!(inbound.ended());
         assert!(inbound.next_frame().unwrap().is_none());
@@ -701,11 +742,61 @@ mod tests {
     }
 
     #[test]
-    fn a_silent_peer_times_out() {
-        let listener = Listener::bind(&std::env::temp_dir()).unwrap();
-        let _silent = UnixStream::connect(listener.path()).unwrap();
-        let err = listener.accept(Duration::from_millis(50)).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    fn an_announced_frame_reserves_memory_only_as_its_bytes_arrive() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        // 4 GiB announced: the reader must not try to make room for it.
+        let mut wire = Vec::new();
+        wire.extend_from_slice(&4u32.to_le_bytes());
+        wire.extend_from_slice(&(4u64 << 30).to_le_bytes());
+        wire.extend_from_slice(&[0; 1000]);
+        theirs.write_all(&wire).unwrap();
+        let mut inbound = Inbound::new(ours);
+        wait_readable(inbound.socket(), Some(PATIENCE)).unwrap();
+        inbound.read_available().unwrap();
+        assert!(inbound.next_frame().unwrap().is_none());
+        assert!(
+            inbound.buf.capacity() < 1 << 20,
+            "{}",
+            inbound.buf.capacity()
+        );
+    }
+
+    #[test]
+    fn a_frame_over_the_limit_breaks_the_link_without_being_read() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let mut wire = Vec::new();
+        wire.extend_from_slice(&4u32.to_le_bytes());
+        wire.extend_from_slice(&1001u64.to_le_bytes());
+        theirs.write_all(&wire).unwrap();
+        let mut inbound = Inbound::with_limit(ours, 1000);
+        wait_readable(inbound.socket(), Some(PATIENCE)).unwrap();
+        let err = inbound
+            .read_available()
+            .and_then(|_| inbound.next_frame())
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn directories_of_dead_parents_are_swept_and_others_left_alone() {
+        let base = std::env::temp_dir().join(format!("pykka_rs-sweep-{}", std::process::id()));
+        fs::create_dir_all(&base).unwrap();
+        let private = |name: &str| {
+            let dir = base.join(name);
+            fs::create_dir_all(&dir).unwrap();
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+            dir
+        };
+        // A pid that cannot exist (above the kernel's maximum).
+        let dead = private("pykka_rs-2147483000-abcdef");
+        fs::write(dead.join("pool.sock"), b"").unwrap();
+        let alive = private(&format!("pykka_rs-{}-abcdef", std::process::id()));
+        let other = private("something-else");
+        sweep_stale(&base);
+        assert!(!dead.exists());
+        assert!(alive.exists());
+        assert!(other.exists());
+        fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]

@@ -2,18 +2,25 @@
 //! that travel between them.
 //!
 //! Workers are started fresh (a new interpreter, never a fork), each told
-//! through its standard input where to connect and which token to show
-//! (`ipc.rs`). This module owns their processes: starting them, saying why
-//! one ended, and choosing where the next actor goes. Routing frames is the
-//! bindings' part (`py/node.rs`), since delivering a frame ends in a Python
-//! actor's mailbox.
+//! through its standard input where to connect and the secret to prove it
+//! belongs (`ipc.rs`, `handshake.rs`). This module owns their processes:
+//! starting them, saying why one ended, and choosing where the next actor
+//! goes; `parent.rs` keeps the seats of a pool filled, `worker.rs` is a
+//! worker's side. Routing frames is the node's part (`crate::node`).
+//!
+//! A worker runs in a process group of its own, so the signals a terminal
+//! sends its foreground group (Ctrl-C, Ctrl-\) reach the parent alone, which
+//! then shuts its workers down in order.
 
 pub mod frame;
+pub mod handshake;
 pub mod ipc;
+pub mod parent;
+pub mod worker;
 
 use std::ffi::OsStr;
 use std::io::{self, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 
@@ -24,8 +31,9 @@ pub struct WorkerProcess {
 }
 
 impl WorkerProcess {
-    /// Starts `program` with `args`, writes `bootstrap` to its standard input
-    /// and closes it. Standard output and error are the parent's.
+    /// Starts `program` with `args` in a process group of its own, writes
+    /// `bootstrap` to its standard input and closes it. Standard output and
+    /// error are the parent's.
     ///
     /// # Errors
     /// If the process cannot be started or its input written.
@@ -37,6 +45,7 @@ impl WorkerProcess {
         let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
+            .process_group(0)
             .spawn()?;
         let Some(mut stdin) = child.stdin.take() else {
             return Err(io::Error::other(

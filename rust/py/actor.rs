@@ -21,7 +21,7 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 use super::envelope::{Envelope, Reply};
 use super::future::{FutureState, Outcome};
 use super::mailbox::PyMailbox;
-use super::node::Node;
+use super::node;
 use super::pickling;
 use crate::actor::{self, Handled, Host};
 use crate::metrics::MailboxStats;
@@ -336,7 +336,7 @@ impl Host<Envelope> for PyHost<'_, '_> {
                     );
                 }
             }
-            Published::Remote(to, ok, payload) => Node::get().send_reply(to, ok, payload),
+            Published::Remote(to, ok, payload) => node::get().send_reply(to, ok, payload),
         }
     }
 }

@@ -15,7 +15,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 
 use super::future::{FutureState, Outcome, PySlot};
-use super::node::Node;
+use super::node;
 use super::pickling;
 use crate::pool::frame::FutureId;
 
@@ -147,7 +147,7 @@ impl Reply {
             }
             Self::Remote(id) => {
                 let payload = pickling::dump_error(py, &err);
-                py.detach(|| Node::get().send_reply(id, false, payload));
+                py.detach(|| node::get().send_reply(id, false, payload));
                 Ok(())
             }
         }

@@ -1,13 +1,16 @@
-//! The one place a [`CoreError`] becomes a Python exception.
+//! The one place the core's errors become Python exceptions.
 //!
 //! The exception classes are defined in Python (`pykka_rs._exceptions`) and
 //! imported here, so there is one class object: it pickles by name, and
 //! `except pykka_rs.ActorDeadError` catches errors raised by the core too.
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyIndexError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::error::CoreError;
+use crate::node::SendError;
+use crate::pool::parent::PoolError;
+use crate::pool::worker::JoinError;
 
 pyo3::import_exception!(pykka_rs._exceptions, ActorDeadError);
 pyo3::import_exception!(pykka_rs._exceptions, Timeout);
@@ -20,6 +23,38 @@ impl From<CoreError> for PyErr {
             CoreError::AlreadySet => PyRuntimeError::new_err(err.to_string()),
         }
     }
+}
+
+impl From<PoolError> for PyErr {
+    fn from(err: PoolError) -> PyErr {
+        match err {
+            PoolError::NoSeat { .. } => PyIndexError::new_err(err.to_string()),
+            PoolError::Closed | PoolError::StartFailed(_) => {
+                PyRuntimeError::new_err(err.to_string())
+            }
+        }
+    }
+}
+
+impl From<JoinError> for PyErr {
+    fn from(err: JoinError) -> PyErr {
+        PyOSError::new_err(format!("cannot join the worker pool: {err}"))
+    }
+}
+
+/// What a message to `label` that could not be sent raises at the call
+/// (`ValueError` for one too large to send), or fails its asker's future
+/// with (`ActorDeadError` naming why the actor cannot be reached).
+pub fn send_failed(label: &str, err: &SendError) -> PyErr {
+    match err {
+        SendError::TooLarge(why) => PyValueError::new_err(format!("cannot send to {label}: {why}")),
+        other => ActorDeadError::new_err(format!("{label} not found: {other}")),
+    }
+}
+
+/// An `OSError` saying what could not be done and why.
+pub fn os_error(err: &std::io::Error, what: &str) -> PyErr {
+    PyOSError::new_err(format!("{what}: {err}"))
 }
 
 /// Pykka's timeout error, `f"{timeout} seconds"`, with the timeout exactly

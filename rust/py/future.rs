@@ -183,7 +183,7 @@ impl FutureState {
     pub fn export(self: &Arc<Self>) -> u64 {
         *self
             .exported
-            .get_or_init(|| super::node::Node::get().export_future(self))
+            .get_or_init(|| super::node::get().export_future(self))
     }
 
     /// Waits for the outcome until `until` without the GIL (the caller has
@@ -331,7 +331,7 @@ impl PySlot {
     /// Let other processes read this slot; return `(process, number)`, its
     /// address for them.
     fn export(&self) -> (u32, u64) {
-        (super::node::Node::get().process(), self.state.export())
+        (super::node::get().process(), self.state.export())
     }
 
     /// Whether the slot holds something.

@@ -13,7 +13,7 @@ use super::envelope::{Envelope, Message, Reply};
 use super::event::PyEvent;
 use super::future::FutureState;
 use super::gil;
-use super::node::Node;
+use super::node;
 use crate::error::CoreError;
 use crate::event::Event;
 use crate::mailbox::{Mailbox, Stopped};
@@ -90,9 +90,9 @@ impl PyMailbox {
     /// Let other processes send to this mailbox; return `(process, number)`,
     /// its address for them. Its actor's stop is then announced to them.
     fn export(&self) -> (u32, u64) {
-        let node = Node::get();
-        let id = *self.exported.get_or_init(|| node.export_actor(&self.inner));
-        (node.process(), id)
+        let here = node::get();
+        let id = *self.exported.get_or_init(|| here.export_actor(&self.inner));
+        (here.process(), id)
     }
 
     /// Queue an `Envelope`. Raise `ActorDeadError` if the actor has stopped

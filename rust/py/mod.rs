@@ -73,6 +73,15 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(system::local_future, m)?)?;
     m.add_function(wrap_pyfunction!(system::send_log, m)?)?;
     m.add_function(wrap_pyfunction!(system::request, m)?)?;
+    m.add_function(wrap_pyfunction!(system::announce_registered, m)?)?;
+    m.add_function(wrap_pyfunction!(system::registered, m)?)?;
+    m.add_function(wrap_pyfunction!(system::announce_unregistered, m)?)?;
+    m.add_function(wrap_pyfunction!(system::withdraw, m)?)?;
+    m.add_function(wrap_pyfunction!(system::next_seq, m)?)?;
+    m.add_function(wrap_pyfunction!(system::disown, m)?)?;
+    m.add_function(wrap_pyfunction!(system::disowned, m)?)?;
+    m.add_function(wrap_pyfunction!(system::set_message_limit, m)?)?;
+    m.add_function(wrap_pyfunction!(system::message_limit, m)?)?;
     m.add_function(wrap_pyfunction!(set_spin, m)?)?;
     m.add_function(wrap_pyfunction!(spin, m)?)?;
     m.add_function(wrap_pyfunction!(_panic, m)?)?;

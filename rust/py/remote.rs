@@ -8,12 +8,13 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
 use super::envelope::{Envelope, Message, Reply};
-use super::errors::ActorDeadError;
+use super::errors::{ActorDeadError, send_failed};
 use super::event::PyEvent;
 use super::future::FutureState;
-use super::node::{Answer, Node};
+use super::node;
 use super::pickling;
 use crate::event::Event;
+use crate::node::{Answer, SendError};
 use crate::pool::frame::Address;
 use crate::sync::lock;
 
@@ -37,18 +38,14 @@ impl PyRemoteMailbox {
         lock(&self.label).clone()
     }
 
-    fn dead(&self, reason: Option<&str>) -> PyErr {
-        let label = self.label_text();
-        ActorDeadError::new_err(match reason {
-            None => format!("{label} not found"),
-            Some(reason) => format!("{label} not found: {reason}"),
-        })
+    fn dead(&self) -> PyErr {
+        ActorDeadError::new_err(format!("{} not found", self.label_text()))
     }
 
     /// Sends `message`, answered as `reply` says.
     fn send(&self, py: Python<'_>, message: &Bound<'_, PyAny>, reply: Reply) -> PyResult<()> {
         if self.stopped.is_set() {
-            return reply.fail(py, self.dead(None));
+            return reply.fail(py, self.dead());
         }
         let payload = pickling::dumps(message)?;
         let to = self.to;
@@ -61,10 +58,12 @@ impl PyRemoteMailbox {
                 self.label_text(),
             )),
         };
-        let sent = py.detach(|| Node::get().send_message(to, payload, answer));
+        let sent = py.detach(|| node::get().send_message(to, payload, answer));
         match sent {
             Ok(()) => Ok(()),
-            Err(reason) => reply.fail(py, self.dead(Some(&reason))),
+            // Too large to send: an error at the call, whoever waits.
+            Err(err @ SendError::TooLarge(_)) => Err(send_failed(&self.label_text(), &err)),
+            Err(err) => reply.fail(py, send_failed(&self.label_text(), &err)),
         }
     }
 }
@@ -100,7 +99,7 @@ impl PyRemoteMailbox {
         Self {
             to,
             label: Mutex::new("actor".to_owned()),
-            stopped: Node::get().stop_flag(to),
+            stopped: node::get().stop_flag(to),
         }
     }
 

@@ -1,57 +1,63 @@
 //! The functions through which Python takes part in a system of processes:
-//! joining the pool as a worker, taking the work the link threads queue for
-//! Python, answering futures and reading futures of other processes.
+//! joining the pool as a worker, taking the work the links queue for
+//! Python, answering futures, reading futures of other processes, and the
+//! system-wide registry.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 
+use super::errors::ActorDeadError;
 use super::event::PyEvent;
 use super::future::{FutureState, Outcome, PySlot};
-use super::node::{Control, Node};
-use crate::pool::frame::{Frame, FutureId};
-use crate::pool::ipc;
+use super::node;
+use crate::node::{Control, SendError};
+use crate::pool::frame::{self, Frame, FutureId};
+use crate::pool::handshake::Secret;
+use crate::pool::worker;
 
 /// This process's number in its system: 0 for the parent, 1 and up for workers.
 #[pyfunction]
 pub fn process() -> u32 {
-    Node::get().process()
+    node::get().process()
 }
 
-/// Make this process worker `process` of the pool listening at
-/// `socket_path`: connect, greet with `token`, and start reading frames.
-/// Also starts the thread that reports this worker's load every 100 ms.
+/// Make this process worker `process` of the pool of the parent `parent_pid`
+/// listening at `socket_path`: connect once the socket's directory proves
+/// private, prove to hold `secret` once the parent has, and start reading
+/// frames. Also starts the thread that reports this worker's load (its
+/// heartbeat), and the one that ends this process `orphan_grace` seconds
+/// after the parent is gone, whatever its actors are doing.
 #[pyfunction]
-pub fn join_pool(py: Python<'_>, process: u32, socket_path: PathBuf, token: &[u8]) -> PyResult<()> {
-    let node = Node::init_worker(process).map_err(PyRuntimeError::new_err)?;
+pub fn join_pool(
+    py: Python<'_>,
+    process: u32,
+    socket_path: PathBuf,
+    secret: &[u8],
+    parent_pid: u32,
+    orphan_grace: f64,
+) -> PyResult<()> {
+    let here = node::init_worker(process)?;
+    let secret =
+        Secret::from_bytes(secret).map_err(|err| PyValueError::new_err(err.to_string()))?;
+    let grace = Duration::try_from_secs_f64(orphan_grace).map_err(|_| {
+        PyValueError::new_err("orphan_grace must be a non-negative number of seconds")
+    })?;
     py.detach(|| {
-        let stream = ipc::connect(&socket_path, token, process)?;
-        node.connect(0, stream)
-    })
-    .map_err(|err| PyOSError::new_err(format!("cannot join the worker pool: {err}")))?;
-    std::thread::Builder::new()
-        .name("pykka_rs-load".to_owned())
-        .spawn(move || {
-            let mut last = None;
-            loop {
-                std::thread::sleep(Duration::from_millis(100));
-                let (actors, waiting) = node.own_load();
-                if last != Some((actors, waiting)) {
-                    if node
-                        .send_frame(0, &Frame::Load { actors, waiting }, &[])
-                        .is_err()
-                    {
-                        return; // the parent is gone; so is this worker, soon
-                    }
-                    last = Some((actors, waiting));
-                }
-            }
-        })
-        .map_err(|err| PyOSError::new_err(format!("cannot start the load reporter: {err}")))?;
+        worker::join(
+            here,
+            &socket_path,
+            &secret,
+            parent_pid,
+            Duration::from_secs(10),
+        )
+    })?;
+    worker::leave_when_orphaned(Arc::clone(here.parent_lost()), grace)
+        .map_err(|err| super::errors::os_error(&err, "cannot watch the parent process"))?;
     Ok(())
 }
 
@@ -60,18 +66,19 @@ fn future_id(id: FutureId) -> (u32, u64) {
 }
 
 /// Wait up to `timeout` seconds (GIL released) for the next piece of work
-/// the link threads queue for Python, as a tuple whose first item names it:
+/// the links queue for Python, as a tuple whose first item names it:
 /// `("log", payload)`, `("request", reply, payload)`, `("spawn", reply,
 /// payload)`, `("dead_letter", text)`, `("process_lost", process, cause,
-/// expected)`, `("parent_lost", text)` or `("shutdown",)`; `reply` is a
-/// `(process, number)` pair for `reply()`; `("barrier", event)` asks for
-/// `event` to be set (see `control_barrier()`). Return None at the timeout.
+/// expected)`, `("pool_event", text)`, `("parent_lost", text)` or
+/// `("shutdown",)`; `reply` is a `(process, number)` pair for `reply()`;
+/// `("barrier", event)` asks for `event` to be set (see
+/// `control_barrier()`). Return None at the timeout.
 #[pyfunction]
 pub fn next_control(py: Python<'_>, timeout: f64) -> PyResult<Option<Bound<'_, PyTuple>>> {
     let until =
         Instant::now() + Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::MAX / 4);
-    let node = Node::get();
-    let Some(control) = py.detach(|| node.next_control(until)) else {
+    let here = node::get();
+    let Some(control) = py.detach(|| here.next_control(until)) else {
         return Ok(None);
     };
     let bytes = |payload: &[u8]| PyBytes::new(py, payload);
@@ -89,6 +96,7 @@ pub fn next_control(py: Python<'_>, timeout: f64) -> PyResult<Option<Bound<'_, P
             cause,
             expected,
         } => ("process_lost", process, cause, expected).into_pyobject(py)?,
+        Control::PoolEvent(text) => ("pool_event", text).into_pyobject(py)?,
         Control::ParentLost(text) => ("parent_lost", text).into_pyobject(py)?,
         Control::Shutdown => ("shutdown",).into_pyobject(py)?,
         Control::Barrier(event) => ("barrier", PyEvent { inner: event }).into_pyobject(py)?,
@@ -100,12 +108,12 @@ pub fn next_control(py: Python<'_>, timeout: f64) -> PyResult<Option<Bound<'_, P
 /// released), so that what follows sees the stops they announced before.
 #[pyfunction]
 pub fn catch_up(py: Python<'_>) {
-    let node = Node::get();
     // With no link there is nothing to read, and letting the GIL go would
     // only let other threads run first, which a thread-only program's
     // registry lookups have no reason to do.
-    if node.is_linked() {
-        py.detach(|| node.catch_up());
+    if node::linked() {
+        let here = node::get();
+        py.detach(|| here.catch_up());
     }
 }
 
@@ -115,7 +123,7 @@ pub fn catch_up(py: Python<'_>) {
 #[pyfunction]
 pub fn control_barrier() -> PyEvent {
     PyEvent {
-        inner: Node::get().control_barrier(),
+        inner: node::get().control_barrier(),
     }
 }
 
@@ -127,10 +135,10 @@ pub fn reply(py: Python<'_>, to: (u32, u64), ok: bool, payload: Vec<u8>) {
         process: to.0,
         id: to.1,
     };
-    py.detach(|| Node::get().send_reply(to, ok, payload));
+    py.detach(|| node::get().send_reply(to, ok, payload));
 }
 
-fn slot_for(state: Arc<FutureState>, sent: Result<(), String>) -> PySlot {
+fn slot_for(state: Arc<FutureState>, sent: Result<(), SendError>) -> PySlot {
     if let Err(reason) = sent {
         drop(state.publish(Outcome::Undeliverable(format!("is unreachable: {reason}"))));
     }
@@ -146,14 +154,14 @@ pub fn subscribe(py: Python<'_>, process: u32, number: u64) -> PySlot {
         process,
         id: number,
     };
-    let sent = py.detach(|| Node::get().subscribe(future, Arc::clone(&state)));
+    let sent = py.detach(|| node::get().subscribe(future, Arc::clone(&state)));
     slot_for(state, sent)
 }
 
 /// The slot this process exported as `number`, if it still exists.
 #[pyfunction]
 pub fn local_future(number: u64) -> Option<PySlot> {
-    Node::get()
+    node::get()
         .local_future(number)
         .map(|state| PySlot { state })
 }
@@ -161,14 +169,98 @@ pub fn local_future(number: u64) -> Option<PySlot> {
 /// Worker: send a log record's pickled fields to the parent.
 #[pyfunction]
 pub fn send_log(py: Python<'_>, payload: Vec<u8>) -> PyResult<()> {
-    py.detach(|| Node::get().send_frame(0, &Frame::Log, &payload))
-        .map_err(PyRuntimeError::new_err)
+    py.detach(|| node::get().send_frame(0, &Frame::Log, &payload))
+        .map_err(|err| ActorDeadError::new_err(format!("the parent process is unreachable: {err}")))
 }
 
 /// Worker: send the parent a pickled request; return a slot for its answer.
 #[pyfunction]
 pub fn request(py: Python<'_>, payload: Vec<u8>) -> PySlot {
     let state = Arc::new(FutureState::default());
-    let sent = py.detach(|| Node::get().request(&payload, Arc::clone(&state)));
+    let sent = py.detach(|| node::get().request(&payload, Arc::clone(&state)));
     slot_for(state, sent)
+}
+
+/// Worker: tell the parent that local actor `number` is registered, with
+/// `payload` (its pickled URN and class) for every process's registry.
+#[pyfunction]
+pub fn announce_registered(py: Python<'_>, number: u64, payload: Vec<u8>) -> PyResult<()> {
+    py.detach(|| node::get().announce_registered(number, &payload))
+        .map_err(|err| ActorDeadError::new_err(format!("the parent process is unreachable: {err}")))
+}
+
+/// Worker: tell the parent that local actor `number` left the registry.
+#[pyfunction]
+pub fn announce_unregistered(py: Python<'_>, number: u64) -> PyResult<()> {
+    py.detach(|| node::get().announce_unregistered(number))
+        .map_err(|err| ActorDeadError::new_err(format!("the parent process is unreachable: {err}")))
+}
+
+/// Parent: take actor `number` of worker `process` out of the registry;
+/// return whether it was there.
+#[pyfunction]
+pub fn withdraw(process: u32, number: u64) -> bool {
+    node::get().withdraw(crate::pool::frame::Address {
+        process,
+        actor: number,
+    })
+}
+
+/// Parent: the registered actors of the workers, in the order the parent
+/// learnt of them, as `(seq, process, number, payload)` tuples.
+#[pyfunction]
+pub fn registered(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    let list = PyList::empty(py);
+    for entry in node::get().registered() {
+        list.append((
+            entry.seq,
+            entry.actor.process,
+            entry.actor.actor,
+            PyBytes::new(py, &entry.payload),
+        ))?;
+    }
+    Ok(list)
+}
+
+/// A number that orders a registration here among those of the workers.
+#[pyfunction]
+pub fn next_seq() -> u64 {
+    node::get().next_seq()
+}
+
+/// In a process just forked from a process of a system: leave the
+/// inherited links alone (they belong to the original), so every actor of
+/// another process is gone for this one. Does nothing in a process that
+/// has no links.
+#[pyfunction]
+pub fn disown() {
+    if node::linked() {
+        node::get().disown();
+    }
+}
+
+/// Whether this process is a fork that left its system's links alone (see
+/// `disown()`).
+#[pyfunction]
+pub fn disowned() -> bool {
+    node::disowned()
+}
+
+/// Set the largest message, in pickled bytes, this process sends or accepts
+/// from another process (at most 16 GiB, the wire format's limit).
+#[pyfunction]
+pub fn set_message_limit(limit: u64) -> PyResult<()> {
+    if limit == 0 {
+        return Err(PyValueError::new_err(
+            "the message limit must be at least 1 byte",
+        ));
+    }
+    frame::set_payload_limit(limit);
+    Ok(())
+}
+
+/// The largest message, in pickled bytes, this process sends or accepts.
+#[pyfunction]
+pub fn message_limit() -> u64 {
+    frame::payload_limit()
 }

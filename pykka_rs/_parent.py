@@ -1,0 +1,230 @@
+"""The pool of worker processes, as the parent process runs it.
+
+The Rust core starts the workers, keeps every seat filled (a worker that
+dies or hangs is replaced, after a backoff if it keeps failing) and routes
+the messages. This module gives it what only Python knows (how to start an
+interpreter like this one, what a worker must import) and does, on a thread
+of its own, what the core queues for Python: emitting the workers' log
+records, starting actors a worker asks for, answering a worker's registry
+lookup, and logging what the pool did.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing.spawn
+import multiprocessing.util
+import os
+import pickle
+import sys
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pykka_rs import _core
+from pykka_rs._logs import emit
+from pykka_rs._pickling import PROTOCOL, dump_error, dumps, loads
+from pykka_rs._registry import ActorRegistry
+from pykka_rs._remote import rebuild_ref
+from pykka_rs._span import label
+
+if TYPE_CHECKING:
+    from pykka_rs import Actor, ActorRef
+
+logger = logging.getLogger("pykka_rs.pool")
+
+# How long a new worker may take to start and connect.
+STARTUP_PATIENCE = 60.0
+
+# How long start() waits for the worker's log records to be emitted here.
+LOG_PATIENCE = 1.0
+
+# How long, past the shutdown grace, a worker may take to exit before it is killed.
+EXIT_MARGIN = 1.0
+
+
+def worker_command() -> tuple[str, list[str]]:
+    """How to start a worker: as multiprocessing's spawn starts a child.
+
+    The same interpreter with the same flags (`-P`, `-I`, `-X ...`), and
+    pykka_rs imported from where this process imported it, not from wherever
+    the worker's own `sys.path` would find one first; the bootstrap then
+    gives the worker this process's `sys.path`.
+    """
+    home = str(Path(__file__).resolve().parent.parent)
+    code = (
+        f"import sys; sys.path.insert(0, {home!r}); "
+        "from pykka_rs._worker import main; main()"
+    )
+    flags = multiprocessing.util._args_from_interpreter_flags()  # type: ignore[attr-defined]  # noqa: SLF001 (as spawn does)
+    python = multiprocessing.spawn.get_executable() or sys.executable
+    return os.fsdecode(python), [*flags, "-c", code]
+
+
+def _pickled_each(refs: list[ActorRef[Any]]) -> list[bytes]:
+    """Each ref pickled on its own: one that does not pickle is left out."""
+    pickled = []
+    for ref in refs:
+        try:
+            pickled.append(dumps(ref))
+        except Exception:
+            logger.debug(
+                f"{ref} is left out of a worker's registry lookup", exc_info=True
+            )
+    return pickled
+
+
+class Parent:
+    """The pool as the parent process runs it."""
+
+    def __init__(
+        self, size: int, *, shutdown_grace: float, heartbeat_timeout: float | None
+    ) -> None:
+        self.core = _core.Pool(size, tempfile.gettempdir())
+        self.closing = False
+        self.shutdown_grace = shutdown_grace
+        self._control = threading.Thread(
+            target=self._serve, name="pykka_rs-pool", daemon=True
+        )
+        try:
+            preparation = multiprocessing.spawn.get_preparation_data("pykka_rs-worker")
+            # multiprocessing refuses to pickle its authentication key on
+            # purpose; the worker's standard-input pipe is as private as its own.
+            preparation["authkey"] = bytes(preparation["authkey"])
+            bootstrap = pickle.dumps(
+                {
+                    "socket": str(self.core.socket_path),
+                    "secret": bytes(self.core.secret),
+                    "parent": os.getpid(),
+                    "preparation": preparation,
+                    "spin": _core.spin(),
+                    "message_limit": _core.message_limit(),
+                    "shutdown_grace": shutdown_grace,
+                },
+                protocol=PROTOCOL,
+            )
+            python, args = worker_command()
+            self._control.start()
+            self.core.start(
+                python, args, bootstrap, STARTUP_PATIENCE, heartbeat_timeout
+            )
+            if not self.core.wait_ready(STARTUP_PATIENCE):
+                msg = f"workers did not connect within {STARTUP_PATIENCE} seconds"
+                raise RuntimeError(msg)  # noqa: TRY301 (cleaned up below, as any failure)
+        except BaseException:
+            # Ctrl-C or a failed start: leave no worker behind.
+            self.closing = True
+            self.core.shutdown(0.0)
+            raise
+
+    def start(
+        self,
+        cls: type[Actor],
+        seat: int | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> ActorRef[Any]:
+        urn = uuid.uuid4().urn
+        payload = dumps((cls, args, kwargs, urn))
+        process = self._choose(seat)
+        number = self.core.spawn_actor(process, payload, f"{cls.__name__} ({urn})")
+        if threading.current_thread() is not self._control:
+            # The worker sent its log records ("Starting ...") before the
+            # reply; emit them before start() returns, as a thread actor's are.
+            _core.control_barrier().wait(LOG_PATIENCE)
+        return rebuild_ref(process, number, urn, cls)
+
+    def _choose(self, seat: int | None) -> int:
+        """The process for the next actor, waiting while workers restart."""
+        process = self.core.wait_for_worker(seat, STARTUP_PATIENCE)
+        if process is None:
+            msg = (
+                f"no worker process came up within {STARTUP_PATIENCE} seconds "
+                "to host the actor; the pool's log records say why"
+            )
+            raise RuntimeError(msg)
+        return process
+
+    def _serve(self) -> None:
+        """Do what the links queue for Python, until the pool closes."""
+        while not self.closing:
+            item = _core.next_control(0.1)
+            if item is None:
+                continue
+            try:
+                self._handle(item)
+            except Exception:
+                logger.exception("pykka_rs could not handle a worker's %s", item[0])
+
+    def _handle(self, item: tuple[Any, ...]) -> None:
+        kind = item[0]
+        if kind == "log":
+            emit(item[1])
+        elif kind == "request":
+            self._answer(*item[1:])
+        elif kind == "dead_letter":
+            logging.getLogger("pykka").warning(item[1])
+        elif kind == "pool_event":
+            logger.error(item[1])
+        elif kind == "barrier":
+            item[1].set()
+
+    def _answer(self, reply: tuple[int, int], payload: bytes) -> None:
+        """Do what a worker asked for and answer it."""
+        try:
+            kind, *details = loads(payload)
+            if kind == "withdraw":
+                process, number = details
+                _core.reply(reply, True, dumps(_core.withdraw(process, number)))  # noqa: FBT003
+                return
+            if kind == "registry":
+                _core.reply(reply, True, dumps(_pickled_each(ActorRegistry.get_all())))  # noqa: FBT003
+                return
+            if kind != "start":
+                msg = f"the parent does not know a worker request {kind!r}"
+                raise ValueError(msg)  # noqa: TRY301 (answered to the worker below)
+        except Exception as exc:  # noqa: BLE001
+            _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
+            return
+        # Starting waits for a worker: not on this thread, which others wait on.
+        threading.Thread(
+            target=self._start_for,
+            args=(reply, *details),
+            name="pykka_rs-start",
+            daemon=True,
+        ).start()
+
+    def _start_for(
+        self,
+        reply: tuple[int, int],
+        cls: type[Actor],
+        seat: int | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        try:
+            ref = self.start(cls, seat, args, kwargs)
+            _core.reply(reply, True, dumps(ref))  # noqa: FBT003
+        except Exception as exc:  # noqa: BLE001
+            _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
+
+    def shutdown(self) -> None:
+        """Stop every worker's actors and end the workers.
+
+        A worker whose actors have not all stopped within the shutdown grace
+        (one busy with a long message, say) is killed, with a warning that
+        names the actors it still had.
+        """
+        self.closing = True
+        killed = self.core.shutdown(self.shutdown_grace + EXIT_MARGIN)
+        for process, pid, actors in killed:
+            names = ", ".join(label(actor) for actor in actors) or "no registered actor"
+            logger.warning(
+                f"pykka_rs worker process {process} (pid {pid}) did not stop within "
+                f"{self.shutdown_grace} seconds of the shutdown and was killed; "
+                f"still running: {names}"
+            )
+        if self._control is not threading.current_thread() and self._control.is_alive():
+            self._control.join(EXIT_MARGIN)

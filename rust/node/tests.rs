@@ -1,0 +1,487 @@
+//! The node's fault paths, frame by frame, with a fake host: a parent and a
+//! worker node in one test process, linked by a socket pair.
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::future::Slot;
+use crate::pool::frame::{self, Address, Frame, FutureId};
+
+/// Envelopes are the raw message and where its answer goes; futures are
+/// one-shot slots of resolutions.
+struct Fake;
+
+#[derive(Default)]
+struct FakeFuture(Slot<Resolution>);
+
+impl FakeFuture {
+    fn wait(&self) -> Resolution {
+        self.0
+            .wait(Some(Instant::now() + PATIENCE))
+            .cloned()
+            .expect("the future was resolved in time")
+    }
+}
+
+impl Host for Fake {
+    type Envelope = (Vec<u8>, Option<FutureId>);
+    type Future = FakeFuture;
+
+    fn incoming(message: Vec<u8>, reply: Option<FutureId>) -> Self::Envelope {
+        (message, reply)
+    }
+
+    fn resolve(future: &FakeFuture, outcome: Resolution) -> bool {
+        future.0.set(outcome).is_ok()
+    }
+
+    fn is_resolved(future: &FakeFuture) -> bool {
+        future.0.is_set()
+    }
+
+    fn when_resolved(future: &FakeFuture, then: Box<dyn FnOnce() + Send>) {
+        future.0.on_set(then);
+    }
+
+    fn outcome(future: &FakeFuture) -> Resolution {
+        future
+            .0
+            .get()
+            .cloned()
+            .unwrap_or_else(|| Resolution::Undeliverable("was never resolved".into()))
+    }
+}
+
+type FakeNode = Node<Fake>;
+type FakeMailbox = Mailbox<(Vec<u8>, Option<FutureId>)>;
+
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// A parent and worker 1, linked; also the worker's end of the socket, to
+/// break the link with.
+fn linked() -> (Arc<FakeNode>, Arc<FakeNode>, UnixStream) {
+    let parent = Arc::new(FakeNode::new(0));
+    let worker = Arc::new(FakeNode::new(1));
+    let (up, down) = UnixStream::pair().unwrap();
+    let worker_end = down.try_clone().unwrap();
+    parent.connect(1, up, None).unwrap();
+    worker.connect(0, down, None).unwrap();
+    (parent, worker, worker_end)
+}
+
+/// An actor of `node`: its mailbox and address.
+fn actor(node: &Arc<FakeNode>) -> (Arc<FakeMailbox>, Address) {
+    let mailbox = Arc::new(Mailbox::default());
+    let id = node.export_actor(&mailbox);
+    (
+        mailbox,
+        Address {
+            process: node.process(),
+            actor: id,
+        },
+    )
+}
+
+fn receive(mailbox: &FakeMailbox) -> (Vec<u8>, Option<FutureId>) {
+    mailbox
+        .recv(Some(Instant::now() + PATIENCE))
+        .expect("a message arrived in time")
+}
+
+fn ask(node: &Arc<FakeNode>, to: Address, message: &[u8]) -> Arc<FakeFuture> {
+    let future = Arc::new(FakeFuture::default());
+    node.send_message(
+        to,
+        message.to_vec(),
+        Some(Answer::Here(Arc::clone(&future), "Echo (urn:1)".into())),
+    )
+    .unwrap();
+    future
+}
+
+/// The next control item that `wanted` picks, waiting for it.
+fn control(node: &FakeNode, wanted: impl Fn(&Control) -> bool) -> Control {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let item = node.next_control(deadline).expect("a control item in time");
+        if wanted(&item) {
+            return item;
+        }
+    }
+}
+
+fn undeliverable(outcome: &Resolution) -> &str {
+    match outcome {
+        Resolution::Undeliverable(reason) => reason,
+        Resolution::Pickled { .. } => panic!("expected no answer, got {outcome:?}"),
+    }
+}
+
+#[test]
+fn tells_reach_an_actor_of_another_process_in_the_order_sent() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    for i in 0..100u8 {
+        parent.send_message(address, vec![i], None).unwrap();
+    }
+    for i in 0..100u8 {
+        assert_eq!(receive(&mailbox), (vec![i], None));
+    }
+}
+
+#[test]
+fn an_ask_is_answered_across_the_link() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    let future = ask(&parent, address, b"ping");
+    let (message, reply) = receive(&mailbox);
+    assert_eq!(message, b"ping");
+    worker.send_reply(reply.unwrap(), true, b"pong".to_vec());
+    assert_eq!(
+        future.wait(),
+        Resolution::Pickled {
+            ok: true,
+            payload: b"pong".to_vec()
+        }
+    );
+}
+
+#[test]
+fn a_stop_announced_before_a_reply_is_known_when_the_reply_arrives() {
+    for _ in 0..20 {
+        let (parent, worker, _end) = linked();
+        let (mailbox, address) = actor(&worker);
+        let flag = parent.stop_flag(address);
+        let future = ask(&parent, address, b"stop, then answer");
+        let (_, reply) = receive(&mailbox);
+        mailbox.stopped().set();
+        worker.send_reply(reply.unwrap(), true, b"stopped".to_vec());
+        future.wait();
+        assert!(flag.is_set(), "the reply overtook the stop");
+    }
+}
+
+#[test]
+fn an_ask_to_a_stopped_actor_is_answered_not_found() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    mailbox.stopped().set();
+    let future = ask(&parent, address, b"anyone?");
+    assert_eq!(undeliverable(&future.wait()), "Echo (urn:1) not found");
+}
+
+#[test]
+fn a_tell_to_a_stopped_actor_is_reported_as_a_dead_letter() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    mailbox.stopped().set();
+    parent
+        .send_message(address, b"lost".to_vec(), None)
+        .unwrap();
+    let Control::DeadLetter(text) = control(&worker, |c| matches!(c, Control::DeadLetter(_)))
+    else {
+        unreachable!()
+    };
+    assert!(text.contains("was dropped: the actor is gone"), "{text}");
+}
+
+#[test]
+fn a_dead_worker_fails_the_asks_waiting_on_it_and_sets_its_actors_stop_flags() {
+    let (parent, worker, end) = linked();
+    let (_mailbox, address) = actor(&worker);
+    let flag = parent.stop_flag(address);
+    let future = ask(&parent, address, b"never answered");
+    end.shutdown(std::net::Shutdown::Both).unwrap();
+    let reason = undeliverable(&future.wait()).to_owned();
+    assert!(
+        reason.starts_with("Echo (urn:1) died with its process: worker process 1"),
+        "{reason}"
+    );
+    assert!(flag.is_set());
+    let Control::ProcessLost {
+        process, expected, ..
+    } = control(&parent, |c| matches!(c, Control::ProcessLost { .. }))
+    else {
+        unreachable!()
+    };
+    assert_eq!((process, expected), (1, false));
+    // Later sends fail at once, naming the cause.
+    let err = parent
+        .send_message(address, b"late".to_vec(), None)
+        .unwrap_err();
+    assert!(matches!(err, SendError::Gone(_)), "{err}");
+    assert!(
+        parent
+            .stop_flag(Address {
+                process: 1,
+                actor: 999
+            })
+            .is_set()
+    );
+}
+
+#[test]
+fn a_worker_that_loses_its_parent_fails_its_asks_and_says_so() {
+    let parent = Arc::new(FakeNode::new(0));
+    let worker = Arc::new(FakeNode::new(1));
+    let (up, down) = UnixStream::pair().unwrap();
+    let parent_end = up.try_clone().unwrap();
+    parent.connect(1, up, None).unwrap();
+    worker.connect(0, down, None).unwrap();
+    let (_mailbox, address) = actor(&parent);
+    let future = ask(&worker, address, b"never answered");
+    parent_end.shutdown(std::net::Shutdown::Both).unwrap();
+    let reason = undeliverable(&future.wait()).to_owned();
+    assert!(
+        reason.contains("died with its process: the parent process"),
+        "{reason}"
+    );
+    assert!(worker.parent_lost().wait(Some(Instant::now() + PATIENCE)));
+    control(&worker, |c| matches!(c, Control::ParentLost(_)));
+}
+
+#[test]
+fn a_forward_to_a_process_that_is_not_there_is_refused_back_to_the_asker() {
+    let (_parent, worker, _end) = linked();
+    let nowhere = Address {
+        process: 7,
+        actor: 1,
+    };
+    let future = ask(&worker, nowhere, b"hello?");
+    let reason = undeliverable(&future.wait()).to_owned();
+    assert_eq!(
+        reason,
+        "Echo (urn:1) is unreachable: process 7 is not connected"
+    );
+}
+
+#[test]
+fn a_corrupt_frame_breaks_only_its_link_and_fails_what_waited_on_it() {
+    let parent = Arc::new(FakeNode::new(0));
+    let (up, mut down) = UnixStream::pair().unwrap();
+    parent.connect(1, up, None).unwrap();
+    let future = ask(
+        &parent,
+        Address {
+            process: 1,
+            actor: 1,
+        },
+        b"asked before the garbage",
+    );
+    let mut garbage = Vec::new();
+    frame::write_frame(&mut garbage, b"not a pickle at all", b"").unwrap();
+    down.write_all(&garbage).unwrap();
+    let reason = undeliverable(&future.wait()).to_owned();
+    assert!(
+        reason.contains("broke its connection: bad frame header"),
+        "{reason}"
+    );
+    let Control::ProcessLost { cause, .. } =
+        control(&parent, |c| matches!(c, Control::ProcessLost { .. }))
+    else {
+        unreachable!()
+    };
+    assert!(cause.contains("bad frame header"), "{cause}");
+}
+
+#[test]
+fn an_oversized_frame_breaks_the_link_before_its_payload_is_read() {
+    let parent = Arc::new(FakeNode::new(0));
+    let (up, mut down) = UnixStream::pair().unwrap();
+    parent.connect(1, up, None).unwrap();
+    let mut lengths = 4u32.to_le_bytes().to_vec();
+    lengths.extend_from_slice(&(frame::MAX_PAYLOAD + 1).to_le_bytes());
+    down.write_all(&lengths).unwrap();
+    let Control::ProcessLost { cause, .. } =
+        control(&parent, |c| matches!(c, Control::ProcessLost { .. }))
+    else {
+        unreachable!()
+    };
+    assert!(cause.contains("over the limit"), "{cause}");
+}
+
+#[test]
+fn a_process_announcing_a_stop_or_registration_of_another_is_ignored() {
+    let (parent, worker, _end) = linked();
+    let elsewhere = Address {
+        process: 2,
+        actor: 5,
+    };
+    let flag = parent.stop_flag(elsewhere);
+    worker
+        .send_frame(0, &Frame::Stopped { actor: elsewhere }, &[])
+        .unwrap();
+    worker
+        .send_frame(0, &Frame::Registered { actor: elsewhere }, b"fake")
+        .unwrap();
+    for _ in 0..2 {
+        let Control::DeadLetter(text) = control(&parent, |c| matches!(c, Control::DeadLetter(_)))
+        else {
+            unreachable!()
+        };
+        assert!(text.contains("announces only its own actors"), "{text}");
+    }
+    assert!(!flag.is_set());
+    assert!(parent.registered().is_empty());
+}
+
+#[test]
+fn frames_only_the_parent_may_send_are_refused_from_a_worker_and_the_asker_told() {
+    let (parent, worker, _end) = linked();
+    let future = Arc::new(FakeFuture::default());
+    // A worker "spawning" in the parent: the parent refuses, and answers.
+    worker
+        .spawn(0, b"class", Arc::clone(&future), "Sneaky".into())
+        .unwrap();
+    let reason = undeliverable(&future.wait()).to_owned();
+    assert!(reason.contains("only the parent sends it"), "{reason}");
+    let Control::DeadLetter(_) = control(&parent, |c| matches!(c, Control::DeadLetter(_))) else {
+        unreachable!()
+    };
+}
+
+#[test]
+fn a_worker_refuses_frames_addressed_to_a_third_process() {
+    let (parent, worker, _end) = linked();
+    let future = Arc::new(FakeFuture::default());
+    let reply = parent.expect(Arc::clone(&future), 1, "Third".into());
+    parent
+        .send_frame(
+            1,
+            &Frame::Ask {
+                to: Address {
+                    process: 5,
+                    actor: 1,
+                },
+                reply,
+            },
+            b"",
+        )
+        .unwrap();
+    let reason = undeliverable(&future.wait()).to_owned();
+    assert!(reason.contains("addressed to another process"), "{reason}");
+    control(&worker, |c| matches!(c, Control::DeadLetter(_)));
+}
+
+#[test]
+fn a_future_of_another_process_is_read_by_subscribing() {
+    let (parent, worker, _end) = linked();
+    let owned = Arc::new(FakeFuture::default());
+    let id = worker.export_future(&owned);
+    let copy = Arc::new(FakeFuture::default());
+    parent
+        .subscribe(FutureId { process: 1, id }, Arc::clone(&copy))
+        .unwrap();
+    assert!(!Fake::is_resolved(&copy));
+    Fake::resolve(
+        &owned,
+        Resolution::Pickled {
+            ok: false,
+            payload: b"boom".to_vec(),
+        },
+    );
+    assert_eq!(
+        copy.wait(),
+        Resolution::Pickled {
+            ok: false,
+            payload: b"boom".to_vec()
+        }
+    );
+}
+
+#[test]
+fn a_future_of_another_process_can_be_answered_from_here() {
+    let (parent, worker, _end) = linked();
+    let owned = Arc::new(FakeFuture::default());
+    let id = worker.export_future(&owned);
+    parent.send_reply(FutureId { process: 1, id }, true, b"set here".to_vec());
+    assert_eq!(
+        owned.wait(),
+        Resolution::Pickled {
+            ok: true,
+            payload: b"set here".to_vec()
+        }
+    );
+}
+
+#[test]
+fn the_parent_registry_lists_the_workers_actors_until_they_stop_or_die() {
+    let (parent, worker, end) = linked();
+    let (first, address) = actor(&worker);
+    let (_second, other) = actor(&worker);
+    worker.announce_registered(address.actor, b"first").unwrap();
+    worker.announce_registered(other.actor, b"second").unwrap();
+    // A round trip behind the announcements orders them before the check.
+    let (echo, echo_address) = actor(&worker);
+    let future = ask(&parent, echo_address, b"sync");
+    let (_, reply) = receive(&echo);
+    worker.send_reply(reply.unwrap(), true, Vec::new());
+    future.wait();
+    let listed: Vec<(Address, Vec<u8>)> = parent
+        .registered()
+        .into_iter()
+        .map(|entry| (entry.actor, entry.payload.to_vec()))
+        .collect();
+    assert_eq!(
+        listed,
+        [(address, b"first".to_vec()), (other, b"second".to_vec())]
+    );
+    let flag = parent.stop_flag(address);
+    first.stopped().set();
+    assert!(flag.wait(Some(Instant::now() + PATIENCE)));
+    let listed: Vec<Address> = parent.registered().iter().map(|e| e.actor).collect();
+    assert_eq!(listed, [other]);
+    end.shutdown(std::net::Shutdown::Both).unwrap();
+    control(&parent, |c| matches!(c, Control::ProcessLost { .. }));
+    assert!(parent.registered().is_empty());
+}
+
+#[test]
+fn a_forked_copy_of_a_node_sends_nothing_and_sees_every_remote_actor_gone() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    parent.disown();
+    let err = parent
+        .send_message(address, b"from the fork".to_vec(), None)
+        .unwrap_err();
+    assert_eq!(err, SendError::Forked);
+    assert!(err.to_string().contains("forked"));
+    assert!(parent.stop_flag(address).is_set());
+    assert!(
+        mailbox
+            .recv(Some(Instant::now() + Duration::from_millis(50)))
+            .is_none()
+    );
+}
+
+#[test]
+fn a_node_without_links_is_not_disowned_by_a_fork() {
+    let lonely = Arc::new(FakeNode::new(0));
+    lonely.disown();
+    let (mailbox, address) = actor(&lonely);
+    lonely
+        .send_message(address, b"here".to_vec(), None)
+        .unwrap();
+    assert_eq!(receive(&mailbox).0, b"here");
+}
+
+#[test]
+fn a_quiet_link_is_found_silent_and_a_busy_one_is_not() {
+    let (parent, worker, _end) = linked();
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(parent.silent_peers(Duration::from_millis(20)), [1]);
+    let (_mailbox, address) = actor(&parent);
+    let future = ask(&worker, address, b"noise");
+    drop(future);
+    let deadline = Instant::now() + PATIENCE;
+    while !parent.silent_peers(Duration::from_millis(20)).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the frame never counted as a sign of life"
+        );
+        std::thread::yield_now();
+    }
+}
