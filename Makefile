@@ -6,6 +6,6 @@ demo:
 	.venv/bin/python -P examples/demo.py
 
 # The whole test suite: lint, Rust tests, types, our tests, Pykka's suite,
-# and those two again on one CPU.
+# those two again on one CPU, and the signal tests as a background job.
 test:
-	.ci/run setup lint rust types python pykka-suite one-cpu
+	.ci/run setup lint rust types python pykka-suite one-cpu background

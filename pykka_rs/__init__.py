@@ -34,7 +34,9 @@ __all__ = [
     "traversable",
 ]
 
-# Pykka's log records go to the "pykka" logger, the core's to "pykka_rs.*".
-# Like any library, stay quiet unless the application configures logging.
+# Pykka's log records go to the "pykka" logger, quiet (as Pykka's) until the
+# application configures logging. Those of "pykka_rs.*" (a worker died, a
+# worker was killed at exit) get no handler: until logging is configured,
+# Python's last resort prints their warnings and errors to stderr, so a
+# failure of the process system is never silent.
 _logging.getLogger("pykka").addHandler(_logging.NullHandler())
-_logging.getLogger(__name__).addHandler(_logging.NullHandler())

@@ -19,6 +19,7 @@ __all__ = [
     "disown",
     "disowned",
     "join_pool",
+    "leave_pool",
     "local_future",
     "message_limit",
     "next_control",
@@ -197,6 +198,9 @@ def join_pool(
     process: int, socket_path: str, secret: bytes, parent_pid: int, orphan_grace: float
 ) -> None:
     """Make this process worker `process` of the pool listening at `socket_path`."""
+
+def leave_pool() -> None:
+    """Worker, about to exit: write what is queued for the parent and close the link."""
 
 def next_control(timeout: float) -> tuple[Any, ...] | None:
     """Wait up to `timeout` seconds for the next piece of work queued for Python."""

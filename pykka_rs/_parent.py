@@ -148,10 +148,17 @@ class Parent:
         return process
 
     def _serve(self) -> None:
-        """Do what the links queue for Python, until the pool closes."""
-        while not self.closing:
-            item = _core.next_control(0.1)
+        """Do what the links queue for Python, until the pool has closed.
+
+        What the workers sent before they ended (their last log records) is
+        handled before this returns.
+        """
+        while True:
+            closed = self.closing
+            item = _core.next_control(0.0 if closed else 0.1)
             if item is None:
+                if closed:
+                    return
                 continue
             try:
                 self._handle(item)
@@ -217,8 +224,8 @@ class Parent:
         (one busy with a long message, say) is killed, with a warning that
         names the actors it still had.
         """
-        self.closing = True
         killed = self.core.shutdown(self.shutdown_grace + EXIT_MARGIN)
+        self.closing = True
         for process, pid, actors in killed:
             names = ", ".join(label(actor) for actor in actors) or "no registered actor"
             logger.warning(

@@ -110,6 +110,12 @@ def stop_actors(patience: float) -> None:
             stop.get(timeout=max(0.0, deadline - time.monotonic()))
         except Exception:
             logger.debug("an actor did not stop in time", exc_info=True)
+    for ref in refs:
+        if ref.is_alive():
+            logger.warning(
+                f"{ref} did not stop within {patience} seconds of the shutdown; "
+                "it was cut off when its worker process ended"
+            )
 
 
 def serve(side: WorkerSide, shutdown_grace: float) -> None:
@@ -187,6 +193,7 @@ def main() -> None:
     side.bootstrapping = False
     serve(side, bootstrap["shutdown_grace"])
     logging.shutdown()
+    _core.leave_pool()  # after the last log record
     sys.stdout.flush()
     sys.stderr.flush()
     # Actors' non-daemon threads have stopped or get no more time.

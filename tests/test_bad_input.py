@@ -174,13 +174,19 @@ def test_a_rust_panic_is_a_python_exception_not_an_abort() -> None:
 
 def test_ctrl_c_interrupts_a_get_that_waits_forever() -> None:
     future = pykka.ThreadingFuture[int]()
-    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
-    started = time.monotonic()
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        future.get()
-    timer.join()
-    assert time.monotonic() - started < 5
+    # Python ignores SIGINT when it starts with it ignored (under nohup, or a
+    # CI runner in the background): take Ctrl-C as a terminal would give it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+        started = time.monotonic()
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            future.get()
+        timer.join()
+        assert time.monotonic() - started < 5
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_a_signal_handler_runs_while_the_main_thread_waits() -> None:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import pickle
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,10 +11,10 @@ import textwrap
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import worker_processes
+from helpers import own_temp_dirs, run_script, wait_until
 from process_actors import Echo
 
 import pykka_rs as pykka
@@ -26,21 +23,8 @@ from pykka_rs import _process
 TESTS = Path(__file__).parent
 
 
-def own_temp_dirs() -> list[str]:
-    prefix = f"pykka_rs-{os.getpid()}-"
-    temp = Path(tempfile.gettempdir())
-    return [path.name for path in temp.iterdir() if path.name.startswith(prefix)]
-
-
 def open_fds() -> int:
     return len(list(Path("/proc/self/fd").iterdir()))
-
-
-def wait_until(predicate: Any, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def test_a_killed_worker_fails_its_askers_and_spares_the_other_workers() -> None:
@@ -149,23 +133,6 @@ def test_a_100_mb_message_goes_there_and_back() -> None:
     assert len(big) == 100 * 1024 * 1024
     assert ref.proxy().echo(big).get(timeout=120) == big
     ref.stop()
-
-
-def run_script(source: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    script = Path(tempfile.mkdtemp()) / "script.py"
-    script.write_text(textwrap.dedent(source))
-    try:
-        return subprocess.run(
-            [sys.executable, str(script)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            env={**os.environ, "PYTHONPATH": str(TESTS)},
-        )
-    finally:
-        script.unlink()
-        script.parent.rmdir()
 
 
 def test_an_actor_class_from_main_works_as_with_multiprocessing_spawn() -> None:
@@ -292,41 +259,3 @@ def test_workers_of_a_killed_parent_exit_and_the_next_pool_sweeps_its_directory(
     ref = Echo.start("sweeper")
     assert not list(temp.glob(f"pykka_rs-{parent}-*"))
     ref.stop()
-
-
-def test_a_stranger_without_the_token_is_refused_before_anything_is_read(
-    tmp_path: Path,
-) -> None:
-    ref = Echo.start("guarded")
-    core = _process._pool.core  # type: ignore[union-attr]
-    socket_path = str(core.socket_path)
-    assert oct(Path(socket_path).parent.stat().st_mode & 0o777) == "0o700"
-    witness = tmp_path / "pwned"
-    # A frame whose payload would run code if anyone unpickled it.
-    evil = pickle.dumps(_Touch(str(witness)))
-    header = pickle.dumps({"Tell": {"to": {"process": 0, "actor": 1}}})
-    frame = len(header).to_bytes(4, "little") + len(evil).to_bytes(8, "little")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stranger:
-        stranger.connect(socket_path)
-        stranger.sendall(b"PYKKARS1" + bytes(32) + (99).to_bytes(4, "little"))
-        stranger.sendall(frame + header + evil)
-        # The pool goes on working, and reads nothing from the stranger...
-        assert ref.ask("still fine") == "still fine"
-        assert Echo.start("another").ask("fine too") == "fine too"
-        assert not witness.exists()
-        # ...and drops the connection unread when it closes.
-        pykka.ActorRegistry.stop_all()
-        stranger.settimeout(5)
-        with contextlib.suppress(ConnectionResetError):
-            assert stranger.recv(1) == b""
-    assert not witness.exists()
-
-
-class _Touch:
-    """Unpickling this creates a file: proof that something was unpickled."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Path.touch, (Path(self.path),))

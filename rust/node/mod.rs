@@ -1099,6 +1099,17 @@ impl<H: Host> Node<H> {
         killed
     }
 
+    /// Worker: writes what is queued on every link and closes them, so the
+    /// other end reads everything sent before it sees the end.
+    pub fn close_links(&self) {
+        if self.is_disowned() {
+            return;
+        }
+        for (_, link) in self.links_now() {
+            link.out.close();
+        }
+    }
+
     /// Parent: marks worker `process` as asked to end, so its end is expected.
     pub fn retire(&self, process: u32) {
         if let Some(peer) = lock(&self.peers).get(&process) {

@@ -65,6 +65,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(actor::run_actor_loop, m)?)?;
     m.add_function(wrap_pyfunction!(system::process, m)?)?;
     m.add_function(wrap_pyfunction!(system::join_pool, m)?)?;
+    m.add_function(wrap_pyfunction!(system::leave_pool, m)?)?;
     m.add_function(wrap_pyfunction!(system::next_control, m)?)?;
     m.add_function(wrap_pyfunction!(system::control_barrier, m)?)?;
     m.add_function(wrap_pyfunction!(system::catch_up, m)?)?;

@@ -166,6 +166,14 @@ pub fn local_future(number: u64) -> Option<PySlot> {
         .map(|state| PySlot { state })
 }
 
+/// Worker, about to exit: write what is queued for the parent (log records,
+/// say) and close the link, so the parent reads all of it.
+#[pyfunction]
+pub fn leave_pool(py: Python<'_>) {
+    let here = node::get();
+    py.detach(|| here.close_links());
+}
+
 /// Worker: send a log record's pickled fields to the parent.
 #[pyfunction]
 pub fn send_log(py: Python<'_>, payload: Vec<u8>) -> PyResult<()> {

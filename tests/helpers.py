@@ -1,0 +1,82 @@
+"""What several test modules need: scripts in fresh interpreters, waits, processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).parent
+
+# Set in the environment of a script's processes, so the test can find every
+# one of them (its workers included) by reading /proc/<pid>/environ.
+MARK = "PYKKA_RS_TEST_MARK"
+
+
+def wait_until(predicate: Any, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def script_env(mark: str = "", **extra: str) -> dict[str, str]:
+    """The environment for a script: tests/ importable, and `mark` set."""
+    env = {**os.environ, "PYTHONPATH": str(TESTS), **extra}
+    if mark:
+        env[MARK] = mark
+    return env
+
+
+def write_script(source: str, directory: Path | None = None) -> Path:
+    directory = directory or Path(tempfile.mkdtemp())
+    script = directory / "script.py"
+    script.write_text(textwrap.dedent(source))
+    return script
+
+
+def run_script(
+    source: str, timeout: float = 60, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `source` as a script in a fresh interpreter and wait for it."""
+    script = write_script(source)
+    try:
+        return subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=script_env(**env),
+        )
+    finally:
+        script.unlink()
+        script.parent.rmdir()
+
+
+def marked_processes(mark: str) -> list[int]:
+    """Pids of the running processes whose environment carries `mark`."""
+    wanted = f"{MARK}={mark}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if wanted in environ.split(b"\0") and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def own_temp_dirs() -> list[str]:
+    prefix = f"pykka_rs-{os.getpid()}-"
+    temp = Path(tempfile.gettempdir())
+    return [path.name for path in temp.iterdir() if path.name.startswith(prefix)]
