@@ -110,8 +110,15 @@ class Mailbox:
         """Queue `message` and wait for the reply."""
     def drain(self) -> list[Envelope[Any]]:
         """Take every envelope left after the actor stopped."""
-    def stats(self) -> dict[str, int]:
-        """Return the mailbox's counters: waiting, sent, processed, failed, dropped, high_water."""
+    def stats(self) -> dict[str, int | None]:
+        """The mailbox's counters now, read from atomics without waiting on the actor.
+
+        Keys: waiting, sent, processed, failed, dropped, high_water, and the
+        handling times: timed, busy_nanos, p50_nanos, p90_nanos, p99_nanos
+        (None before the first).
+        """
+    def enroll(self, class_name: str, urn: str) -> None:
+        """List this mailbox's actor in this process's statistics until it stops."""
 
 @final
 class RemoteMailbox:
@@ -140,6 +147,11 @@ class RemoteMailbox:
         """Not possible: raises TypeError; only the actor's own process takes its messages."""
     def empty(self) -> bool:
         """Not known here: only the actor's own process sees its queue."""
+    def stats(self) -> tuple[float, dict[str, int | None]] | None:
+        """The counters its worker last pushed to this process (the parent), and their age in seconds.
+
+        None in a worker, and before the worker's first report.
+        """
 
 @final
 class Pool:
@@ -258,6 +270,18 @@ def set_spin(seconds: float) -> None:
 
 def spin() -> float:
     """How long a waiting thread spins before it sleeps, in seconds."""
+
+def local_stats() -> dict[str, Any]:
+    """This process's statistics: process, usage, dead_letters and actors."""
+
+def gather_stats(process: int) -> Slot:
+    """Parent: ask worker `process` for its statistics; the slot receives them."""
+
+def set_metrics(on: bool) -> None:
+    """Turn the recording of handling times, outcomes and peaks on or off in this process."""
+
+def metrics() -> bool:
+    """Whether this process records handling times, outcomes and peaks."""
 
 def _panic(message: str) -> None:
     """Panic inside the core with `message`."""

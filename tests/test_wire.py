@@ -88,6 +88,8 @@ GOLDEN: list[tuple[Any, bytes]] = [
     ("Log", b"log"),
     ({"Load": {"actors": 0x7FFF_FFFF, "waiting": 1 << 40}}, b""),
     ("Shutdown", b""),
+    ({"GatherStats": {"reply": {"process": 0, "id": 2**63 - 1}}}, b""),
+    ("Stats", b"stats"),
 ]
 
 
@@ -227,6 +229,8 @@ def test_constants_match_the_rust_core(wire: Any) -> None:
         "Log",
         "Load",
         "Shutdown",
+        "GatherStats",
+        "Stats",
     ]
 
 
@@ -299,6 +303,8 @@ def test_destinations_follow_the_routing_rules(wire: Any) -> None:
         3,
         0,
         2,
+        None,
+        None,
         None,
         None,
         None,
@@ -928,6 +934,25 @@ def run_worker_session(
     )
     assert load == {"Load": {"actors": 1, "waiting": 0}}
 
+    # Its actors' counters, pushed as they change: a plain pickle.
+    def handled(payload: bytes) -> list[dict[str, Any]]:
+        counters = pickle.loads(payload)  # noqa: S301
+        return [c for c in counters if c["mailbox"]["processed"] >= 1]
+
+    _, pushed = parent.take(
+        lambda f, p: wire.variant_of(f) == "Stats" and bool(handled(p))
+    )
+    (counters,) = handled(pushed)
+    assert counters["actor"] == actor["actor"]
+    assert set(counters["mailbox"]) >= {"waiting", "sent", "high_water", "p99_nanos"}
+
+    # GatherStats: the worker's core answers at once with its report.
+    parent.send(here("GatherStats", reply=future(9)))
+    report = pickle.loads(parent.expect("Reply", to=future(9), ok=True))  # noqa: S301
+    assert report["process"] == process
+    assert report["usage"]["pid"] not in (0, os.getpid())
+    assert [a["number"] for a in report["actors"]] in ([], [actor["actor"]])
+
     # Stopping the actor: it leaves the registry, the ask is answered and
     # the stop announced.
     parent.send(here("Ask", to=actor, reply=future(7)), pickle.dumps(actor_stop()))
@@ -941,7 +966,7 @@ def run_worker_session(
     parent.send("Shutdown")
     parent.wait_for_end()
     leftovers = {wire.variant_of(frame) for frame, _ in parent.received}
-    assert leftovers <= {"Load", "Log"}, parent.received
+    assert leftovers <= {"Load", "Log", "Stats"}, parent.received
 
 
 def write_frames_from_python() -> Path:

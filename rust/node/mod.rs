@@ -37,6 +37,7 @@
 
 pub mod host;
 mod link;
+pub mod metrics;
 mod stops;
 
 use std::collections::{BTreeMap, HashMap};
@@ -53,6 +54,7 @@ use stops::StopFlags;
 
 use crate::event::Event;
 use crate::mailbox::Mailbox;
+use crate::metrics::census::Census;
 use crate::pool::frame::{Address, Frame, FutureId};
 use crate::pool::ipc::Inbound;
 use crate::pool::{Load, WorkerProcess, exit_cause};
@@ -221,6 +223,10 @@ pub struct Node<H: Host> {
     epoch: Instant,
     /// When a spinning thread last read the links, in nanoseconds since `epoch`.
     last_help: AtomicU64,
+    /// This process's live actors (see `metrics.rs`).
+    census: Census,
+    /// Parent: the counters workers pushed for their actors.
+    pushed: Mutex<metrics::Pushed>,
 }
 
 impl<H: Host> Node<H> {
@@ -245,6 +251,8 @@ impl<H: Host> Node<H> {
             control: flume::unbounded(),
             epoch: Instant::now(),
             last_help: AtomicU64::new(0),
+            census: Census::default(),
+            pushed: Mutex::default(),
         }
     }
 
@@ -558,12 +566,14 @@ impl<H: Host> Node<H> {
             Some(mailbox) => mailbox.send(H::incoming(message, reply)).is_err(),
         };
         if refused {
-            match reply {
-                Some(reply) => self.send_undeliverable(reply, "not found".to_owned()),
-                None => self.dead_letter(format!(
+            if let Some(reply) = reply {
+                self.send_undeliverable(reply, "not found".to_owned());
+            } else {
+                crate::metrics::record_dead_letter();
+                self.dead_letter(format!(
                     "a message to actor {actor} of process {} was dropped: the actor is gone",
                     self.process
-                )),
+                ));
             }
         }
     }
@@ -708,6 +718,7 @@ impl<H: Host> Node<H> {
     fn process_died(&self, process: u32, cause: &str) {
         lock(&self.dead).insert(process, cause.to_owned());
         write(&self.links).remove(&process);
+        self.forget_process_counters(process);
         if let Some(peer) = lock(&self.peers).get_mut(&process) {
             peer.load.alive = false;
         }
@@ -754,7 +765,12 @@ impl<H: Host> Node<H> {
         let parent = self.process == 0;
         match header {
             // Frames only the parent sends, or only workers send.
-            Frame::Spawn { .. } | Frame::ProcessDied { .. } | Frame::Shutdown if parent => {
+            Frame::Spawn { .. }
+            | Frame::ProcessDied { .. }
+            | Frame::Shutdown
+            | Frame::GatherStats { .. }
+                if parent =>
+            {
                 self.refuse_frame(from, &header, "only the parent sends it");
             }
             Frame::Request { .. }
@@ -762,6 +778,7 @@ impl<H: Host> Node<H> {
             | Frame::Load { .. }
             | Frame::Registered { .. }
             | Frame::Unregistered { .. }
+            | Frame::Stats
                 if !parent =>
             {
                 self.refuse_frame(from, &header, "only workers send it, to the parent");
@@ -787,7 +804,8 @@ impl<H: Host> Node<H> {
             Frame::Ask { reply, .. }
             | Frame::Subscribe { reply, .. }
             | Frame::Spawn { reply }
-            | Frame::Request { reply } => {
+            | Frame::Request { reply }
+            | Frame::GatherStats { reply } => {
                 self.send_undeliverable(*reply, format!("cannot be reached that way: {why}"));
             }
             _ => {}
@@ -819,6 +837,7 @@ impl<H: Host> Node<H> {
                 self.mark_stopped(actor);
                 if self.process == 0 {
                     self.unregister(actor);
+                    self.forget_counters(actor);
                     if let Some(peer) = lock(&self.peers).get_mut(&actor.process) {
                         peer.load.actors = peer.load.actors.saturating_sub(1);
                     }
@@ -833,6 +852,8 @@ impl<H: Host> Node<H> {
                 }
             }
             Frame::Shutdown => drop(self.control.0.send(Control::Shutdown)),
+            Frame::GatherStats { reply } => self.answer_gather(reply),
+            Frame::Stats => self.take_counters(from, &payload),
         }
     }
 
@@ -843,10 +864,13 @@ impl<H: Host> Node<H> {
                 Frame::Ask { reply, .. } | Frame::Subscribe { reply, .. } => {
                     self.send_undeliverable(*reply, format!("is unreachable: {reason}"));
                 }
-                Frame::Tell { to } => self.dead_letter(format!(
-                    "a message to actor {} of process {} was dropped: {reason}",
-                    to.actor, to.process
-                )),
+                Frame::Tell { to } => {
+                    crate::metrics::record_dead_letter();
+                    self.dead_letter(format!(
+                        "a message to actor {} of process {} was dropped: {reason}",
+                        to.actor, to.process
+                    ));
+                }
                 _ => {} // a reply for a process that is gone: nobody waits for it
             }
         }

@@ -1,6 +1,7 @@
 //! The node's fault paths, frame by frame, with a fake host: a parent and a
 //! worker node in one test process, linked by a socket pair.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
@@ -484,4 +485,128 @@ fn a_quiet_link_is_found_silent_and_a_busy_one_is_not() {
         );
         std::thread::yield_now();
     }
+}
+
+// --- Metrics ---------------------------------------------------------------
+
+fn decode<T: serde::de::DeserializeOwned>(outcome: &Resolution) -> T {
+    match outcome {
+        Resolution::Pickled { ok: true, payload } => {
+            serde_pickle::from_slice(payload, serde_pickle::DeOptions::new()).unwrap()
+        }
+        other => panic!("expected a value, got {other:?}"),
+    }
+}
+
+/// Waits until everything `worker` sent before now has been handled by the
+/// parent: a tell to a parent actor, sent after it, arrives after it.
+fn parent_caught_up(parent: &Arc<FakeNode>, worker: &Arc<FakeNode>) {
+    let (mailbox, address) = actor(parent);
+    worker
+        .send_message(address, b"sync".to_vec(), None)
+        .unwrap();
+    receive(&mailbox);
+}
+
+#[test]
+fn a_worker_answers_gather_stats_with_its_actors_and_usage() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    worker.enroll(&mailbox, "Echo", "urn:uuid:7");
+    for message in [b"one", b"two"] {
+        parent
+            .send_message(address, message.to_vec(), None)
+            .unwrap();
+    }
+    let future = Arc::new(FakeFuture::default());
+    parent.gather(1, Arc::clone(&future)).unwrap();
+    let report: metrics::ProcessReport = decode(&future.wait());
+    assert_eq!(report.process, 1);
+    assert_eq!(report.usage.pid, std::process::id());
+    assert_eq!(report.actors.len(), 1);
+    let record = &report.actors[0];
+    assert_eq!(
+        (record.class.as_str(), record.urn.as_str(), record.number),
+        ("Echo", "urn:uuid:7", address.actor)
+    );
+    // The tells went out before the request, on the same link: both are in.
+    assert_eq!(record.mailbox.waiting, 2);
+}
+
+#[test]
+fn gather_stats_from_a_dead_worker_fails_with_why() {
+    let (parent, _worker, end) = linked();
+    end.shutdown(std::net::Shutdown::Both).unwrap();
+    let future = Arc::new(FakeFuture::default());
+    // Sent before or after the death is known: either way the answer is undeliverable.
+    if parent.gather(1, Arc::clone(&future)).is_ok() {
+        let reason = undeliverable(&future.wait()).to_owned();
+        assert!(reason.starts_with("worker process 1"), "{reason}");
+    }
+}
+
+#[test]
+fn the_parent_refuses_gather_stats_and_workers_refuse_stats() {
+    let (parent, worker, _end) = linked();
+    let future = Arc::new(FakeFuture::default());
+    worker.gather(0, Arc::clone(&future)).unwrap();
+    assert!(undeliverable(&future.wait()).contains("only the parent sends it"));
+    parent.send_frame(1, &Frame::Stats, &[]).unwrap();
+    let Control::DeadLetter(text) = control(&worker, |c| matches!(c, Control::DeadLetter(_)))
+    else {
+        unreachable!()
+    };
+    assert!(text.contains("only workers send it"), "{text}");
+}
+
+#[test]
+fn pushed_counters_reach_the_parent_and_only_changes_are_pushed() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    assert!(parent.remote_stats(address).is_none());
+    mailbox.send((b"queued".to_vec(), None)).unwrap();
+    let mut last = HashMap::new();
+    worker.push_counters(&mut last).unwrap();
+    parent_caught_up(&parent, &worker);
+    let (age, counters) = parent.remote_stats(address).expect("counters arrived");
+    assert_eq!((counters.waiting, counters.sent), (1, 1));
+    assert!(age < PATIENCE);
+    assert!(
+        worker.changed_counters(&mut last).is_empty(),
+        "nothing changed"
+    );
+    mailbox.try_recv();
+    let changed = worker.changed_counters(&mut last);
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].mailbox.waiting, 0);
+}
+
+#[test]
+fn pushed_counters_are_forgotten_when_the_actor_stops_or_its_process_dies() {
+    let (parent, worker, end) = linked();
+    let (first, first_address) = actor(&worker);
+    let (_second, second_address) = actor(&worker);
+    worker.push_counters(&mut HashMap::new()).unwrap();
+    parent_caught_up(&parent, &worker);
+    assert!(parent.remote_stats(first_address).is_some());
+    first.stopped().set();
+    parent_caught_up(&parent, &worker);
+    assert!(parent.remote_stats(first_address).is_none());
+    assert!(parent.remote_stats(second_address).is_some());
+    end.shutdown(std::net::Shutdown::Both).unwrap();
+    control(&parent, |c| matches!(c, Control::ProcessLost { .. }));
+    assert!(parent.remote_stats(second_address).is_none());
+}
+
+#[test]
+fn undecodable_stats_are_reported_and_change_nothing() {
+    let (parent, worker, _end) = linked();
+    worker
+        .send_frame(0, &Frame::Stats, b"not a pickle")
+        .unwrap();
+    let Control::DeadLetter(text) = control(&parent, |c| matches!(c, Control::DeadLetter(_)))
+    else {
+        unreachable!()
+    };
+    assert!(text.contains("does not decode"), "{text}");
 }

@@ -135,6 +135,16 @@ pub enum Frame {
     },
     /// Parent to worker: stop every actor and exit.
     Shutdown,
+    /// Parent to worker: send this process's statistics. The worker's core
+    /// answers `reply` at once with a `Reply` whose payload is its
+    /// `ProcessReport` (`crate::node::metrics`), pickled.
+    GatherStats {
+        /// Where the report goes.
+        reply: FutureId,
+    },
+    /// Worker to parent: the counters of the worker's actors that changed
+    /// since its last `Stats`; payload: a pickled list of `ActorCounters`.
+    Stats,
 }
 
 impl Frame {
@@ -150,6 +160,7 @@ impl Frame {
                 | Self::Load { .. }
                 | Self::Registered { .. }
                 | Self::Unregistered { .. }
+                | Self::Stats
         )
     }
 
@@ -351,6 +362,8 @@ mod tests {
                 waiting: 10,
             },
             Frame::Shutdown,
+            Frame::GatherStats { reply },
+            Frame::Stats,
         ]
     }
 
@@ -468,6 +481,16 @@ mod tests {
                 Vec::new(),
             ),
             (Frame::Shutdown, Vec::new()),
+            (
+                Frame::GatherStats {
+                    reply: FutureId {
+                        process: 0,
+                        id: 0x7fff_ffff_ffff_ffff,
+                    },
+                },
+                Vec::new(),
+            ),
+            (Frame::Stats, b"stats".to_vec()),
         ]
     }
 
@@ -615,6 +638,8 @@ mod tests {
                 Some(0),
                 Some(0),
                 Some(2),
+                None,
+                None,
                 None,
                 None,
                 None,

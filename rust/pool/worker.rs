@@ -1,5 +1,6 @@
 //! A worker's side of the pool: joining it, telling the parent how busy it
-//! is (which is also its heartbeat), and leaving when the parent is gone.
+//! is (which is also its heartbeat) and, with metrics on, the counters of
+//! its actors that changed, and leaving when the parent is gone.
 //!
 //! A worker must not outlive its parent, whatever its actors are doing: a
 //! thread of its own waits for the link to the parent to end (the link also
@@ -11,6 +12,7 @@
 //! and leaving it to the runtime (its main thread may be busy for good, in
 //! an actor's constructor, say).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::path::Path;
@@ -88,9 +90,11 @@ pub fn join<H: Host>(
 }
 
 /// Sends the parent this worker's load whenever it changes, and at least
-/// every [`HEARTBEAT`], until the parent is gone.
+/// every [`HEARTBEAT`], until the parent is gone; with metrics on, also the
+/// counters of its actors that changed, every [`LOAD_EVERY`].
 fn report_load<H: Host>(node: &Node<H>) {
     let mut last = None;
+    let mut counters = HashMap::new();
     let mut since_sent = Duration::ZERO;
     loop {
         if node
@@ -100,6 +104,9 @@ fn report_load<H: Host>(node: &Node<H>) {
             return;
         }
         since_sent += LOAD_EVERY;
+        if crate::metrics::enabled() && node.push_counters(&mut counters).is_err() {
+            return; // the parent is gone; so is this worker, soon
+        }
         let load = node.own_load();
         if last == Some(load) && since_sent < HEARTBEAT {
             continue;

@@ -13,6 +13,7 @@ use super::envelope::{Envelope, Message, Reply};
 use super::event::PyEvent;
 use super::future::FutureState;
 use super::gil;
+use super::metrics::snapshot_dict;
 use super::node;
 use crate::error::CoreError;
 use crate::event::Event;
@@ -221,17 +222,19 @@ impl PyMailbox {
         PyList::new(py, envelopes)
     }
 
-    /// The mailbox's counters: `waiting`, `sent`, `processed`, `failed`, `dropped`, `high_water`.
+    /// The mailbox's counters now, read from atomics without waiting on
+    /// the actor: `waiting`, `sent`, `processed`, `failed`, `dropped`,
+    /// `high_water`, and the handling times: `timed` (how many were timed),
+    /// `busy_nanos` (their sum) and `p50_nanos`, `p90_nanos`, `p99_nanos`
+    /// (None before the first).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let snap = self.inner.stats().snapshot();
-        let stats = PyDict::new(py);
-        stats.set_item("waiting", snap.waiting)?;
-        stats.set_item("sent", snap.sent)?;
-        stats.set_item("processed", snap.processed)?;
-        stats.set_item("failed", snap.failed)?;
-        stats.set_item("dropped", snap.dropped)?;
-        stats.set_item("high_water", snap.high_water)?;
-        Ok(stats)
+        snapshot_dict(py, &self.inner.stats().snapshot())
+    }
+
+    /// List this mailbox's actor, of class `class_name`, as `urn` in this
+    /// process's statistics (`local_stats()`) until it stops.
+    fn enroll(&self, class_name: &str, urn: &str) {
+        node::get().enroll(&self.inner, class_name, urn);
     }
 
     fn __repr__(&self) -> String {

@@ -15,6 +15,7 @@ mod event;
 mod future;
 mod gil;
 mod mailbox;
+mod metrics;
 mod node;
 mod pickling;
 mod pool;
@@ -83,6 +84,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(system::disowned, m)?)?;
     m.add_function(wrap_pyfunction!(system::set_message_limit, m)?)?;
     m.add_function(wrap_pyfunction!(system::message_limit, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::local_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::gather_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::set_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(set_spin, m)?)?;
     m.add_function(wrap_pyfunction!(spin, m)?)?;
     m.add_function(wrap_pyfunction!(_panic, m)?)?;

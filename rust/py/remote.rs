@@ -6,11 +6,13 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use super::envelope::{Envelope, Message, Reply};
 use super::errors::{ActorDeadError, send_failed};
 use super::event::PyEvent;
 use super::future::FutureState;
+use super::metrics::snapshot_dict;
 use super::node;
 use super::pickling;
 use crate::event::Event;
@@ -166,6 +168,21 @@ impl PyRemoteMailbox {
             unreachable!("an envelope from Python holds a Python object")
         };
         self.send(py, message.bind(py), reply)
+    }
+
+    /// The actor's counters as its worker last pushed them to this process
+    /// (the parent), with how many seconds ago they arrived: `(age, counters)`,
+    /// the counters keyed as `Mailbox.stats()` keys them. None in a worker,
+    /// and before the worker's first report.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Option<(f64, Bound<'py, PyDict>)>> {
+        let here = node::get();
+        if here.process() != 0 {
+            return Ok(None);
+        }
+        let Some((age, snap)) = here.remote_stats(self.to) else {
+            return Ok(None);
+        };
+        Ok(Some((age.as_secs_f64(), snapshot_dict(py, &snap)?)))
     }
 
     /// Not possible: only the actor's own process takes its messages.
