@@ -10,6 +10,7 @@ from pykka_rs._future import Future, get_all
 from pykka_rs._proxy import ActorProxy, CallableProxy, traversable
 from pykka_rs._ref import ActorRef
 from pykka_rs._registry import ActorRegistry
+from pykka_rs._stats import ActorStats, ChannelStats, SystemStats, WorkerStats, stats
 
 # These import the names above, so they come last, in this order.
 from pykka_rs._actor import Actor  # isort:skip
@@ -22,15 +23,20 @@ __all__ = [
     "ActorProxy",
     "ActorRef",
     "ActorRegistry",
+    "ActorStats",
     "CallableProxy",
+    "ChannelStats",
     "Future",
     "ProcessActor",
     "RemoteError",
+    "SystemStats",
     "ThreadingActor",
     "ThreadingFuture",
     "Timeout",
+    "WorkerStats",
     "configure",
     "get_all",
+    "stats",
     "traversable",
 ]
 

@@ -113,6 +113,10 @@ class Actor(abc.ABC):
             )
             raise AttributeError(msg)
         ActorRegistry.register(obj.actor_ref)
+        inbox = obj.actor_inbox
+        if isinstance(inbox, Mailbox):
+            # Listed in pykka_rs.stats() until it stops.
+            inbox.enroll(type(obj).__name__, obj.actor_urn)
         logger.debug(f"Starting {obj}")
         obj._start_actor_loop()
         return obj.actor_ref

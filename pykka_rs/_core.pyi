@@ -188,7 +188,7 @@ class Pool:
     ) -> int:
         """Ask worker `process` to make an actor; return its number there."""
     def workers(self) -> list[dict[str, int]]:
-        """The workers that are up, as dicts: seat, process, pid, actors, waiting."""
+        """The workers that are up, as dicts: seat, process, pid, actors, waiting, restarts."""
     def shutdown(self, patience: float) -> list[tuple[int, int, list[bytes]]]:
         """Ask every worker to stop and exit; kill those still running after `patience` seconds."""
 

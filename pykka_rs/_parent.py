@@ -29,6 +29,7 @@ from pykka_rs._pickling import PROTOCOL, dump_error, dumps, loads
 from pykka_rs._registry import ActorRegistry
 from pykka_rs._remote import rebuild_ref
 from pykka_rs._span import label
+from pykka_rs._stats import actor_stats, stats
 
 if TYPE_CHECKING:
     from pykka_rs import Actor, ActorRef
@@ -100,6 +101,7 @@ class Parent:
                     "parent": os.getpid(),
                     "preparation": preparation,
                     "spin": _core.spin(),
+                    "metrics": _core.metrics(),
                     "message_limit": _core.message_limit(),
                     "shutdown_grace": shutdown_grace,
                 },
@@ -189,6 +191,15 @@ class Parent:
             if kind == "registry":
                 _core.reply(reply, True, dumps(_pickled_each(ActorRegistry.get_all())))  # noqa: FBT003
                 return
+            if kind in {"stats", "actor_stats"}:
+                # Gathering waits for the workers: not on this thread either.
+                threading.Thread(
+                    target=self._stats_for,
+                    args=(reply, kind, *details),
+                    name="pykka_rs-stats",
+                    daemon=True,
+                ).start()
+                return
             if kind != "start":
                 msg = f"the parent does not know a worker request {kind!r}"
                 raise ValueError(msg)  # noqa: TRY301 (answered to the worker below)
@@ -202,6 +213,14 @@ class Parent:
             name="pykka_rs-start",
             daemon=True,
         ).start()
+
+    def _stats_for(self, reply: tuple[int, int], kind: str, *details: Any) -> None:
+        """Answer a worker's `stats()`, or its read of another process's actor."""
+        try:
+            answer = stats() if kind == "stats" else actor_stats(details[0])
+            _core.reply(reply, True, dumps(answer))  # noqa: FBT003
+        except Exception as exc:  # noqa: BLE001
+            _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
 
     def _start_for(
         self,

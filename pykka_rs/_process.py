@@ -21,6 +21,7 @@ from pykka_rs._actor import Actor
 from pykka_rs._parent import Parent
 from pykka_rs._registry import ActorRegistry
 from pykka_rs._span import ParentSpan
+from pykka_rs._stats import _set_pool_view
 from pykka_rs._threading import ThreadingActor
 
 if TYPE_CHECKING:
@@ -58,16 +59,35 @@ def _whole(value: object, name: str, least: int) -> int:
     return value
 
 
+def _flag(value: object, name: str) -> None:
+    if value is not None and not isinstance(value, bool):
+        msg = f"{name} must be True or False, not {type(value).__name__}"
+        raise TypeError(msg)
+
+
+def _apply_to_core(
+    *, spin: float | None, max_message_bytes: int | None, metrics: bool | None
+) -> None:
+    """The settings the core keeps, once every setting has been checked."""
+    if metrics is not None:
+        _core.set_metrics(metrics)
+    if spin is not None:
+        _core.set_spin(spin)
+    if max_message_bytes is not None:
+        _core.set_message_limit(max_message_bytes)
+
+
 _UNSET: Any = object()
 
 
-def configure(
+def configure(  # noqa: PLR0913 (one keyword per setting)
     *,
     workers: int | None = None,
     spin: float | None = None,
     shutdown_grace: float | None = None,
     heartbeat_timeout: float | None = _UNSET,
     max_message_bytes: int | None = None,
+    metrics: bool | None = None,
 ) -> None:
     """Configure pykka_rs.
 
@@ -98,12 +118,18 @@ def configure(
             raises `ValueError` where it is sent. Applies to workers started
             afterwards; a process never reserves memory for more of a
             message than has arrived.
+        metrics: whether to time every message's handling and count
+            outcomes and peaks (on by default; see `pykka_rs.stats()`). Off,
+            the numbers of `ActorRef.stats` other than the depth stop moving
+            and workers stop reporting. Worker processes started afterwards
+            use it too.
 
     Raises:
         ValueError: for a worker count or message limit below 1, or a
             negative number of seconds
         TypeError: for arguments of the wrong type
     """
+    _flag(metrics, "metrics")
     if workers is not None:
         _whole(workers, "workers", 1)
     grace = (
@@ -119,10 +145,7 @@ def configure(
         raise ValueError(msg)
     if max_message_bytes is not None:
         _whole(max_message_bytes, "max_message_bytes", 1)
-    if spin is not None:
-        _core.set_spin(spin)
-    if max_message_bytes is not None:
-        _core.set_message_limit(max_message_bytes)
+    _apply_to_core(spin=spin, max_message_bytes=max_message_bytes, metrics=metrics)
     with _settings_lock:
         if workers is not None:
             _settings["workers"] = workers
@@ -309,3 +332,4 @@ def _forked() -> None:
 
 
 os.register_at_fork(after_in_child=_forked)
+_set_pool_view(workers)

@@ -14,6 +14,7 @@ from typing import (
 from pykka_rs import ActorDeadError, ActorProxy
 from pykka_rs._core import Mailbox, RemoteMailbox, catch_up
 from pykka_rs._envelope import Envelope
+from pykka_rs._stats import ActorStats, actor_stats
 from pykka_rs.messages import _ActorStop
 
 if TYPE_CHECKING:
@@ -286,6 +287,35 @@ class ActorRef(Generic[A]):
         converted_future = ask_future.__class__()
         converted_future.set_get_hook(_stopped_by_this_call)
         return cast("Future[bool]", converted_future)
+
+    @property
+    def stats(self) -> ActorStats:
+        """The actor's mailbox and handling times, read without disturbing it.
+
+        Read from the core's atomic counters: it never waits on the actor,
+        even one busy with a long message. For an actor of a worker process,
+        the program's process reads what the worker last reported (at most
+        about 100 ms old: see `ActorStats.age`), and a worker asks the
+        program's process (one round trip).
+
+        Raises:
+            TypeError: for an actor whose inbox is not a pykka_rs mailbox
+            ActorDeadError: for an actor of a worker process that is gone
+
+        """
+        return actor_stats(self)
+
+    @property
+    def waiting(self) -> int:
+        """How many messages wait in the actor's mailbox; see `stats`.
+
+        For an actor of this process this reads two atomic counters, well
+        under a microsecond, and never waits on the actor.
+        """
+        mailbox = self._mailbox
+        if isinstance(mailbox, Mailbox):
+            return len(mailbox)
+        return self.stats.waiting
 
     def proxy(self: ActorRef[A]) -> ActorProxy[A]:
         """Return an `ActorProxy` for this actor, like `ActorProxy(actor_ref=ref)`.

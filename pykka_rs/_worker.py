@@ -177,6 +177,7 @@ def main() -> None:
     side = WorkerSide()
     become_worker(side)
     _core.set_spin(bootstrap["spin"])
+    _core.set_metrics(bootstrap.get("metrics", True))
     _core.set_message_limit(bootstrap["message_limit"])
     _core.join_pool(
         process,

@@ -127,3 +127,25 @@ class Announcer(pykka.ProcessActor):
     def on_stop(self) -> None:
         with open(self.path, "w"):  # noqa: PTH123 (plain file, any path)
             pass
+
+
+class Tally:
+    """Counts what it handles; a message "fail" raises, "block" waits on a FIFO."""
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "fail":
+            raise ValueError("asked to fail")
+        return message
+
+    def block(self, fifo: str) -> None:
+        """Handle nothing else until a byte arrives on the FIFO `fifo`."""
+        with open(fifo, "rb") as gate:  # noqa: PTH123 (a FIFO, any path)
+            gate.read(1)
+
+
+class ProcessTally(Tally, pykka.ProcessActor):
+    pass
+
+
+class ThreadTally(Tally, pykka.ThreadingActor):
+    pass

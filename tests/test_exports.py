@@ -23,7 +23,16 @@ if typing.TYPE_CHECKING:
     from types import ModuleType
 
 # Names pykka_rs adds to Pykka's public API.
-ADDITIONS = {"ProcessActor", "RemoteError", "configure"}
+ADDITIONS = {
+    "ActorStats",
+    "ChannelStats",
+    "ProcessActor",
+    "RemoteError",
+    "SystemStats",
+    "WorkerStats",
+    "configure",
+    "stats",
+}
 
 MODULES = ["", ".messages", ".typing", ".debug"]
 

@@ -845,6 +845,37 @@ def test_a_parent_made_of_wire_runs_a_real_worker(wire: Any) -> None:
     assert worker.returncode == 0
 
 
+def check_reports(parent: Parent, actor: dict[str, int], reply: dict[str, int]) -> None:
+    """A worker's load, its counters pushed in `Stats`, its answer to `GatherStats`."""
+    wire = parent.wire
+    here = wire.make_frame
+
+    # The worker reports its load (its heartbeat).
+    load, _ = parent.take(
+        lambda f, _: wire.variant_of(f) == "Load" and f["Load"]["actors"] == 1
+    )
+    assert load == {"Load": {"actors": 1, "waiting": 0}}
+
+    # Its actors' counters, pushed as they change: a plain pickle.
+    def handled(payload: bytes) -> list[dict[str, Any]]:
+        counters = pickle.loads(payload)  # noqa: S301
+        return [c for c in counters if c["mailbox"]["processed"] >= 1]
+
+    _, pushed = parent.take(
+        lambda f, p: wire.variant_of(f) == "Stats" and bool(handled(p))
+    )
+    (counters,) = handled(pushed)
+    assert counters["actor"] == actor["actor"]
+    assert set(counters["mailbox"]) >= {"waiting", "sent", "high_water", "p99_nanos"}
+
+    # GatherStats: the worker's core answers at once with its report.
+    parent.send(here("GatherStats", reply=reply))
+    report = pickle.loads(parent.expect("Reply", to=reply, ok=True))  # noqa: S301
+    assert report["process"] == actor["process"]
+    assert report["usage"]["pid"] not in (0, os.getpid())
+    assert [a["number"] for a in report["actors"]] in ([], [actor["actor"]])
+
+
 def run_worker_session(
     parent: Parent,
     process: int,
@@ -928,30 +959,7 @@ def run_worker_session(
     )
     assert (type_name, message) == ("builtins.RuntimeError", "no seat for it")
 
-    # The worker reports its load.
-    load, _ = parent.take(
-        lambda f, _: wire.variant_of(f) == "Load" and f["Load"]["actors"] == 1
-    )
-    assert load == {"Load": {"actors": 1, "waiting": 0}}
-
-    # Its actors' counters, pushed as they change: a plain pickle.
-    def handled(payload: bytes) -> list[dict[str, Any]]:
-        counters = pickle.loads(payload)  # noqa: S301
-        return [c for c in counters if c["mailbox"]["processed"] >= 1]
-
-    _, pushed = parent.take(
-        lambda f, p: wire.variant_of(f) == "Stats" and bool(handled(p))
-    )
-    (counters,) = handled(pushed)
-    assert counters["actor"] == actor["actor"]
-    assert set(counters["mailbox"]) >= {"waiting", "sent", "high_water", "p99_nanos"}
-
-    # GatherStats: the worker's core answers at once with its report.
-    parent.send(here("GatherStats", reply=future(9)))
-    report = pickle.loads(parent.expect("Reply", to=future(9), ok=True))  # noqa: S301
-    assert report["process"] == process
-    assert report["usage"]["pid"] not in (0, os.getpid())
-    assert [a["number"] for a in report["actors"]] in ([], [actor["actor"]])
+    check_reports(parent, actor, future(9))
 
     # Stopping the actor: it leaves the registry, the ask is answered and
     # the stop announced.

@@ -135,6 +135,8 @@ struct State {
     failures: Vec<Option<String>>,
     /// Whether every seat has had a worker up at least once.
     started: bool,
+    /// How often each seat's worker ended without being asked to.
+    restarts: Vec<u64>,
     closed: bool,
 }
 
@@ -149,6 +151,9 @@ pub struct WorkerInfo {
     pub pid: u32,
     /// Its load, as last reported.
     pub load: Load,
+    /// How often a worker in its seat ended without being asked to, and
+    /// was replaced.
+    pub restarts: u64,
 }
 
 /// A worker killed at shutdown because it did not end in time.
@@ -210,6 +215,7 @@ impl<H: Host> Pool<H> {
                 launches: HashMap::new(),
                 failures: vec![None; size],
                 started: false,
+                restarts: vec![0; size],
                 closed: false,
             }),
             changed: Condvar::new(),
@@ -366,16 +372,18 @@ impl<H: Host> Pool<H> {
     /// The workers that are up.
     pub fn workers(&self) -> Vec<WorkerInfo> {
         let loads = self.node.loads();
-        self.lock_state()
+        let state = self.lock_state();
+        state
             .seats
             .iter()
             .enumerate()
-            .filter_map(|(seat, state)| match state {
+            .filter_map(|(seat, up)| match up {
                 Seat::Up { process, pid, .. } => Some(WorkerInfo {
                     seat,
                     process: *process,
                     pid: *pid,
                     load: loads.get(process).copied().unwrap_or_default(),
+                    restarts: state.restarts[seat],
                 }),
                 _ => None,
             })
@@ -471,6 +479,7 @@ impl<H: Host> Pool<H> {
             retry_at: now + backoff(failures),
         };
         if !expected && !state.closed {
+            state.restarts[index] += 1;
             self.notify(format!(
                 "pykka_rs {cause}; its actors are dead. Starting a new worker."
             ));

@@ -155,7 +155,8 @@ impl PyPool {
         Ok(actor)
     }
 
-    /// The workers that are up, as dicts: seat, process, pid, actors, waiting.
+    /// The workers that are up, as dicts: seat, process, pid, actors,
+    /// waiting, and restarts (how often the seat's worker died and was replaced).
     fn workers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
         for worker in self.inner.workers() {
@@ -165,6 +166,7 @@ impl PyPool {
             entry.set_item("pid", worker.pid)?;
             entry.set_item("actors", worker.load.actors)?;
             entry.set_item("waiting", worker.load.waiting)?;
+            entry.set_item("restarts", worker.restarts)?;
             list.append(entry)?;
         }
         Ok(list)

@@ -1,0 +1,337 @@
+"""What every mailbox, worker and channel is doing: `stats()` and its records.
+
+The numbers come from the Rust core's atomics, so reading them never waits
+on an actor and never stops one:
+
+- an actor of this process: its mailbox's counters, read directly;
+- an actor of a worker process, seen from the parent: the counters its
+  worker last pushed (every 100 ms, when they changed), with their age; if
+  none has arrived yet (or metrics are off), one report is gathered from
+  the worker;
+- an actor of another process, seen from a worker: one round trip to the
+  parent, which answers as above.
+
+`stats()` gathers a fresh report from every worker (the `GatherStats`
+frame, answered by the worker's core without its interpreter) and adds this
+process's own. Records are frozen dataclasses; their names end in `Stats`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pykka_rs import _core
+from pykka_rs._exceptions import ActorDeadError
+from pykka_rs._pickling import dumps
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pykka_rs._ref import ActorRef
+
+__all__ = ["ActorStats", "ChannelStats", "SystemStats", "WorkerStats", "stats"]
+
+logger = logging.getLogger("pykka_rs.stats")
+
+# How long stats() waits for a worker's report.
+GATHER_PATIENCE = 5.0
+
+# The pool's view of its workers, registered by the process module (which
+# this module must not import: the registry of hooks goes the other way).
+_pool_workers: Callable[[], list[dict[str, int]]] = list
+
+
+def _set_pool_view(workers: Callable[[], list[dict[str, int]]]) -> None:
+    """Let `stats()` list the pool's workers (the process module calls this)."""
+    global _pool_workers  # noqa: PLW0603
+    _pool_workers = workers
+
+
+@dataclass(frozen=True)
+class ActorStats:
+    """One actor's mailbox and handling times.
+
+    Times are in seconds. Percentiles cover every message the actor handled
+    since it started, within 1/16 of the exact value; they are `None` before
+    the first message, and while metrics are off (`configure(metrics=False)`)
+    nothing is timed.
+    """
+
+    actor_class: str
+    """The name of the actor's class."""
+    actor_urn: str
+    """The actor's URN."""
+    process: int
+    """Where it runs: 0 for the program's own process, N for worker process N."""
+    waiting: int
+    """Messages in its mailbox, not yet taken by the actor."""
+    sent: int
+    """Messages its mailbox accepted since the actor started."""
+    handled: int
+    """Messages it handled without an exception."""
+    failed: int
+    """Messages whose handling raised an exception."""
+    dropped: int
+    """Messages told to it that it never handled, because it stopped first."""
+    high_water: int
+    """The most messages ever waiting at once."""
+    timed: int
+    """Messages whose handling was timed (handled and failed, while metrics were on)."""
+    busy: float
+    """Time spent handling the timed messages."""
+    p50: float | None
+    """Median handling time."""
+    p90: float | None
+    """90th percentile of the handling time."""
+    p99: float | None
+    """99th percentile of the handling time."""
+    age: float = 0.0
+    """How old these numbers are: 0 when read here and now; for an actor of a
+    worker, the time since the worker sent them."""
+    supervisor: str | None = None
+    """The URN of the actor's supervisor, once supervisors exist; `None` for
+    an unsupervised actor."""
+
+
+@dataclass(frozen=True)
+class WorkerStats:
+    """One worker process of the pool."""
+
+    process: int
+    """Its process number (as `ActorStats.process` names it)."""
+    seat: int
+    """Its seat in the pool (what `ProcessActor.start_on()` takes); a
+    replacement worker gets the same seat and a new process number."""
+    pid: int
+    """The operating system's process id."""
+    cpu_seconds: float
+    """CPU time used by all its threads so far."""
+    rss_bytes: int | None
+    """Resident memory, where the system tells (Linux does)."""
+    actors: int
+    """Actors running in it."""
+    waiting: int
+    """Messages waiting in their mailboxes."""
+    restarts: int
+    """How often the worker in this seat died or hung and was replaced."""
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    """One channel: its depth and traffic, as `ActorStats` gives a mailbox's.
+
+    No channel exists yet, so `SystemStats.channels` is empty.
+    """
+
+    name: str
+    """What the channel is called."""
+    process: int
+    """The process that holds its buffer."""
+    capacity: int
+    """The most items it holds."""
+    waiting: int
+    """Items in it, not yet received."""
+    sent: int
+    """Items it accepted."""
+    received: int
+    """Items taken out."""
+    high_water: int
+    """The most items ever in it at once."""
+    closed: bool
+    """Whether it was closed."""
+
+
+@dataclass(frozen=True)
+class SystemStats:
+    """A snapshot of the whole system: every actor, worker and channel."""
+
+    taken_at: float
+    """When it was taken, as `time.time()` gives it."""
+    pid: int
+    """The program's own process id."""
+    cpu_seconds: float
+    """CPU time the program's own process used so far."""
+    rss_bytes: int | None
+    """The program's own resident memory, where the system tells."""
+    metrics: bool
+    """Whether handling times, outcomes and peaks are being recorded."""
+    dead_letters: int
+    """Messages that reached no actor (sent to one that was gone), in every process."""
+    actors: list[ActorStats] = field(default_factory=list)
+    """Every running actor, of every process."""
+    workers: list[WorkerStats] = field(default_factory=list)
+    """Every worker process of the pool."""
+    channels: list[ChannelStats] = field(default_factory=list)
+    """Every channel."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The snapshot as plain dicts and lists, for JSON."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SystemStats:
+        """The snapshot `to_dict()` made.
+
+        Raises:
+            TypeError: for data of another shape
+        """
+        nested = {
+            "actors": [ActorStats(**actor) for actor in data["actors"]],
+            "workers": [WorkerStats(**worker) for worker in data["workers"]],
+            "channels": [ChannelStats(**channel) for channel in data["channels"]],
+        }
+        return cls(**{**data, **nested})
+
+
+def _seconds(nanos: int | None) -> float | None:
+    return None if nanos is None else nanos / 1e9
+
+
+def _from_counters(
+    actor_class: str,
+    actor_urn: str,
+    process: int,
+    counters: dict[str, Any],
+    age: float = 0.0,
+) -> ActorStats:
+    """An `ActorStats` from a mailbox's counters as the core gives them."""
+    return ActorStats(
+        actor_class=actor_class,
+        actor_urn=actor_urn,
+        process=process,
+        waiting=counters["waiting"],
+        sent=counters["sent"],
+        handled=counters["processed"],
+        failed=counters["failed"],
+        dropped=counters["dropped"],
+        high_water=counters["high_water"],
+        timed=counters["timed"],
+        busy=counters["busy_nanos"] / 1e9,
+        p50=_seconds(counters["p50_nanos"]),
+        p90=_seconds(counters["p90_nanos"]),
+        p99=_seconds(counters["p99_nanos"]),
+        age=age,
+    )
+
+
+def _actors_of(report: dict[str, Any]) -> list[ActorStats]:
+    process = report["process"]
+    return [
+        _from_counters(actor["class"], actor["urn"], process, actor["mailbox"])
+        for actor in report["actors"]
+    ]
+
+
+def _gather(process: int, timeout: float = GATHER_PATIENCE) -> dict[str, Any]:
+    """Worker `process`'s report, asked for now.
+
+    Raises:
+        ActorDeadError: if the worker is gone
+        Timeout: if it did not answer in time
+    """
+    report: dict[str, Any] = _core.gather_stats(process).get(timeout)
+    return report
+
+
+def actor_stats(ref: ActorRef[Any]) -> ActorStats:
+    """The metrics of the actor `ref` refers to; see `ActorRef.stats`.
+
+    Raises:
+        TypeError: for an actor whose inbox is not a pykka_rs mailbox
+        ActorDeadError: for an actor of a worker that is gone
+    """
+    inbox = ref.actor_inbox
+    name, urn = ref.actor_class.__name__, ref.actor_urn
+    if isinstance(inbox, _core.Mailbox):
+        return _from_counters(name, urn, _core.process(), inbox.stats())
+    if not isinstance(inbox, _core.RemoteMailbox):
+        msg = (
+            f"{ref} has an inbox of type {type(inbox).__name__}: metrics are "
+            "kept by pykka_rs mailboxes only"
+        )
+        raise TypeError(msg)
+    process, number = inbox.export()
+    if _core.process() != 0:
+        # A worker has no copy of other processes' counters: ask the parent.
+        answer: ActorStats = _core.request(dumps(("actor_stats", ref))).get(
+            GATHER_PATIENCE
+        )
+        return answer
+    pushed = inbox.stats()
+    if pushed is not None:
+        age, counters = pushed
+        return _from_counters(name, urn, process, counters, age)
+    # Nothing pushed yet (a new actor, or metrics off there): ask its worker.
+    for actor in _gather(process)["actors"]:
+        if actor["number"] == number:
+            return _from_counters(name, urn, process, actor["mailbox"])
+    msg = f"{ref} not found"
+    raise ActorDeadError(msg)
+
+
+def stats() -> SystemStats:
+    """Take a snapshot of the whole system: every actor, worker and channel.
+
+    In the program's own process, it reads its actors' counters and asks
+    every worker for a fresh report (answered by the worker's core, even
+    while its actors keep its interpreter busy); in a worker, it asks the
+    program's process to take the snapshot. A worker that dies meanwhile is
+    left out. Reading never waits on an actor.
+
+    Returns:
+        the snapshot; actors are sorted by process, then class and URN
+    """
+    if _core.process() != 0:
+        snapshot: SystemStats = _core.request(dumps(("stats",))).get(
+            GATHER_PATIENCE * 2
+        )
+        return snapshot
+    # Ask every worker first, then read here while they answer.
+    pool = _pool_workers()
+    slots = [(worker, _core.gather_stats(worker["process"])) for worker in pool]
+    here = _core.local_stats()
+    actors = _actors_of(here)
+    dead_letters = here["dead_letters"]
+    workers = []
+    deadline = time.monotonic() + GATHER_PATIENCE
+    for worker, slot in slots:
+        try:
+            report = slot.get(max(0.0, deadline - time.monotonic()))
+        except Exception:  # a worker that died or hung is left out
+            logger.debug(
+                f"worker process {worker['process']} is left out", exc_info=True
+            )
+            continue
+        mine = _actors_of(report)
+        actors += mine
+        dead_letters += report["dead_letters"]
+        usage = report["usage"]
+        workers.append(
+            WorkerStats(
+                process=worker["process"],
+                seat=worker["seat"],
+                pid=worker["pid"],
+                cpu_seconds=usage["cpu_seconds"],
+                rss_bytes=usage["rss_bytes"],
+                actors=len(mine),
+                waiting=sum(actor.waiting for actor in mine),
+                restarts=worker["restarts"],
+            )
+        )
+    usage = here["usage"]
+    return SystemStats(
+        taken_at=time.time(),
+        pid=os.getpid(),
+        cpu_seconds=usage["cpu_seconds"],
+        rss_bytes=usage["rss_bytes"],
+        metrics=_core.metrics(),
+        dead_letters=dead_letters,
+        actors=sorted(actors, key=lambda a: (a.process, a.actor_class, a.actor_urn)),
+        workers=sorted(workers, key=lambda w: w.seat),
+        channels=[],
+    )
