@@ -5,12 +5,14 @@
 
 import logging as _logging
 
+from pykka_rs._endpoint import StatsServer, serve_stats
 from pykka_rs._exceptions import ActorDeadError, RemoteError, Timeout
 from pykka_rs._future import Future, get_all
 from pykka_rs._proxy import ActorProxy, CallableProxy, traversable
 from pykka_rs._ref import ActorRef
 from pykka_rs._registry import ActorRegistry
 from pykka_rs._stats import ActorStats, ChannelStats, SystemStats, WorkerStats, stats
+from pykka_rs._top import top
 
 # These import the names above, so they come last, in this order.
 from pykka_rs._actor import Actor  # isort:skip
@@ -29,6 +31,7 @@ __all__ = [
     "Future",
     "ProcessActor",
     "RemoteError",
+    "StatsServer",
     "SystemStats",
     "ThreadingActor",
     "ThreadingFuture",
@@ -36,7 +39,9 @@ __all__ = [
     "WorkerStats",
     "configure",
     "get_all",
+    "serve_stats",
     "stats",
+    "top",
     "traversable",
 ]
 

@@ -28,10 +28,13 @@ ADDITIONS = {
     "ChannelStats",
     "ProcessActor",
     "RemoteError",
+    "StatsServer",
     "SystemStats",
     "WorkerStats",
     "configure",
+    "serve_stats",
     "stats",
+    "top",
 }
 
 MODULES = ["", ".messages", ".typing", ".debug"]
