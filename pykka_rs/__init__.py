@@ -8,6 +8,7 @@ import logging as _logging
 from pykka_rs._endpoint import StatsServer, serve_stats
 from pykka_rs._exceptions import ActorDeadError, RemoteError, Timeout
 from pykka_rs._future import Future, get_all
+from pykka_rs._prometheus import MetricsServer, StatsCollector, serve_metrics
 from pykka_rs._proxy import ActorProxy, CallableProxy, traversable
 from pykka_rs._ref import ActorRef
 from pykka_rs._registry import ActorRegistry
@@ -29,8 +30,10 @@ __all__ = [
     "CallableProxy",
     "ChannelStats",
     "Future",
+    "MetricsServer",
     "ProcessActor",
     "RemoteError",
+    "StatsCollector",
     "StatsServer",
     "SystemStats",
     "ThreadingActor",
@@ -39,6 +42,7 @@ __all__ = [
     "WorkerStats",
     "configure",
     "get_all",
+    "serve_metrics",
     "serve_stats",
     "stats",
     "top",
