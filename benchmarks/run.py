@@ -14,7 +14,8 @@ without a case shows n/a there; a peer that cannot run on this machine
 
 Suites: "pykka" (Pykka's own cases), "process" (process actors against other
 ways to talk across processes), "cpu" (CPU-bound work on 1 actor, then split
-over one actor per core: the report gives each peer's speedup).
+over one actor per core: the report gives each peer's speedup), "metrics"
+(pykka_rs with metrics on against metrics off, and the cost of reading them).
 
 `--pinned` measures a second time with every process pinned to one CPU (the
 way Pykka's own benchmark README recommends for stable numbers); the default
@@ -132,6 +133,33 @@ SUITES = {
             ],
             "tell": [Target(1 / 3, "throughput >= 3x", against="mp_queue")],
             "start": [Target(0.002, "median <= 2 ms (warm pool)", against=SECONDS)],
+        },
+    ),
+    "metrics": Suite(
+        title="The cost of metrics: pykka_rs with metrics on against metrics off",
+        baseline="pykka_rs_metrics_off",
+        peers={
+            "pykka_rs_metrics_off": "metrics off",
+            "pykka_rs_metrics_on": "metrics on",
+        },
+        cases=[
+            "tell",
+            "ask",
+            "tell_process",
+            "depth",
+            "depth_process",
+            "stats_actor",
+            "stats_system",
+        ],
+        targets={
+            "tell": [Target(1 / 0.95, "throughput within 5%")],
+            "tell_process": [Target(1 / 0.95, "throughput within 5%")],
+            "depth": [
+                Target(1e-6, "median < 1 µs", against=SECONDS),
+                Target(
+                    1e-6, "median < 1 µs", against=SECONDS, peer="pykka_rs_metrics_off"
+                ),
+            ],
         },
     ),
     "cpu": Suite(

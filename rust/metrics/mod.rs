@@ -126,7 +126,8 @@ impl MailboxStats {
         self.dropped.fetch_add(count, Ordering::Relaxed);
     }
 
-    /// Records how long the actor took to handle one message.
+    /// Records how long the actor took to handle one message. Only the
+    /// actor's own thread may call it (see [`Histogram::record`]).
     pub fn record_handling(&self, took: Duration) {
         self.handling.record(took);
     }
