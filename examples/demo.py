@@ -1,7 +1,8 @@
 """Actors talking: a pipeline of pykka_rs actors counting words.
 
 A Reader tells each line to one of several Counters; each Counter tells its
-counts to one Tally; the main thread asks the Tally for the result. Run it
+counts to one Tally; the main thread asks the Tally for the result, then
+shows every mailbox as the live view (`pykka_rs.top()`) draws it. Run it
 with `make demo`, or `python examples/demo.py` once pykka_rs is installed.
 """
 
@@ -71,6 +72,15 @@ def main() -> None:
     for word, count in top:
         print(f"  {word:>8} {count}")
     assert tally.lines.get(timeout=10) == len(lines)
+
+    # Every mailbox, as the live view shows it (run for a while with
+    # pykka.top(), or from another terminal with python -m pykka_rs top).
+    print("Their mailboxes:")
+    try:
+        pykka.top(duration=0)
+    except ImportError:  # the live view needs rich: pip install 'pykka_rs[top]'
+        for actor in pykka.stats().actors:
+            print(f"  {actor.actor_class:>8} handled {actor.handled}")
 
     pykka.ActorRegistry.stop_all()
 

@@ -145,7 +145,7 @@ def render(
         ("p99", "right"),
         ("busy", "right"),
     ]:
-        actors.add_column(column, justify=justify)  # type: ignore[arg-type]
+        actors.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
 
     def per_second(actor: ActorStats) -> float:
         old = was.get(actor.actor_urn)
@@ -191,8 +191,14 @@ def run(
 
     Stops after `duration` seconds if given. Ctrl-C ends it quietly.
     """
-    from rich.live import Live  # noqa: PLC0415 (optional dependency)
+    from rich.console import Console  # noqa: PLC0415 (optional dependency)
+    from rich.live import Live  # noqa: PLC0415
 
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            # Printed to a file or a pipe: as wide as a table needs.
+            console = Console(width=140)
     before: SystemStats | None = None
     deadline = None if duration is None else time.monotonic() + duration
     try:

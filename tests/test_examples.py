@@ -28,6 +28,12 @@ def test_demo_counts_words_through_actors() -> None:
     assert re.search(r"Tally-\d+ got \d+ words from counter-\d", out)
     top = out.split("Most common words:")[1].split()
     assert top[:2] == ["a", "5"]
+    # The live view's screen: the tally handled one message per line.
+    screen = out.split("Their mailboxes:")[1]
+    assert re.search(r"│ Tally\s*│[^│]*│ main\s*│\s*0\s*│[^│]*│\s*6\s*│", screen), (
+        screen
+    )
+    assert len(re.findall(r"│ Counter\s*│", screen)) == 3, screen
 
 
 def test_cpu_parallel_reports_both_kinds_of_actor() -> None:

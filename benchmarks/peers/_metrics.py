@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pykka_rs
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class Echo(pykka_rs.ThreadingActor):
