@@ -118,8 +118,8 @@ class Mailbox:
         """The mailbox's counters now, read from atomics without waiting on the actor.
 
         Keys: waiting, sent, processed, failed, dropped, high_water, and the
-        handling times: timed, busy_nanos, p50_nanos, p90_nanos, p99_nanos
-        (None before the first).
+        handling times: busy_nanos (all), timed and timed_nanos (those timed
+        one by one), p50_nanos, p90_nanos, p99_nanos (None before the first).
         """
     def enroll(self, class_name: str, urn: str) -> None:
         """List this mailbox's actor in this process's statistics until it stops."""

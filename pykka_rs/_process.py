@@ -120,8 +120,8 @@ def configure(  # noqa: PLR0913 (one keyword per setting)
             message than has arrived.
         metrics: whether to time every message's handling and count
             outcomes and peaks (on by default; see `pykka_rs.stats()`). Off,
-            the numbers of `ActorRef.stats` other than the depth stop moving
-            and workers stop reporting. Worker processes started afterwards
+            the numbers of `ActorRef.stats` other than the depth and the
+            messages sent stop moving. Worker processes started afterwards
             use it too.
 
     Raises:

@@ -12,8 +12,9 @@ Metrics (actor labels: `actor` (class name), `urn`, `process`):
 - `pykka_rs_actor_messages_waiting`, `pykka_rs_actor_messages_high_water` (gauges),
 - `pykka_rs_actor_messages_sent_total`, `..._handled_total`, `..._failed_total`,
   `..._dropped_total` (counters),
-- `pykka_rs_actor_handling_seconds` (summary: quantiles 0.5, 0.9, 0.99
-  over the actor's life, `_count`, `_sum`),
+- `pykka_rs_actor_handling_seconds` (summary of the timed messages:
+  quantiles 0.5, 0.9, 0.99 over the actor's life, `_count`, `_sum`),
+- `pykka_rs_actor_busy_seconds_total` (counter: time spent handling),
 - `pykka_rs_process_cpu_seconds_total`, `pykka_rs_process_resident_memory_bytes`,
   `pykka_rs_process_actors` (label `process`: 0 for the program's own),
 - `pykka_rs_worker_restarts_total` (label `seat`),
@@ -62,6 +63,7 @@ def _actor_families(snapshot: SystemStats) -> list[Any]:
     failed = family("Counter", "messages_failed", "Messages whose handling raised.")
     dropped = family("Counter", "messages_dropped", "Messages told, never handled.")
     handling = family("Summary", "handling_seconds", "Time to handle one message.")
+    busy = family("Counter", "busy_seconds", "Time spent handling messages.")
     for actor in snapshot.actors:
         labels = [actor.actor_class, actor.actor_urn, str(actor.process)]
         waiting.add_metric(labels, actor.waiting)
@@ -78,8 +80,9 @@ def _actor_families(snapshot: SystemStats) -> list[Any]:
                 handling.samples.append(
                     Sample(handling.name, quantiled, value, None, None, None)
                 )
-        handling.add_metric(labels, actor.timed, actor.busy)
-    return [waiting, high, sent, handled, failed, dropped, handling]
+        handling.add_metric(labels, actor.timed, actor.timed_seconds)
+        busy.add_metric(labels, actor.busy)
+    return [waiting, high, sent, handled, failed, dropped, handling, busy]
 
 
 def _process_families(snapshot: SystemStats) -> list[Any]:

@@ -6,8 +6,7 @@ on an actor and never stops one:
 - an actor of this process: its mailbox's counters, read directly;
 - an actor of a worker process, seen from the parent: the counters its
   worker last pushed (every 100 ms, when they changed), with their age; if
-  none has arrived yet (or metrics are off), one report is gathered from
-  the worker;
+  none has arrived yet, one report is gathered from the worker;
 - an actor of another process, seen from a worker: one round trip to the
   parent, which answers as above.
 
@@ -56,10 +55,10 @@ def _set_pool_view(workers: Callable[[], list[dict[str, int]]]) -> None:
 class ActorStats:
     """One actor's mailbox and handling times.
 
-    Times are in seconds. Percentiles cover every message the actor handled
-    since it started, within 1/16 of the exact value; they are `None` before
-    the first message, and while metrics are off (`configure(metrics=False)`)
-    nothing is timed.
+    Times are in seconds. Percentiles cover the actor's life since it
+    started, from the timed messages (see `timed`), within 1/16 of the exact
+    value; they are `None` before the first message, and while metrics are
+    off (`configure(metrics=False)`) nothing is timed.
     """
 
     actor_class: str
@@ -80,9 +79,14 @@ class ActorStats:
     """Messages told to it that it never handled, because it stopped first."""
     high_water: int
     """The most messages ever waiting at once."""
-    timed: int
-    """Messages whose handling was timed (handled and failed, while metrics were on)."""
     busy: float
+    """Time spent handling messages, all of them (while metrics were on)."""
+    timed: int
+    """Messages timed one by one, for the percentiles: every message the
+    actor handles on its own, and of a run of queued messages the first and
+    one in sixteen after it (a clock read costs as much as the rest of a
+    one-way message's bookkeeping)."""
+    timed_seconds: float
     """Time spent handling the timed messages."""
     p50: float | None
     """Median handling time."""
@@ -210,8 +214,9 @@ def _from_counters(
         failed=counters["failed"],
         dropped=counters["dropped"],
         high_water=counters["high_water"],
-        timed=counters["timed"],
         busy=counters["busy_nanos"] / 1e9,
+        timed=counters["timed"],
+        timed_seconds=counters["timed_nanos"] / 1e9,
         p50=_seconds(counters["p50_nanos"]),
         p90=_seconds(counters["p90_nanos"]),
         p99=_seconds(counters["p99_nanos"]),
@@ -266,7 +271,7 @@ def actor_stats(ref: ActorRef[Any]) -> ActorStats:
     if pushed is not None:
         age, counters = pushed
         return _from_counters(name, urn, process, counters, age)
-    # Nothing pushed yet (a new actor, or metrics off there): ask its worker.
+    # Nothing pushed yet (a new actor): ask its worker.
     for actor in _gather(process)["actors"]:
         if actor["number"] == number:
             return _from_counters(name, urn, process, actor["mailbox"])

@@ -74,8 +74,9 @@ def test_stats_count_what_went_through() -> None:
         "dropped": 0,
         "high_water": 3,
         # Nothing was handled by an actor loop: nothing was timed.
-        "timed": 0,
         "busy_nanos": 0,
+        "timed": 0,
+        "timed_nanos": 0,
         "p50_nanos": None,
         "p90_nanos": None,
         "p99_nanos": None,

@@ -74,7 +74,6 @@ def test_metrics_agree_with_what_was_sent_and_handled_under_concurrent_load(
         "failed": failed,
         "waiting": 0,
         "dropped": 0,
-        "timed": total,
     }
     record = fresh(ref)
     assert {key: getattr(record, key) for key in expected} == expected
@@ -83,8 +82,9 @@ def test_metrics_agree_with_what_was_sent_and_handled_under_concurrent_load(
     assert record.p90 is not None
     assert record.p99 is not None
     assert 0 < record.p50 <= record.p90 <= record.p99
-    # Half the messages took at least the median (less its bucket's 1/16).
-    assert record.busy >= record.p50 * (total // 2) * 0.9
+    # Every message on its own is timed; in a queue, one in sixteen or more.
+    assert total // 16 <= record.timed <= total
+    assert 0 < record.timed_seconds <= record.busy
     assert (record.actor_class, record.process == 0) == (
         tally.__name__,
         tally is ThreadTally,
@@ -190,21 +190,28 @@ def test_a_replaced_worker_counts_as_a_restart_of_its_seat() -> None:
         _ = ref.stats
 
 
-def test_metrics_off_stops_timing_and_counting_outcomes_but_not_the_depth() -> None:
+def test_metrics_off_stops_timing_and_counting_outcomes_but_not_the_depth(
+    tally: type[pykka.Actor],
+) -> None:
+    # Set before the pool starts: its workers take the setting.
     pykka.configure(metrics=False)
     try:
-        ref = ThreadTally.start()
+        ref = tally.start()
         for i in range(10):
             ref.tell(i)
         ref.ask("last")
-        off = ref.stats
+        off = fresh(ref)
         assert (off.sent, off.waiting) == (11, 0)
         assert (off.handled, off.timed, off.high_water, off.p50) == (0, 0, 0, None)
         assert pykka.stats().metrics is False
+        if tally is ProcessTally:
+            # Its counters are still pushed: no round trip to read them.
+            wait_until(lambda: ref.stats.sent == 11 and ref.stats.age > 0)
     finally:
         pykka.configure(metrics=True)
     ref.ask("timed")
-    assert (ref.stats.handled, ref.stats.timed) == (1, 1)
+    if tally is ThreadTally:
+        assert (ref.stats.handled, ref.stats.timed) == (1, 1)
     ref.stop()
 
 

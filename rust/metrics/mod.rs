@@ -48,16 +48,41 @@ pub fn dead_letters() -> u64 {
     DEAD_LETTERS.load(Ordering::Relaxed)
 }
 
+/// Adds one to a counter that only one thread writes: a plain load and
+/// store, which readers on other threads still see whole.
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
 /// Live counters of one mailbox.
+///
+/// Senders write one counter, on a cache line of its own; everything else
+/// is written by the actor's thread, on another, so senders and the actor
+/// do not take a line from each other for every metric. The peak is kept
+/// by the actor too: the depth only falls when the actor takes a message,
+/// so its peaks are the depths just before each take, or the depth now.
 #[derive(Debug, Default)]
 pub struct MailboxStats {
+    senders: SendersLine,
+    actor: ActorLine,
+    handling: Histogram,
+}
+
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct SendersLine {
     sent: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct ActorLine {
     received: AtomicU64,
     processed: AtomicU64,
     failed: AtomicU64,
     dropped: AtomicU64,
     high_water: AtomicU64,
-    handling: Histogram,
+    busy_nanos: AtomicU64,
 }
 
 /// A copy of a mailbox's counters at one moment. It travels between
@@ -77,10 +102,12 @@ pub struct MailboxSnapshot {
     pub dropped: u64,
     /// The most messages ever waiting at once.
     pub high_water: u64,
-    /// Messages whose handling was timed.
-    pub timed: u64,
-    /// Time spent handling them, in nanoseconds.
+    /// Time spent handling messages, all of them, in nanoseconds.
     pub busy_nanos: u64,
+    /// Messages whose handling was timed one by one, for the percentiles.
+    pub timed: u64,
+    /// Time spent handling those, in nanoseconds.
+    pub timed_nanos: u64,
     /// Median handling time, in nanoseconds; `None` before the first.
     pub p50_nanos: Option<u64>,
     /// 90th percentile of the handling time, in nanoseconds.
@@ -92,38 +119,44 @@ pub struct MailboxSnapshot {
 impl MailboxStats {
     /// Counts a message accepted into the mailbox.
     pub fn record_sent(&self) {
-        let sent = self.sent.fetch_add(1, Ordering::AcqRel) + 1;
+        self.senders.sent.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts a message taken out of the mailbox (by its one consumer),
+    /// noting the depth it had as a peak.
+    pub fn record_received(&self) {
+        let before = self.actor.received.fetch_add(1, Ordering::AcqRel);
         if enabled() {
-            let waiting = sent.saturating_sub(self.received.load(Ordering::Acquire));
-            // A plain load first: the read-modify-write only at a new peak.
-            if waiting > self.high_water.load(Ordering::Relaxed) {
-                self.high_water.fetch_max(waiting, Ordering::Relaxed);
+            let waiting = self
+                .senders
+                .sent
+                .load(Ordering::Acquire)
+                .saturating_sub(before);
+            if waiting > self.actor.high_water.load(Ordering::Relaxed) {
+                self.actor.high_water.fetch_max(waiting, Ordering::Relaxed);
             }
         }
     }
 
-    /// Counts a message taken out of the mailbox.
-    pub fn record_received(&self) {
-        self.received.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// Counts a message handled without an exception.
+    /// Counts a message handled without an exception. Only the actor's own
+    /// thread may call it: as the one writer, it needs no locked instruction.
     pub fn record_processed(&self) {
         if enabled() {
-            self.processed.fetch_add(1, Ordering::Relaxed);
+            bump(&self.actor.processed);
         }
     }
 
-    /// Counts a message whose handler raised.
+    /// Counts a message whose handler raised. Only the actor's own thread
+    /// may call it.
     pub fn record_failed(&self) {
         if enabled() {
-            self.failed.fetch_add(1, Ordering::Relaxed);
+            bump(&self.actor.failed);
         }
     }
 
     /// Counts `count` messages that will never be handled.
     pub fn record_dropped(&self, count: u64) {
-        self.dropped.fetch_add(count, Ordering::Relaxed);
+        self.actor.dropped.fetch_add(count, Ordering::Relaxed);
     }
 
     /// Records how long the actor took to handle one message. Only the
@@ -132,24 +165,41 @@ impl MailboxStats {
         self.handling.record(took);
     }
 
+    /// Adds the time the actor spent handling a run of messages. Only the
+    /// actor's own thread may call it.
+    pub fn record_busy(&self, took: Duration) {
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        let busy = &self.actor.busy_nanos;
+        busy.store(
+            busy.load(Ordering::Relaxed).saturating_add(nanos),
+            Ordering::Relaxed,
+        );
+    }
+
     /// Messages accepted and not yet taken out.
     pub fn waiting(&self) -> u64 {
-        let received = self.received.load(Ordering::Acquire);
-        self.sent.load(Ordering::Acquire).saturating_sub(received)
+        let received = self.actor.received.load(Ordering::Acquire);
+        self.senders
+            .sent
+            .load(Ordering::Acquire)
+            .saturating_sub(received)
     }
 
     /// A copy of every counter, with the handling-time percentiles.
     pub fn snapshot(&self) -> MailboxSnapshot {
         let handling = self.handling.summary();
+        let waiting = self.waiting();
+        let peak = self.actor.high_water.load(Ordering::Relaxed);
         MailboxSnapshot {
-            waiting: self.waiting(),
-            sent: self.sent.load(Ordering::Relaxed),
-            processed: self.processed.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
-            dropped: self.dropped.load(Ordering::Relaxed),
-            high_water: self.high_water.load(Ordering::Relaxed),
+            waiting,
+            sent: self.senders.sent.load(Ordering::Relaxed),
+            processed: self.actor.processed.load(Ordering::Relaxed),
+            failed: self.actor.failed.load(Ordering::Relaxed),
+            dropped: self.actor.dropped.load(Ordering::Relaxed),
+            high_water: if enabled() { peak.max(waiting) } else { peak },
+            busy_nanos: self.actor.busy_nanos.load(Ordering::Relaxed),
             timed: handling.count,
-            busy_nanos: handling.sum_nanos,
+            timed_nanos: handling.sum_nanos,
             p50_nanos: handling.p50,
             p90_nanos: handling.p90,
             p99_nanos: handling.p99,
@@ -194,7 +244,9 @@ mod tests {
         stats.record_handling(Duration::from_micros(3));
         stats.record_handling(Duration::from_micros(5));
         let snap = stats.snapshot();
-        assert_eq!((snap.timed, snap.busy_nanos), (2, 8_000));
+        assert_eq!((snap.timed, snap.timed_nanos), (2, 8_000));
+        stats.record_busy(Duration::from_micros(9));
+        assert_eq!(stats.snapshot().busy_nanos, 9_000);
         let p99 = snap.p99_nanos.unwrap();
         assert!((4_700..=5_300).contains(&p99), "{p99}");
     }
@@ -217,5 +269,24 @@ mod tests {
         }
         // Nothing was taken out: the peak is every message.
         assert_eq!(stats.snapshot().high_water, 4000);
+        // Taken out, the peak stays.
+        for _ in 0..4000 {
+            stats.record_received();
+        }
+        assert_eq!(stats.snapshot().high_water, 4000);
+    }
+
+    #[test]
+    fn a_peak_between_takes_is_the_depth_before_the_next_take() {
+        let stats = MailboxStats::default();
+        for burst in [3, 7, 2] {
+            for _ in 0..burst {
+                stats.record_sent();
+            }
+            for _ in 0..burst {
+                stats.record_received();
+            }
+        }
+        assert_eq!(stats.snapshot().high_water, 7);
     }
 }

@@ -834,10 +834,14 @@ impl<H: Host> Node<H> {
                 self.unregister(actor);
             }
             Frame::Stopped { actor } => {
-                self.mark_stopped(actor);
                 if self.process == 0 {
+                    // Out of the registry first: whoever sees the flag set
+                    // finds the actor gone from the registry too.
                     self.unregister(actor);
                     self.forget_counters(actor);
+                }
+                self.mark_stopped(actor);
+                if self.process == 0 {
                     if let Some(peer) = lock(&self.peers).get_mut(&actor.process) {
                         peer.load.actors = peer.load.actors.saturating_sub(1);
                     }

@@ -1,6 +1,6 @@
 //! A worker's side of the pool: joining it, telling the parent how busy it
-//! is (which is also its heartbeat) and, with metrics on, the counters of
-//! its actors that changed, and leaving when the parent is gone.
+//! is (which is also its heartbeat) and the counters of its actors that
+//! changed, and leaving when the parent is gone.
 //!
 //! A worker must not outlive its parent, whatever its actors are doing: a
 //! thread of its own waits for the link to the parent to end (the link also
@@ -90,8 +90,10 @@ pub fn join<H: Host>(
 }
 
 /// Sends the parent this worker's load whenever it changes, and at least
-/// every [`HEARTBEAT`], until the parent is gone; with metrics on, also the
-/// counters of its actors that changed, every [`LOAD_EVERY`].
+/// every [`HEARTBEAT`], until the parent is gone; also the counters of its
+/// actors that changed, every [`LOAD_EVERY`]. The counters go even with
+/// metrics off: the depth of a mailbox is always kept, and the parent's
+/// view of it should not cost a round trip then.
 fn report_load<H: Host>(node: &Node<H>) {
     let mut last = None;
     let mut counters = HashMap::new();
@@ -104,7 +106,7 @@ fn report_load<H: Host>(node: &Node<H>) {
             return;
         }
         since_sent += LOAD_EVERY;
-        if crate::metrics::enabled() && node.push_counters(&mut counters).is_err() {
+        if node.push_counters(&mut counters).is_err() {
             return; // the parent is gone; so is this worker, soon
         }
         let load = node.own_load();

@@ -224,9 +224,9 @@ impl PyMailbox {
 
     /// The mailbox's counters now, read from atomics without waiting on
     /// the actor: `waiting`, `sent`, `processed`, `failed`, `dropped`,
-    /// `high_water`, and the handling times: `timed` (how many were timed),
-    /// `busy_nanos` (their sum) and `p50_nanos`, `p90_nanos`, `p99_nanos`
-    /// (None before the first).
+    /// `high_water`, and the handling times: `busy_nanos` (all messages),
+    /// `timed` and `timed_nanos` (the messages timed one by one) and
+    /// `p50_nanos`, `p90_nanos`, `p99_nanos` (None before the first).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         snapshot_dict(py, &self.inner.stats().snapshot())
     }

@@ -25,8 +25,9 @@ pub fn snapshot_dict<'py>(py: Python<'py>, snap: &MailboxSnapshot) -> PyResult<B
     dict.set_item("failed", snap.failed)?;
     dict.set_item("dropped", snap.dropped)?;
     dict.set_item("high_water", snap.high_water)?;
-    dict.set_item("timed", snap.timed)?;
     dict.set_item("busy_nanos", snap.busy_nanos)?;
+    dict.set_item("timed", snap.timed)?;
+    dict.set_item("timed_nanos", snap.timed_nanos)?;
     dict.set_item("p50_nanos", snap.p50_nanos)?;
     dict.set_item("p90_nanos", snap.p90_nanos)?;
     dict.set_item("p99_nanos", snap.p99_nanos)?;
