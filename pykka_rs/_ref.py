@@ -315,6 +315,11 @@ class ActorRef(Generic[A]):
         mailbox = self._mailbox
         if isinstance(mailbox, Mailbox):
             return len(mailbox)
+        if isinstance(mailbox, RemoteMailbox):
+            pushed = mailbox.stats()
+            if pushed is not None:
+                waiting: int = pushed[1]["waiting"]  # type: ignore[assignment]
+                return waiting
         return self.stats.waiting
 
     def proxy(self: ActorRef[A]) -> ActorProxy[A]:
