@@ -151,6 +151,11 @@ class RemoteMailbox:
         """Not possible: raises TypeError; only the actor's own process takes its messages."""
     def empty(self) -> bool:
         """Not known here: only the actor's own process sees its queue."""
+    def waiting(self) -> int | None:
+        """The messages waiting, as its worker last pushed it to this process (the parent).
+
+        None in a worker, and before the worker's first report.
+        """
     def stats(self) -> tuple[float, dict[str, int | None]] | None:
         """The counters its worker last pushed to this process (the parent), and their age in seconds.
 

@@ -316,10 +316,9 @@ class ActorRef(Generic[A]):
         if isinstance(mailbox, Mailbox):
             return len(mailbox)
         if isinstance(mailbox, RemoteMailbox):
-            pushed = mailbox.stats()
+            pushed = mailbox.waiting()
             if pushed is not None:
-                waiting: int = pushed[1]["waiting"]  # type: ignore[assignment]
-                return waiting
+                return pushed
         return self.stats.waiting
 
     def proxy(self: ActorRef[A]) -> ActorProxy[A]:

@@ -185,6 +185,16 @@ impl PyRemoteMailbox {
         Ok(Some((age.as_secs_f64(), snapshot_dict(py, &snap)?)))
     }
 
+    /// The number of messages waiting, as its worker last pushed it to this
+    /// process (the parent); None in a worker, and before the first report.
+    fn waiting(&self) -> Option<u64> {
+        let here = node::get();
+        if here.process() != 0 {
+            return None;
+        }
+        here.remote_stats(self.to).map(|(_, snap)| snap.waiting)
+    }
+
     /// Not possible: only the actor's own process takes its messages.
     fn get(&self) -> PyResult<()> {
         Err(PyTypeError::new_err(SEND_ONLY))
