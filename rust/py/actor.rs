@@ -307,7 +307,11 @@ impl Host<Envelope> for PyHost<'_, '_> {
                     }
                     Reply::Remote(to) => Handled::Reply(match pickling::dumps(&value) {
                         Ok(payload) => Published::Remote(to, true, payload),
-                        Err(err) => Published::Remote(to, false, pickling::dump_error(py, &err)),
+                        Err(err) => Published::Remote(
+                            to,
+                            false,
+                            pickling::unpicklable_reply(self.actor, &message, &err),
+                        ),
                     }),
                     Reply::Future(ref future) => {
                         if let Err(err) = future.bind(py).call_method1(intern!(py, "set"), (value,))

@@ -1,6 +1,10 @@
 //! Pickling for messages and replies that cross processes, done by
 //! `pykka_rs._pickling` (protocol 5, with a by-value fallback for classes and
 //! functions that have no importable name). The core only moves the bytes.
+//!
+//! The C pickler runs first, from here; Python is called only when it fails
+//! or when its pickle names `__main__` (a byte search, done by the bytes
+//! object itself), which the workers may not be able to import.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -13,6 +17,9 @@ static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static DUMP_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static LOAD_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static REPICKLE_FOR_MAIN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static UNPICKLABLE_REPLY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static MAIN: PyOnceLock<Py<PyBytes>> = PyOnceLock::new();
 
 fn function<'py>(
     py: Python<'py>,
@@ -26,7 +33,9 @@ fn function<'py>(
 const PROTOCOL: u8 = 5;
 
 /// Pickles `value`: with the C pickler, or if that fails, with
-/// `pykka_rs._pickling.dumps`, which pickles by value what has no name.
+/// `pykka_rs._pickling.dumps`, which pickles by value what has no name and
+/// refuses what cannot be copied faithfully. A pickle that names `__main__`
+/// is made again by value if the workers cannot import the main module.
 ///
 /// # Errors
 /// What pickling raises: the value cannot cross processes.
@@ -34,7 +43,14 @@ pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     let py = value.py();
     let pickle_dumps = PICKLE_DUMPS.import(py, "pickle", "dumps")?;
     let bytes = match pickle_dumps.call1((value, PROTOCOL)) {
-        Ok(bytes) => bytes,
+        Ok(bytes) => {
+            let main = MAIN.get_or_init(py, || PyBytes::new(py, b"__main__").unbind());
+            if bytes.contains(main.bind(py))? {
+                function(py, &REPICKLE_FOR_MAIN, "repickle_for_main")?.call1((value, bytes))?
+            } else {
+                bytes
+            }
+        }
         Err(_) => function(py, &DUMPS, "dumps")?.call1((value,))?,
     };
     Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
@@ -59,6 +75,21 @@ pub fn dump_error(py: Python<'_>, err: &PyErr) -> Vec<u8> {
     // dump_error does not raise; if Python is too broken to run it, the
     // empty payload tells load_error that the exception could not be sent.
     pickled.unwrap_or_default()
+}
+
+/// The error for an asker whose reply, `err` says why, did not pickle: it
+/// names the actor and what `message` asked, and says that it was the reply.
+/// Pickled as [`dump_error`] does.
+pub fn unpicklable_reply(
+    actor: &Bound<'_, PyAny>,
+    message: &Bound<'_, PyAny>,
+    err: &PyErr,
+) -> Vec<u8> {
+    let py = actor.py();
+    function(py, &UNPICKLABLE_REPLY, "unpicklable_reply")
+        .and_then(|build| build.call1((actor, message, err.value(py))))
+        .and_then(|bytes| Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec()))
+        .unwrap_or_else(|_| dump_error(py, err))
 }
 
 /// The exception pickled by [`dump_error`] (or a description of it).
