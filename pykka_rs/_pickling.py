@@ -109,9 +109,11 @@ def _main_path(main: ModuleType) -> str | None:
 def main_travels_by_value() -> bool:
     """Whether worker processes cannot import this process's `__main__`.
 
-    They can when it was run as a module (`python -m`) or from a file; they
-    cannot when it is a REPL, a notebook, `python -c` or a script read from
-    standard input. Then what `__main__` defines is pickled by value.
+    They can when it was run as a module (`python -m pkg.mod`) or from a
+    file, as multiprocessing's spawn method imports it; they cannot when it
+    is a REPL, a notebook, `python -c`, a script read from standard input or
+    a package's `__main__` (`python -m pkg`, which spawn does not import
+    either). Then what `__main__` defines is pickled by value.
     """
     main = sys.modules.get("__main__")
     seen, verdict = _main_seen
@@ -120,9 +122,12 @@ def main_travels_by_value() -> bool:
     if main is None:
         verdict = False
     else:
-        spec = getattr(main, "__spec__", None)
-        by_name = getattr(spec, "name", None) is not None
-        verdict = not by_name and _main_path(main) is None
+        name = getattr(getattr(main, "__spec__", None), "name", None)
+        if isinstance(name, str):
+            # The 3.13 REPL names its module "__main__": nothing to import.
+            verdict = name == "__main__" or name.endswith(".__main__")
+        else:
+            verdict = _main_path(main) is None
     _main_seen[:] = [main, verdict]
     return bool(verdict)
 

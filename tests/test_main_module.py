@@ -1,10 +1,10 @@
 """Process actors defined where workers cannot import the main module.
 
-A class defined in `python -c`, a script read from standard input, an
-interactive REPL or a Jupyter notebook has no file that a worker process
-could import; it travels by value. Each test runs the same program, for
-real, in a fresh interpreter (started from a temporary directory, so that
-the installed pykka_rs is the one imported).
+A class defined in `python -c`, a script read from standard input, a
+package's `__main__`, an interactive REPL or a Jupyter notebook has no file
+or module name that a worker process could import; it travels by value.
+Each test runs the program for real, in a fresh interpreter started from a
+temporary directory, so that the installed pykka_rs is the one imported.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -95,9 +96,7 @@ def results(output: str) -> list[str]:
 def environment(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    # The basic REPL on every version: the 3.13+ REPL indents blocks itself,
-    # which typed-in indented lines would then double.
-    env["PYTHON_BASIC_REPL"] = "1"
+    env.pop("PYTHON_BASIC_REPL", None)
     env["TERM"] = "dumb"
     env["JUPYTER_PLATFORM_DIRS"] = "1"
     env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "jupyter")
@@ -120,6 +119,16 @@ def run(tmp_path: Path, args: list[str], stdin: str | None = None) -> str:
     return result.stdout
 
 
+def test_a_process_actor_defined_in_a_package_main_works(tmp_path: Path) -> None:
+    # `python -m app` runs app/__main__.py, which spawn does not import.
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "__main__.py").write_text(PROGRAM)
+    out = run(tmp_path, ["-m", "app"])
+    assert results(out) == EXPECTED, out
+
+
 def test_a_process_actor_defined_in_python_dash_c_works(tmp_path: Path) -> None:
     out = run(tmp_path, ["-c", PROGRAM])
     assert results(out) == EXPECTED, out
@@ -132,7 +141,24 @@ def test_a_process_actor_defined_in_a_script_read_from_stdin_works(
     assert results(out) == EXPECTED, out
 
 
-def test_a_process_actor_defined_in_an_interactive_repl_works(tmp_path: Path) -> None:
+# One-line statements: the REPL of Python 3.13 and later indents the lines
+# of a block itself, so a block typed in line by line would be indented twice.
+ONE_LINERS = """\
+import os, pykka_rs as pykka
+pykka.configure(workers=1)
+def double(n): return 2 * n
+
+class Adder(pykka.ProcessActor): add = lambda self, a, b: (double(a + b), os.getpid())
+
+value, pid = Adder.start().proxy().add(1, 2).get(timeout=30)
+print("RESULT", "add", value, pid != os.getpid())
+pykka.ActorRegistry.stop_all()
+print("RESULT", "done")
+"""
+
+
+def interact(tmp_path: Path, env: dict[str, str], typed: str, enter: bytes) -> str:
+    """What a REPL on a terminal prints while `typed` is typed into it."""
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-q", "-i"],
@@ -140,15 +166,15 @@ def test_a_process_actor_defined_in_an_interactive_repl_works(tmp_path: Path) ->
         stdout=terminal,
         stderr=terminal,
         cwd=tmp_path,
-        env=environment(tmp_path),
+        env=env,
         start_new_session=True,
     )
     os.close(terminal)
     output = b""
     try:
-        # Typed in line by line, as a user would; the terminal buffers it.
-        for line in [*PROGRAM.splitlines(), "", "exit()"]:
-            os.write(controller, line.encode() + b"\n")
+        # Typed ahead, line by line; the terminal holds it until it is read.
+        for line in [*typed.splitlines(), "", "exit()"]:
+            os.write(controller, line.encode() + enter)
         deadline = time.monotonic() + PATIENCE
         while time.monotonic() < deadline:
             ready, _, _ = select.select([controller], [], [], 1.0)
@@ -167,8 +193,24 @@ def test_a_process_actor_defined_in_an_interactive_repl_works(tmp_path: Path) ->
             process.kill()
             process.wait()
         os.close(controller)
-    text = output.decode(errors="replace")
+    # Without the terminal's escape sequences (colours, cursor moves).
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode(errors="replace"))
+
+
+def test_a_process_actor_defined_in_the_basic_repl_works(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    env["PYTHON_BASIC_REPL"] = "1"
+    text = interact(tmp_path, env, PROGRAM, b"\n")
     assert results(text) == EXPECTED, text
+
+
+def test_a_process_actor_defined_in_the_default_repl_works(tmp_path: Path) -> None:
+    # From Python 3.13 on, the default REPL gives __main__ a __spec__ named
+    # "__main__", which spawn does not import either.
+    env = environment(tmp_path)
+    env["TERM"] = "xterm"
+    text = interact(tmp_path, env, ONE_LINERS, b"\r")
+    assert results(text) == ["RESULT add 6 True", "RESULT done"], text
 
 
 KERNEL_DRIVER = """\
