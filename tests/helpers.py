@@ -9,13 +9,27 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
 
 TESTS = Path(__file__).parent
+
+CI = os.environ.get("CI") == "true"
 
 # Set in the environment of a script's processes, so the test can find every
 # one of them (its workers included) by reading /proc/<pid>/environ.
 MARK = "PYKKA_RS_TEST_MARK"
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip a test that cannot run here; under CI=true, fail it instead.
+
+    A check that cannot run must never pass quietly where it is meant to run.
+    """
+    if CI:
+        pytest.fail(f"cannot run under CI: {reason}")
+    pytest.skip(reason)
 
 
 def wait_until(predicate: Any, timeout: float = 10) -> None:

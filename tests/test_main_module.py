@@ -20,7 +20,7 @@ import textwrap
 import time
 from typing import TYPE_CHECKING
 
-import pytest
+from helpers import unavailable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -246,7 +246,7 @@ def test_a_process_actor_defined_in_a_jupyter_notebook_works(tmp_path: Path) -> 
     # Looked for, not imported: the kernel runs in interpreters of its own.
     for needed in ("jupyter_client", "ipykernel"):
         if importlib.util.find_spec(needed) is None:
-            pytest.skip(f"{needed} is not installed (see .ci/requirements.txt)")
+            unavailable(f"{needed} is not installed (see .ci/requirements.txt)")
     driver = textwrap.dedent(KERNEL_DRIVER).format(patience=PATIENCE)
     out = run(tmp_path, ["-c", driver, str(tmp_path)], stdin=PROGRAM)
     assert "STATUS ok" in out, out

@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
     from conftest import Recorder
 
-CI = os.environ.get("CI") == "true"
-
 
 @pytest.fixture(autouse=True)
 def _stop_everything() -> Iterator[None]:
@@ -172,11 +170,7 @@ def test_a_worker_refuses_a_socket_that_another_user_put_in_its_parents_place(
     tmp_path: Path,
 ) -> None:
     if os.geteuid() != 0:
-        if CI:
-            pytest.fail(
-                "this test needs root, to play another user; CI runs it as root"
-            )
-        pytest.skip("needs root, to play another user")
+        unavailable("needs root, to play another user (CI runs as root)")
     # The parent died; another user made a directory of the same name, and
     # listens there.
     directory = tmp_path / f"pykka_rs-{os.getpid()}-squatted"

@@ -12,8 +12,7 @@ use crate::node::SendError;
 use crate::pool::parent::PoolError;
 use crate::pool::worker::JoinError;
 
-pyo3::import_exception!(pykka_rs._exceptions, ActorDeadError);
-pyo3::import_exception!(pykka_rs._exceptions, Timeout);
+pub use super::python::{ActorDeadError, Timeout};
 
 impl From<CoreError> for PyErr {
     fn from(err: CoreError) -> PyErr {

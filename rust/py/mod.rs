@@ -1,7 +1,8 @@
 //! The Python bindings, `pykka_rs._core`: the only place PyO3 is named.
 //!
-//! One file per Python class, plus `errors.rs` (core errors to exceptions)
-//! and `gil.rs` (every blocking wait). The Python package wraps these in
+//! One file per Python class, plus `errors.rs` (core errors to exceptions),
+//! `gil.rs` (every blocking wait) and `python.rs` (every Python object and
+//! private name the bindings use). The Python package wraps these in
 //! Pykka's classes; see `pykka_rs/_core.pyi` for the interface.
 
 // PyO3 hands pymethods their arguments by value, and a method keeps `self`
@@ -18,6 +19,7 @@ mod mailbox;
 mod node;
 mod pickling;
 mod pool;
+mod python;
 mod remote;
 mod system;
 

@@ -7,27 +7,10 @@
 //! object itself), which the workers may not be able to import.
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::PyBytes;
 
 use super::future::FutureState;
-
-static PICKLE_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static DUMP_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static LOAD_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static REPICKLE_FOR_MAIN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static UNPICKLABLE_REPLY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static MAIN: PyOnceLock<Py<PyBytes>> = PyOnceLock::new();
-
-fn function<'py>(
-    py: Python<'py>,
-    cell: &'static PyOnceLock<Py<PyAny>>,
-    name: &str,
-) -> PyResult<&'py Bound<'py, PyAny>> {
-    cell.import(py, "pykka_rs._pickling", name)
-}
+use super::python;
 
 /// The pickle protocol for everything that crosses processes.
 const PROTOCOL: u8 = 5;
@@ -41,17 +24,15 @@ const PROTOCOL: u8 = 5;
 /// What pickling raises: the value cannot cross processes.
 pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     let py = value.py();
-    let pickle_dumps = PICKLE_DUMPS.import(py, "pickle", "dumps")?;
-    let bytes = match pickle_dumps.call1((value, PROTOCOL)) {
+    let bytes = match python::pickle_dumps(py)?.call1((value, PROTOCOL)) {
         Ok(bytes) => {
-            let main = MAIN.get_or_init(py, || PyBytes::new(py, b"__main__").unbind());
-            if bytes.contains(main.bind(py))? {
-                function(py, &REPICKLE_FOR_MAIN, "repickle_for_main")?.call1((value, bytes))?
+            if bytes.contains(python::main_bytes(py))? {
+                python::repickle_for_main(py)?.call1((value, bytes))?
             } else {
                 bytes
             }
         }
-        Err(_) => function(py, &DUMPS, "dumps")?.call1((value,))?,
+        Err(_) => python::pickling_dumps(py)?.call1((value,))?,
     };
     Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
 }
@@ -61,15 +42,13 @@ pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 /// # Errors
 /// What unpickling raises.
 pub fn loads<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    PICKLE_LOADS
-        .import(py, "pickle", "loads")?
-        .call1((PyBytes::new(py, bytes),))
+    python::pickle_loads(py)?.call1((PyBytes::new(py, bytes),))
 }
 
 /// Pickles an exception with its type name and traceback text, so the other
 /// side can raise it, or describe it if it does not unpickle there.
 pub fn dump_error(py: Python<'_>, err: &PyErr) -> Vec<u8> {
-    let pickled = function(py, &DUMP_ERROR, "dump_error")
+    let pickled = python::dump_error(py)
         .and_then(|dump| dump.call1((err.value(py),)))
         .and_then(|bytes| Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec()));
     // dump_error does not raise; if Python is too broken to run it, the
@@ -86,7 +65,7 @@ pub fn unpicklable_reply(
     err: &PyErr,
 ) -> Vec<u8> {
     let py = actor.py();
-    function(py, &UNPICKLABLE_REPLY, "unpicklable_reply")
+    python::unpicklable_reply(py)
         .and_then(|build| build.call1((actor, message, err.value(py))))
         .and_then(|bytes| Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec()))
         .unwrap_or_else(|_| dump_error(py, err))
@@ -97,7 +76,7 @@ pub fn unpicklable_reply(
 /// # Errors
 /// If `pykka_rs._pickling` cannot be imported.
 pub fn load_error<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    function(py, &LOAD_ERROR, "load_error")?.call1((PyBytes::new(py, bytes),))
+    python::load_error(py)?.call1((PyBytes::new(py, bytes),))
 }
 
 /// A done future's outcome as a reply payload: `(true, value)` or
