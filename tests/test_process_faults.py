@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from helpers import TESTS, wait_until
+from helpers import TESTS, unavailable, wait_until
 from process_actors import Echo
 
 import pykka_rs as pykka
