@@ -21,6 +21,7 @@ mod pickling;
 mod pool;
 mod python;
 mod remote;
+mod supervision;
 mod system;
 
 use std::time::Duration;
@@ -64,6 +65,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<remote::PyRemoteMailbox>()?;
     m.add_class::<pool::PyPool>()?;
     m.add_class::<actor::PyActorThread>()?;
+    supervision::register(m)?;
     m.add_function(wrap_pyfunction!(actor::run_actor_loop, m)?)?;
     m.add_function(wrap_pyfunction!(system::process, m)?)?;
     m.add_function(wrap_pyfunction!(system::join_pool, m)?)?;

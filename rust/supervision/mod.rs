@@ -2662,6 +2662,36 @@ mod tests {
     }
 
     #[test]
+    fn a_child_whose_exit_is_not_yet_handled_still_counts_as_started() {
+        // OTP keeps the pid until it takes the EXIT from its mailbox.
+        let (mut supervisor, _) = boot(
+            lenient(Strategy::OneForOne),
+            ["a", "b"].map(worker).to_vec(),
+        );
+        let a = incarnation(&supervisor, &named("a"));
+        let b = incarnation(&supervisor, &named("b"));
+        let start_a = supervisor.exited(a, crash()).unwrap();
+        let mut log = supervisor.start_child(CallId(1), worker("b")).unwrap();
+        log.extend(supervisor.restart_child(CallId(2), named("b")).unwrap());
+        log.extend(supervisor.exited(b, crash()).unwrap());
+        assert!(log.is_empty());
+        let log = carry_out(start_a, &mut supervisor);
+        assert_eq!(
+            show(&log),
+            [
+                "start a",
+                "reply 1 already_started",
+                "reply 2 running",
+                "start b"
+            ]
+        );
+        assert!(matches!(
+            &log[1],
+            Action::Reply { result: Err(CallError::AlreadyStarted(old)), .. } if *old == b
+        ));
+    }
+
+    #[test]
     fn a_childs_spec_reads_back_with_otps_defaults() {
         // sup_start_map, get_childspec
         let specs = vec![
