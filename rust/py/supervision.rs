@@ -48,7 +48,8 @@ impl PyFakeClock {
 
     /// Move the clock forward by `seconds` (zero or more).
     fn advance(&self, seconds: f64) -> PyResult<()> {
-        self.inner.advance(seconds_arg("seconds", seconds)?);
+        self.inner
+            .advance(seconds_arg("the time to advance by", seconds)?);
         Ok(())
     }
 
@@ -113,7 +114,7 @@ impl PySupervisorCore {
     fn new(
         strategy: &str,
         children: Vec<Bound<'_, PyAny>>,
-        max_restarts: u32,
+        max_restarts: i64,
         within: f64,
         backoff: Option<&Bound<'_, PyAny>>,
         clock: Option<PyRef<'_, PyFakeClock>>,
@@ -129,6 +130,12 @@ impl PySupervisorCore {
             .iter()
             .map(spec_from_py)
             .collect::<PyResult<Vec<ChildSpec>>>()?;
+        let max_restarts = u32::try_from(max_restarts).map_err(|_| {
+            PyValueError::new_err(format!(
+                "max_restarts must be a whole number from 0 to {}, not {max_restarts}",
+                u32::MAX
+            ))
+        })?;
         let within = Duration::try_from_secs_f64(within)
             .map_err(|_| PyValueError::new_err("within must be a positive number of seconds"))?;
         let flags = Flags {

@@ -67,7 +67,10 @@
 //!
 //! Beyond OTP: an optional exponential backoff with jitter before each
 //! restart (`backoff.rs`), during which the children of the restart show as
-//! restarting and the supervisor handles other events.
+//! restarting and the supervisor handles other events; a later restart that
+//! takes the same children along replaces the pending one. A retry belongs
+//! to the failed start that asked for it, and does nothing once its child
+//! waits for another restart (OTP retries any child shown as restarting).
 //!
 //! Not covered: `ignore` from a start function, significant children and
 //! `auto_shutdown`, code change, and start functions' extra return info.
