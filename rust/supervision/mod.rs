@@ -86,7 +86,7 @@ pub mod backoff;
 pub mod intensity;
 pub mod strategy;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -568,7 +568,8 @@ struct Child {
 #[derive(Debug)]
 enum Input {
     Exit(Incarnation, ExitReason),
-    Timer(TimerId),
+    /// A timer ran out; the children that waited for it, in start order.
+    Timer(TimerId, Vec<ChildId>),
     Call(CallId, Request),
     Shutdown,
     /// Try again the restart that failed to start this child (OTP's
@@ -672,8 +673,9 @@ pub struct Supervisor {
     next_incarnation: u64,
     next_ticket: u64,
     next_dynamic: u64,
-    /// Timers handed to the driver and not fired yet.
-    scheduled: HashSet<TimerId>,
+    /// Timers handed to the driver and not fired yet, with the children
+    /// (in start order) that wait for each.
+    scheduled: HashMap<TimerId, Vec<ChildId>>,
     intensity: Intensity<Box<dyn Clock + Send>>,
     random: Box<dyn Random + Send>,
     phase: Phase,
@@ -727,7 +729,7 @@ impl Supervisor {
             next_incarnation: 0,
             next_ticket: 0,
             next_dynamic: 0,
-            scheduled: HashSet::new(),
+            scheduled: HashMap::new(),
             intensity,
             random: Box::new(random),
             phase: Phase::Created,
@@ -880,10 +882,10 @@ impl Supervisor {
         if self.phase == Phase::Terminated {
             return Ok(Vec::new());
         }
-        if !self.scheduled.remove(&timer) {
+        let Some(members) = self.scheduled.remove(&timer) else {
             return Err(SupervisorError::UnknownTimer(timer));
-        }
-        self.queue.push_back(Input::Timer(timer));
+        };
+        self.queue.push_back(Input::Timer(timer, members));
         Ok(self.pump())
     }
 
@@ -1191,7 +1193,7 @@ impl Supervisor {
                     }
                 }
                 if let Some(after) = delay {
-                    self.scheduled.insert(ticket);
+                    self.scheduled.insert(ticket, members);
                     out.push(Action::Schedule {
                         timer: ticket,
                         after,
@@ -1382,23 +1384,29 @@ impl Supervisor {
                 let Some(id) = self.incarnations.get(&incarnation).cloned() else {
                     return;
                 };
-                if self.children[&id].state == State::Exited(incarnation) {
+                let exited = self
+                    .children
+                    .get(&id)
+                    .is_some_and(|c| c.state == State::Exited(incarnation));
+                if exited {
                     self.incarnations.remove(&incarnation);
                     self.on_exit(&id, &reason);
                 }
             }
-            Input::Timer(ticket) => {
-                let members: Vec<Step> = self
-                    .order
-                    .values()
-                    .filter(|id| self.children[*id].state == State::Restarting(ticket))
-                    .map(|id| Step::Restart {
-                        child: id.clone(),
-                        ticket,
+            Input::Timer(ticket, members) => {
+                // Those still waiting for it: a call or a later restart may
+                // have taken some elsewhere.
+                let starts: Vec<Step> = members
+                    .into_iter()
+                    .filter(|id| {
+                        self.children
+                            .get(id)
+                            .is_some_and(|c| c.state == State::Restarting(ticket))
                     })
+                    .map(|child| Step::Restart { child, ticket })
                     .collect();
-                if !members.is_empty() {
-                    self.op = Some(Op::new(members, End::Nothing));
+                if !starts.is_empty() {
+                    self.op = Some(Op::new(starts, End::Nothing));
                 }
             }
             Input::Call(call, request) => self.handle_call(call, request, out),
