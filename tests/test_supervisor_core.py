@@ -7,10 +7,7 @@ tests/stateful/test_supervisor_model.py and in the Rust tests.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -365,13 +362,3 @@ def test_after_the_end_calls_are_refused_and_reports_ignored() -> None:
         repr(core)
         == "<pykka_rs._core.SupervisorCore: one_for_one, terminated, 1 children>"
     )
-
-
-def test_the_first_driver_in_the_docs_prints_what_the_docs_say() -> None:
-    page = (Path(__file__).parents[1] / "docs" / "supervision-core.md").read_text()
-    code = page.split("```python\n", 1)[1].split("```", 1)[0]
-    expected = page.split("prints\n\n```text\n", 1)[1].split("```", 1)[0]
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "docs/supervision-core.md", "exec"), {})  # noqa: S102
-    assert out.getvalue() == expected
