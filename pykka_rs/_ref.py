@@ -37,6 +37,12 @@ class ActorRef(Generic[A]):
 
     `Actor.start()` and the lookups of `ActorRegistry` return these; there is
     no need to create one yourself.
+
+    A ref pickles to its actor's address in the program that started the
+    actor (its system): it works in every process of that program, worker
+    processes included. Unpickled in another program it is dead, and using
+    it raises `ActorDeadError` saying so, whatever actor has the same
+    address there.
     """
 
     actor_class: type[A]
@@ -249,8 +255,9 @@ class ActorRef(Generic[A]):
 
         Raises:
             Timeout: if the reply does not arrive within `timeout`
-            ActorDeadError: if the actor is not alive (with `block=False`,
-                the future holds this error instead)
+            ActorDeadError: if the actor is not alive, or belongs to another
+                pykka_rs system (with `block=False`, the future holds this
+                error instead)
             RuntimeError: if an actor asks itself with no timeout, which could
                 never be answered
             Exception: whatever the actor raised while handling the message
@@ -343,8 +350,12 @@ class ActorRef(Generic[A]):
     def proxy(self: ActorRef[A]) -> ActorProxy[A]:
         """Return an `ActorProxy` for this actor, like `ActorProxy(actor_ref=ref)`.
 
+        For an actor in another process, this sends the actor nothing; see
+        `ActorProxy`.
+
         Raises:
-            ActorDeadError: if the actor is not alive
+            ActorDeadError: if the actor is not alive, or belongs to another
+                pykka_rs system
 
         Returns:
             a proxy of the actor

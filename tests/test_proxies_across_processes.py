@@ -318,3 +318,57 @@ def test_a_ref_from_another_program_never_reaches_the_actor_at_its_address() -> 
         "seen": {"thread": [], "process": []},
         "own_future": "Timeout: 0 seconds",
     }
+
+
+@pytest.mark.parametrize("receiver_kind", ["thread", "process"])
+def test_a_message_carrying_a_proxy_of_a_stopped_actor_still_arrives(
+    receiver_kind: str,
+) -> None:
+    gone_ref = KINDS["process"]["Grower"].start()
+    gone = gone_ref.proxy()
+    pickled = pickle.dumps(gone)
+    assert gone_ref.stop(timeout=PATIENCE) is True
+    receiver = KINDS[receiver_kind]["Taker"].start().proxy()
+
+    assert receiver.take(gone).get(timeout=PATIENCE) == "got proxy"
+    unpickled = pickle.loads(pickled)  # noqa: S301
+    with pytest.raises(ActorDeadError, match="not found"):
+        unpickled.ping().get(timeout=PATIENCE)
+    with pytest.raises(ActorDeadError, match="not found"):
+        gone_ref.proxy()
+
+
+def test_a_forked_child_is_a_system_of_its_own() -> None:
+    # In a program of its own, forked before any thread of pykka_rs runs.
+    code = """
+import os, pickle, sys
+import pykka_rs
+future = pykka_rs.ThreadingFuture()
+data = pickle.dumps(future)
+pid = os.fork()
+if pid == 0:
+    try:
+        pickle.loads(data).set("from the child")
+    except pykka_rs.ActorDeadError as error:
+        os._exit(0 if "another pykka_rs system" in str(error) else 2)
+    os._exit(1)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+    result = subprocess.run(
+        [sys.executable, "-P", "-W", "ignore::DeprecationWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE * 3,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_joining_a_system_needs_its_identity_as_a_string() -> None:
+    from pykka_rs import _system  # noqa: PLC0415
+
+    before = _system.identity()
+    with pytest.raises(TypeError, match="a system identity is a str, not bytes"):
+        _system.adopt(b"0123456789abcdef")  # type: ignore[arg-type]
+    assert _system.identity() == before
