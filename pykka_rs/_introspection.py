@@ -19,9 +19,14 @@ def introspect_attrs(
     *,
     root: Any,
     proxy: ActorProxy[Any],
+    quiet: bool = False,
 ) -> dict[AttrPath, AttrInfo]:
-    """Map the public attributes of `root`, and of its traversables, for a proxy."""
-    return _walk(root, dir(root), get_obj_dict(root), proxy)
+    """Map the public attributes of `root`, and of its traversables, for a proxy.
+
+    An attribute that is a proxy to `root` itself is left out, with a
+    warning unless `quiet` (the proxy being pickled has warned already).
+    """
+    return _walk(root, dir(root), get_obj_dict(root), proxy, quiet=quiet)
 
 
 def introspect_class(
@@ -45,6 +50,8 @@ def _walk(
     names: list[str],
     root_dict: dict[str, Any],
     proxy: ActorProxy[Any],
+    *,
+    quiet: bool = False,
 ) -> dict[AttrPath, AttrInfo]:
     from pykka_rs._proxy import ActorProxy  # noqa: PLC0415 (import cycle)
 
@@ -73,6 +80,8 @@ def _walk(
         # `proxy` on the left, so its __eq__ is used, not one the attribute
         # may have broken.
         if proxy == attr:
+            if quiet:
+                continue
             logger.warning(
                 f"{root} attribute {'.'.join(attr_path)!r} "
                 f"is a proxy to itself. "

@@ -175,7 +175,7 @@ class ActorProxy(Generic[A]):
         """
         if self._actor is not None:
             known: dict[AttrPath, AttrInfo] | None = introspect_attrs(
-                root=self._actor, proxy=self
+                root=self._actor, proxy=self, quiet=True
             )
         else:
             known = self._known_attrs if self._learned else None
