@@ -12,7 +12,7 @@ from typing import (
     overload,
 )
 
-from pykka_rs import ActorDeadError, ActorProxy
+from pykka_rs import ActorDeadError, ActorProxy, _system
 from pykka_rs._core import Mailbox, RemoteMailbox, catch_up
 from pykka_rs._envelope import Envelope
 from pykka_rs.messages import _ActorStop
@@ -143,7 +143,6 @@ class ActorRef(Generic[A]):
         The ref works in any process of the system; in another system it
         is dead (see `pykka_rs._remote`).
         """
-        from pykka_rs import _system  # noqa: PLC0415
         from pykka_rs._remote import remember, unpickle_ref  # noqa: PLC0415
 
         if self._home is not None:
