@@ -35,6 +35,7 @@ from pykka_rs._pickling import (
 from pykka_rs._registry import ActorRegistry
 from pykka_rs._remote import rebuild_ref
 from pykka_rs._span import label
+from pykka_rs._system import identity as system_identity
 
 if TYPE_CHECKING:
     from pykka_rs import Actor, ActorRef
@@ -110,6 +111,7 @@ class Parent:
                     "spin": _core.spin(),
                     "message_limit": _core.message_limit(),
                     "shutdown_grace": shutdown_grace,
+                    "system": system_identity(),
                 },
                 protocol=PROTOCOL,
             )

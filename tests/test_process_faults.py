@@ -136,6 +136,7 @@ def bootstrap(socket_path: str, secret: bytes, process: int = 7) -> bytes:
             "spin": 0.0,
             "message_limit": 1 << 34,
             "shutdown_grace": 5.0,
+            "system": "0123456789abcdef",
         },
         protocol=5,
     )
