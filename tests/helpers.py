@@ -9,9 +9,12 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 TESTS = Path(__file__).parent
 
@@ -55,13 +58,13 @@ def write_script(source: str, directory: Path | None = None) -> Path:
 
 
 def run_script(
-    source: str, timeout: float = 60, **env: str
+    source: str, timeout: float = 60, args: Sequence[str] = (), **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run `source` as a script in a fresh interpreter and wait for it."""
     script = write_script(source)
     try:
         return subprocess.run(
-            [sys.executable, str(script)],
+            [sys.executable, str(script), *args],
             capture_output=True,
             text=True,
             timeout=timeout,
