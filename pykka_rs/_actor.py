@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 from pykka_rs import ActorDeadError, ActorRef, ActorRegistry, messages
 from pykka_rs._core import ActorThread, Mailbox, run_actor_loop
 from pykka_rs._introspection import get_attr_directly
+from pykka_rs._pickling import exception_repr
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -270,7 +271,7 @@ class Actor(abc.ABC):
                     self._handle_failure(*sys.exc_info())
         except BaseException:  # noqa: BLE001
             _hide_this_frame(exc)
-            logger.debug(f"{exc!r} in {self}. Stopping all actors.")
+            logger.debug(f"{exception_repr(exc)} in {self}. Stopping all actors.")
             # The actors running now, taken before on_stop() can tell anyone
             # this one stopped: an actor started after that is left alone.
             others = [ref for ref in ActorRegistry.get_all() if ref != self.actor_ref]
@@ -278,7 +279,9 @@ class Actor(abc.ABC):
             ActorRegistry._stop_each(others, block=True, timeout=None)  # noqa: SLF001
             if reply_to is not None:
                 # Pykka leaves this asker waiting forever; tell it why instead.
-                dead = ActorDeadError(f"{self.actor_ref} stopped: {exc!r}")
+                dead = ActorDeadError(
+                    f"{self.actor_ref} stopped: {exception_repr(exc)}"
+                )
                 dead.__cause__ = exc
                 reply_to.set_exception((ActorDeadError, dead, None))
 

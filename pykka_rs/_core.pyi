@@ -1,16 +1,19 @@
 """The Rust core of pykka_rs (`rust/py/`). Private: use the `pykka_rs` package."""
 
-from typing import Any, Self, final
+from collections.abc import Sequence
+from typing import Any, Literal, Required, Self, TypeAlias, TypedDict, final
 
 from pykka_rs._envelope import Envelope
 
 __all__ = [
     "ActorThread",
     "Event",
+    "FakeClock",
     "Mailbox",
     "Pool",
     "RemoteMailbox",
     "Slot",
+    "SupervisorCore",
     "_panic",
     "announce_registered",
     "announce_unregistered",
@@ -208,6 +211,129 @@ class ActorThread:
     def __new__(cls, mailbox: Mailbox) -> Self: ...
     def __enter__(self) -> None: ...
     def __exit__(self, kind: object, value: object, traceback: object) -> None: ...
+
+_ChildId: TypeAlias = str | int
+_Shutdown: TypeAlias = float | Literal["brutal_kill", "infinity"]
+_Action: TypeAlias = (
+    tuple[Literal["start"], _ChildId, int]
+    | tuple[Literal["stop"], _ChildId, int, _Shutdown]
+    | tuple[Literal["schedule"], int, float]
+    | tuple[Literal["reply"], int, Literal[True], tuple[_ChildId, int] | None]
+    | tuple[Literal["reply"], int, Literal[False], tuple[str, str]]
+    | tuple[Literal["ready"]]
+    | tuple[Literal["escalate"], str, _ChildId, str]
+    | tuple[Literal["stopped"]]
+)
+
+class _ChildSpec(TypedDict, total=False):
+    id: Required[str]
+    restart: Literal["permanent", "transient", "temporary"]
+    shutdown: _Shutdown
+    kind: Literal["worker", "supervisor"]
+
+class _Backoff(TypedDict, total=False):
+    min: Required[float]
+    max: Required[float]
+    jitter: float
+    reset_after: float | None
+
+class _ChildCounts(TypedDict):
+    specs: int
+    active: int
+    supervisors: int
+    workers: int
+
+@final
+class FakeClock:
+    """A clock that moves only when told to, for driving a `SupervisorCore` in tests without sleeping. Starts at 0."""
+
+    def __init__(self) -> None: ...
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by `seconds` (zero or more)."""
+    def now(self) -> float:
+        """The time on the clock, in seconds."""
+
+@final
+class SupervisorCore:
+    """The deciding half of an OTP supervisor: feed it events, carry out the actions it returns, in order.
+
+    Every method that changes something returns a list of actions, tuples
+    whose first item names them: `("start", id, incarnation)`,
+    `("stop", id, incarnation, shutdown)`, `("schedule", timer, seconds)`,
+    `("reply", call, True, None | (id, incarnation))`,
+    `("reply", call, False, (code, message))`, `("ready",)`,
+    `("escalate", code, id, message)` and `("stopped",)`. Answer each start
+    with `started` or `start_failed`, report each child's end with `exited`,
+    and call `timer_fired` when a scheduled timer runs out. A child's id is
+    its spec's id (a str), or for a `simple_one_for_one` supervisor the
+    number `start_dynamic_child` gave it.
+    """
+
+    def __new__(
+        cls,
+        strategy: Literal[
+            "one_for_one", "one_for_all", "rest_for_one", "simple_one_for_one"
+        ] = "one_for_one",
+        children: Sequence[_ChildSpec] = ...,
+        *,
+        max_restarts: int = 1,
+        within: float = 5.0,
+        backoff: _Backoff | None = None,
+        clock: FakeClock | None = None,
+        seed: int | None = None,
+    ) -> Self: ...
+    @property
+    def strategy(self) -> str:
+        """The strategy's name, e.g. `"one_for_one"`."""
+    @property
+    def phase(
+        self,
+    ) -> Literal["created", "starting", "running", "terminating", "terminated"]:
+        """Where the supervisor is in its life."""
+    @property
+    def busy(self) -> bool:
+        """Whether it waits for a start's outcome or a stop's exit; events and calls queue meanwhile."""
+    def start(self) -> list[_Action]:
+        """Start the children in order; the actions end with `("ready",)`, or with `("escalate", ...)` if a child fails to start."""
+    def started(self, incarnation: int) -> list[_Action]:
+        """The start of `incarnation` succeeded."""
+    def start_failed(self, incarnation: int, reason: str) -> list[_Action]:
+        """The start of `incarnation` failed, for `reason`."""
+    def exited(
+        self,
+        incarnation: int,
+        reason: Literal["normal", "shutdown", "failure"],
+        detail: str = "",
+    ) -> list[_Action]:
+        """`incarnation` has ended: `reason` is `"normal"`, `"shutdown"` or `"failure"` (with `detail` saying what failed)."""
+    def timer_fired(self, timer: int) -> list[_Action]:
+        """The timer of a `("schedule", timer, seconds)` action has run out."""
+    def shutdown(self) -> list[_Action]:
+        """Stop every child in reverse start order; the actions end with `("stopped",)`."""
+    def start_child(self, call: int, spec: _ChildSpec) -> list[_Action]:
+        """Add a child from `spec` and start it; answered by a reply to `call`."""
+    def start_dynamic_child(self, call: int) -> tuple[int, list[_Action]]:
+        """Start a new child of a `simple_one_for_one` supervisor; return its number and the actions."""
+    def terminate_child(self, call: int, id: _ChildId) -> list[_Action]:  # noqa: A002
+        """Stop child `id`; keep its spec unless it is temporary or dynamic."""
+    def restart_child(self, call: int, id: _ChildId) -> list[_Action]:  # noqa: A002
+        """Start child `id`, which must not be running."""
+    def delete_child(self, call: int, id: _ChildId) -> list[_Action]:  # noqa: A002
+        """Forget child `id`, which must not be running."""
+    def which_children(
+        self,
+    ) -> list[
+        tuple[
+            _ChildId,
+            int | Literal["restarting"] | None,
+            Literal["worker", "supervisor"],
+        ]
+    ]:
+        """Every child in start order, as `(id, state, kind)`: `state` is the running incarnation, `"restarting"` or None."""
+    def count_children(self) -> _ChildCounts:
+        """The counts: `specs`, `active`, `supervisors`, `workers`."""
+    def child_spec(self, id: _ChildId) -> _ChildSpec | None:  # noqa: A002
+        """Child `id`'s spec as a dict with every key (a dynamic child's is the template), or None."""
 
 def run_actor_loop(actor: Any, mailbox: Mailbox) -> None:
     """Run `actor`'s message loop on the calling thread until the actor stops."""

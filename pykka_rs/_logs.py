@@ -14,7 +14,7 @@ import pickle
 from typing import Any
 
 from pykka_rs import _core
-from pykka_rs._pickling import PROTOCOL, dump_error, load_error
+from pykka_rs._pickling import PROTOCOL, describe_traceback, dump_error, load_error
 
 # The record fields worth keeping; the rest are recomputed or unpicklable.
 _FIELDS = (
@@ -38,17 +38,33 @@ _FIELDS = (
 )
 
 
+def _text(value: object) -> str | None:
+    """`value` as the text it is, or None for what is not text."""
+    return value if isinstance(value, str) else None
+
+
 def pack(record: logging.LogRecord) -> bytes:
-    """A record's fields, pickled, with the message already formatted."""
+    """A record's fields, pickled, with the message already formatted.
+
+    Whatever the record carries (an exception whose `__str__` raises, say),
+    the record is packed: what cannot be formatted is described instead.
+    """
     fields: dict[str, Any] = {name: getattr(record, name, None) for name in _FIELDS}
-    fields["msg"] = record.getMessage()
-    fields["args"] = None
-    exc = record.exc_info[1] if record.exc_info else None
-    if exc is not None:
-        fields["exc_text"] = record.exc_text or logging.Formatter().formatException(
-            record.exc_info  # type: ignore[arg-type]
+    for name in ("stack_info", "taskName"):
+        fields[name] = _text(fields[name])
+    try:
+        fields["msg"] = record.getMessage()
+    except Exception as failure:  # noqa: BLE001 (as logging's handlers would, say why)
+        fields["msg"] = (
+            f"{_text(record.msg) or '<a log message>'} (its arguments could not be "
+            f"formatted into it: {type(failure).__name__})"
         )
-        fields["exc"] = dump_error(exc)
+    fields["args"] = None
+    error = record.exc_info[1] if isinstance(record.exc_info, tuple) else None
+    if error is not None:
+        text = _text(record.exc_text) or describe_traceback(error)
+        fields["exc_text"] = text.rstrip("\n")
+        fields["exc"] = dump_error(error)
     return pickle.dumps(fields, protocol=PROTOCOL)
 
 

@@ -25,11 +25,18 @@ from typing import TYPE_CHECKING, Any
 
 from pykka_rs import _core
 from pykka_rs._logs import emit
-from pykka_rs._pickling import PROTOCOL, dump_error, dumps, loads
+from pykka_rs._pickling import (
+    PROTOCOL,
+    dump_error,
+    dumps,
+    loads,
+    preparation_for_workers,
+)
 from pykka_rs._registry import ActorRegistry
 from pykka_rs._remote import rebuild_ref
 from pykka_rs._span import label
 from pykka_rs._stats import actor_stats, stats
+from pykka_rs._system import identity as system_identity
 
 if TYPE_CHECKING:
     from pykka_rs import Actor, ActorRef
@@ -90,7 +97,9 @@ class Parent:
             target=self._serve, name="pykka_rs-pool", daemon=True
         )
         try:
-            preparation = multiprocessing.spawn.get_preparation_data("pykka_rs-worker")
+            preparation = preparation_for_workers(
+                multiprocessing.spawn.get_preparation_data("pykka_rs-worker")
+            )
             # multiprocessing refuses to pickle its authentication key on
             # purpose; the worker's standard-input pipe is as private as its own.
             preparation["authkey"] = bytes(preparation["authkey"])
@@ -104,6 +113,7 @@ class Parent:
                     "metrics": _core.metrics(),
                     "message_limit": _core.message_limit(),
                     "shutdown_grace": shutdown_grace,
+                    "system": system_identity(),
                 },
                 protocol=PROTOCOL,
             )

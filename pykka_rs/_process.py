@@ -186,11 +186,12 @@ class ProcessActor(Actor):
     worker with its own GIL.
 
     The class, the constructor's arguments, messages and replies cross
-    between processes pickled: an unpicklable message raises at the
-    `tell()` or `ask()` that sends it. The class must be importable in the
-    workers (defined in a module, or in the main script, which workers import
-    as multiprocessing's spawn does); classes defined inside functions travel
-    by value.
+    between processes pickled: an unpicklable message, or one holding what a
+    copy would misrepresent (an open file, a lock, a socket), raises at the
+    `start()`, `tell()` or `ask()` that sends it. Workers import the class by
+    name from its module, or from the main script as multiprocessing's spawn
+    does; a class defined inside a function, or where workers cannot import
+    the main module (a REPL, a notebook, `python -c`), travels by value.
 
     `__init__()` runs in the worker, and an exception it raises is raised by
     `start()`. Log records from the actor reach the parent's logging. If a

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pykka_rs import ActorDeadError, messages
 from pykka_rs._core import RemoteMailbox
-from pykka_rs._introspection import AttrInfo, introspect_attrs
+from pykka_rs._introspection import AttrInfo, introspect_attrs, introspect_class
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,13 +51,21 @@ class ActorProxy(Generic[A]):
     (`self._in_future = self.actor_ref.proxy()`), since a public one is
     skipped, with a warning, when proxies are built.
 
-    A proxy pickles: in another process it is a proxy to the same actor, and
-    so is a proxy to an actor in another process (a `ProcessActor`), which
-    learns the actor's attributes by asking it.
+    A proxy pickles, with the table of the actor's attributes it knows: in
+    another process of the program it is a proxy to the same actor, built
+    without sending the actor anything. A proxy of an actor in another
+    process (a `ProcessActor`, or a thread actor seen from a worker) knows
+    the attributes of the actor's class from the start, and the instance's
+    from the table it was pickled with; it asks the actor only for a name it
+    does not know, when that name is first used, and waits for the answer as
+    long as the actor takes to handle the messages queued before it. Asking
+    never waits on a third actor: the answer reads the actor's attributes
+    and nothing else. In another program (another pykka_rs system) the
+    proxy is dead, and using it raises `ActorDeadError` saying so.
 
-    Differences from Pykka: none in behaviour. Method and traversable proxies
-    are cached on the proxy object itself once looked up, which makes repeated
-    calls through one proxy cheaper.
+    Differences from Pykka: none in behaviour for actors in this process.
+    Method and traversable proxies are cached on the proxy object itself once
+    looked up, which makes repeated calls through one proxy cheaper.
 
     Args:
         actor_ref: reference to the actor to proxy
@@ -73,6 +81,9 @@ class ActorProxy(Generic[A]):
     _actor: A | None
     _attr_path: AttrPath
     _known_attrs: dict[AttrPath, AttrInfo]
+    # Whether `_known_attrs` came from the actor (directly, or through a
+    # pickle or an ask) rather than from its class alone.
+    _learned: bool
     _actor_proxies: dict[AttrPath, ActorProxy[A]]
     _callable_proxies: dict[AttrPath, CallableProxy[A]]
 
@@ -83,35 +94,92 @@ class ActorProxy(Generic[A]):
         attr_path: AttrPath | None = None,
     ) -> None:
         if not actor_ref.is_alive():
-            msg = f"{actor_ref} not found"
-            raise ActorDeadError(msg)
+            raise actor_ref._not_found()  # noqa: SLF001
         actor = actor_ref._actor_weakref()  # noqa: SLF001
         if actor is None and not isinstance(actor_ref.actor_inbox, RemoteMailbox):
             msg = f"{actor_ref}'s actor weakref has been deallocated"
             raise ActorDeadError(msg)
+        self._setup(actor_ref, actor, attr_path or (), None)
+
+    def _setup(
+        self,
+        actor_ref: ActorRef[A],
+        actor: A | None,
+        attr_path: AttrPath,
+        known: dict[AttrPath, AttrInfo] | None,
+    ) -> None:
+        """Fill in a new proxy; `known` is a table learned elsewhere, if any.
+
+        Sends the actor nothing: an actor in this process is read directly,
+        one in another process is asked later, at the first name the proxy
+        does not know.
+        """
         self.actor_ref = actor_ref
         # None for an actor in another process.
         self._actor = actor
-        self._attr_path = attr_path or ()
-        self._known_attrs = self._introspect()
+        self._attr_path = attr_path
         self._actor_proxies = {}
         self._callable_proxies = {}
+        if actor is not None:
+            self._known_attrs = introspect_attrs(root=actor, proxy=self)
+            self._learned = True
+            return
+        if known is None:
+            known = actor_ref._attr_table  # noqa: SLF001
+        if known is None:
+            self._known_attrs = introspect_class(
+                actor_class=actor_ref.actor_class, proxy=self
+            )
+            self._learned = False
+        else:
+            self._known_attrs = known
+            self._learned = True
 
     def _introspect(self) -> dict[AttrPath, AttrInfo]:
+        """Read the actor's attribute table afresh.
+
+        An actor in another process is asked, and this waits for its answer:
+        callers do this only at the first use of a name the proxy does not
+        know, never while building or unpickling a proxy.
+        """
         if self._actor is not None:
             return introspect_attrs(root=self._actor, proxy=self)
         known: dict[AttrPath, AttrInfo] = self.actor_ref.ask(
             messages._Introspect(),  # noqa: SLF001
             block=True,
         )
+        self._learned = True
+        self.actor_ref._attr_table = known  # noqa: SLF001
         return known
+
+    def _child(self, attr_path: AttrPath) -> ActorProxy[A]:
+        """The proxy of the traversable at `attr_path`.
+
+        For an actor in another process it starts from this proxy's table.
+        """
+        child: ActorProxy[A] = ActorProxy.__new__(ActorProxy)
+        child._setup(self.actor_ref, self._actor, attr_path, self._known_attrs)
+        child._learned = self._learned
+        return child
 
     def _identity(self) -> object:
         """What makes two proxies proxies of the same actor."""
         return self._actor if self._actor is not None else self.actor_ref.actor_urn
 
     def __reduce__(self) -> tuple[Callable[..., ActorProxy[A]], tuple[Any, ...]]:
-        return (_rebuild_proxy, (self.actor_ref, self._attr_path))
+        """Pickle to the actor's ref, the attribute path and the table.
+
+        The table of an actor in this process is read afresh; a table that
+        only the class gave is left out, for the receiver to read from its
+        own copy of the class.
+        """
+        if self._actor is not None:
+            known: dict[AttrPath, AttrInfo] | None = introspect_attrs(
+                root=self._actor, proxy=self, quiet=True
+            )
+        else:
+            known = self._known_attrs if self._learned else None
+        return (_rebuild_proxy, (self.actor_ref, self._attr_path, known))
 
     def __eq__(
         self,
@@ -130,6 +198,9 @@ class ActorProxy(Generic[A]):
         return f"<ActorProxy for {self.actor_ref}, attr_path={self._attr_path!r}>"
 
     def __dir__(self) -> list[str]:
+        if not self._learned:
+            # The class alone does not know the instance's attributes.
+            self._known_attrs = self._introspect()
         known = [attr_path[0] for attr_path in list(self._known_attrs.keys())]
         cached = {*self._callable_proxies, *self._actor_proxies}
         result = ["__class__"]
@@ -142,6 +213,11 @@ class ActorProxy(Generic[A]):
 
     def __getattr__(self, name: str) -> Any:
         """Get a field or callable from the actor."""
+        if name.startswith("_"):
+            # Private names are never in the table: no need to read it again
+            # (nor to ask an actor in another process) to know.
+            msg = f"{self} has no attribute {name!r}"
+            raise AttributeError(msg)
         attr_path: AttrPath = (*self._attr_path, name)
 
         if attr_path not in self._known_attrs:
@@ -164,7 +240,7 @@ class ActorProxy(Generic[A]):
         if attr_info.traversable:
             proxy = self._actor_proxies.get(attr_path)
             if proxy is None:
-                proxy = ActorProxy(actor_ref=self.actor_ref, attr_path=attr_path)
+                proxy = self._child(attr_path)
                 self._actor_proxies[attr_path] = proxy
                 self.__dict__[name] = proxy
             return proxy
@@ -241,8 +317,24 @@ class CallableProxy(Generic[A]):
         self.actor_ref.tell(message)
 
 
-def _rebuild_proxy(actor_ref: ActorRef[A], attr_path: AttrPath) -> ActorProxy[A]:
-    return ActorProxy(actor_ref=actor_ref, attr_path=attr_path)
+def _rebuild_proxy(
+    actor_ref: ActorRef[A],
+    attr_path: AttrPath,
+    known: dict[AttrPath, AttrInfo] | None = None,
+) -> ActorProxy[A]:
+    """Unpickle an `ActorProxy`, sending its actor nothing.
+
+    Unlike the constructor, this does not check that the actor is alive: a
+    message that carries a proxy of an actor that has stopped since still
+    arrives, and using the proxy raises `ActorDeadError`.
+    """
+    actor = actor_ref._actor_weakref()  # noqa: SLF001
+    if actor is None and known is not None and actor_ref._unreachable is None:  # noqa: SLF001
+        # Newer than what earlier proxies here learned.
+        actor_ref._attr_table = known  # noqa: SLF001
+    proxy: ActorProxy[A] = ActorProxy.__new__(ActorProxy)
+    proxy._setup(actor_ref, actor, attr_path, known)  # noqa: SLF001
+    return proxy
 
 
 def _rebuild_callable_proxy(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import (
     TYPE_CHECKING,
@@ -11,7 +12,7 @@ from typing import (
     overload,
 )
 
-from pykka_rs import ActorDeadError, ActorProxy
+from pykka_rs import ActorDeadError, ActorProxy, _system
 from pykka_rs._core import Mailbox, RemoteMailbox, catch_up
 from pykka_rs._envelope import Envelope
 from pykka_rs._stats import ActorStats, actor_stats
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
     from pykka_rs import Actor, Future
     from pykka_rs._actor import ActorInbox
+    from pykka_rs._introspection import AttrInfo
+    from pykka_rs._types import AttrPath
 
 __all__ = ["ActorRef"]
 
@@ -35,6 +38,12 @@ class ActorRef(Generic[A]):
 
     `Actor.start()` and the lookups of `ActorRegistry` return these; there is
     no need to create one yourself.
+
+    A ref pickles to its actor's address in the program that started the
+    actor (its system): it works in every process of that program, worker
+    processes included. Unpickled in another program it is dead, and using
+    it raises `ActorDeadError` saying so, whatever actor has the same
+    address there.
     """
 
     actor_class: type[A]
@@ -48,6 +57,15 @@ class ActorRef(Generic[A]):
 
     actor_stopped: Event
     """See `Actor.actor_stopped`."""
+
+    # Why the actor cannot be reached from this process at all (a ref of
+    # another system), and where it lives there; None for every other ref.
+    _unreachable: str | None = None
+    _home: tuple[str, int, int] | None = None
+
+    # For an actor in another process: the latest attribute table a proxy
+    # in this process learned, which new proxies start from.
+    _attr_table: dict[AttrPath, AttrInfo] | None = None
 
     def __init__(
         self,
@@ -89,10 +107,47 @@ class ActorRef(Generic[A]):
         ref._ask_in_core = True  # noqa: SLF001
         return ref
 
-    def __reduce__(self) -> tuple[Callable[..., ActorRef[Any]], tuple[Any, ...]]:
-        """Pickle to the actor's address, so the ref works in any process."""
-        from pykka_rs._remote import rebuild_ref, remember  # noqa: PLC0415
+    @classmethod
+    def _foreign(
+        cls,
+        actor_class: type[A],
+        actor_urn: str,
+        home: tuple[str, int, int],
+        reason: str,
+    ) -> ActorRef[A]:
+        """A ref of another system, unpickled here: dead, for `reason`.
 
+        `home` is its system and address there, which it pickles back to.
+        """
+        ref = cls.__new__(cls)
+        ref._actor_weakref = _no_actor  # type: ignore[assignment]  # noqa: SLF001
+        ref.actor_class = actor_class
+        ref.actor_urn = actor_urn
+        ref.actor_stopped = threading.Event()
+        ref.actor_stopped.set()
+        ref._mailbox = None  # noqa: SLF001
+        ref._ask_in_core = False  # noqa: SLF001
+        ref._unreachable = reason  # noqa: SLF001
+        ref._home = home  # noqa: SLF001
+        ref.actor_inbox = _Unreachable(str(ref._not_found()))  # noqa: SLF001
+        return ref
+
+    def _not_found(self) -> ActorDeadError:
+        """The error for using this ref while its actor is not alive."""
+        if self._unreachable is not None:
+            return ActorDeadError(f"{self} not found: {self._unreachable}")
+        return ActorDeadError(f"{self} not found")
+
+    def __reduce__(self) -> tuple[Callable[..., ActorRef[Any]], tuple[Any, ...]]:
+        """Pickle to the actor's address in its system.
+
+        The ref works in any process of the system; in another system it
+        is dead (see `pykka_rs._remote`).
+        """
+        from pykka_rs._remote import remember, unpickle_ref  # noqa: PLC0415
+
+        if self._home is not None:
+            return (unpickle_ref, (*self._home, self.actor_urn, self.actor_class))
         mailbox = self._mailbox
         if mailbox is None:
             msg = (
@@ -102,7 +157,10 @@ class ActorRef(Generic[A]):
             raise TypeError(msg)
         address = mailbox.export()
         remember(address, self)
-        return (rebuild_ref, (*address, self.actor_urn, self.actor_class))
+        return (
+            unpickle_ref,
+            (_system.identity(), *address, self.actor_urn, self.actor_class),
+        )
 
     def __repr__(self) -> str:
         return f"<ActorRef for {self}>"
@@ -139,7 +197,8 @@ class ActorRef(Generic[A]):
             message: message to send
 
         Raises:
-            ActorDeadError: if the actor is not alive
+            ActorDeadError: if the actor is not alive, or belongs to another
+                pykka_rs system (a ref unpickled in another program)
 
         """
         mailbox = self._mailbox
@@ -147,8 +206,7 @@ class ActorRef(Generic[A]):
             mailbox.tell(message)
             return
         if not self.is_alive():
-            msg = f"{self} not found"
-            raise ActorDeadError(msg)
+            raise self._not_found()
         self.actor_inbox.put(Envelope(message))
 
     @overload
@@ -197,8 +255,9 @@ class ActorRef(Generic[A]):
 
         Raises:
             Timeout: if the reply does not arrive within `timeout`
-            ActorDeadError: if the actor is not alive (with `block=False`,
-                the future holds this error instead)
+            ActorDeadError: if the actor is not alive, or belongs to another
+                pykka_rs system (with `block=False`, the future holds this
+                error instead)
             RuntimeError: if an actor asks itself with no timeout, which could
                 never be answered
             Exception: whatever the actor raised while handling the message
@@ -220,7 +279,7 @@ class ActorRef(Generic[A]):
             self.actor_inbox.put(Envelope(message, reply_to=future))
         else:
             try:
-                raise ActorDeadError(f"{self} not found")  # noqa: TRY301
+                raise self._not_found()
             except ActorDeadError:
                 future.set_exception()
         return future.get(timeout=timeout) if block else future
@@ -324,8 +383,12 @@ class ActorRef(Generic[A]):
     def proxy(self: ActorRef[A]) -> ActorProxy[A]:
         """Return an `ActorProxy` for this actor, like `ActorProxy(actor_ref=ref)`.
 
+        For an actor in another process, this sends the actor nothing; see
+        `ActorProxy`.
+
         Raises:
-            ActorDeadError: if the actor is not alive
+            ActorDeadError: if the actor is not alive, or belongs to another
+                pykka_rs system
 
         Returns:
             a proxy of the actor
@@ -336,3 +399,22 @@ class ActorRef(Generic[A]):
 
 def _no_actor() -> None:
     """The actor object of a ref to another process: not reachable from here."""
+
+
+class _Unreachable:
+    """The inbox of a ref whose actor cannot be reached from this process.
+
+    Putting raises `ActorDeadError` with `why`; nothing is ever taken out.
+    """
+
+    def __init__(self, why: str) -> None:
+        self._why = why
+
+    def put(self, envelope: Envelope[Any], /) -> None:  # noqa: ARG002
+        raise ActorDeadError(self._why)
+
+    def get(self) -> Envelope[Any]:
+        raise ActorDeadError(self._why)
+
+    def empty(self) -> bool:
+        return True

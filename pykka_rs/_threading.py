@@ -7,7 +7,7 @@ import threading
 from itertools import count
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from pykka_rs import Actor, Future
+from pykka_rs import Actor, Future, _system
 from pykka_rs._core import Mailbox, Slot
 
 if TYPE_CHECKING:
@@ -43,14 +43,17 @@ class ThreadingFuture(Future[T]):
         super().__init__()
         self._slot = Slot()
 
-    def __reduce__(self) -> tuple[Callable[..., Future[Any]], tuple[int, int]]:
-        """Pickle to the address of this future's state.
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[..., Future[Any]], tuple[str, int, int]]:
+        """Pickle to the address of this future's state, in this system.
 
-        In another process it is a `RemoteFuture` that answers, or reads, this one.
+        In another process it is a `RemoteFuture` that answers, or reads, this
+        one; in another system, a future that raises `ActorDeadError`.
         """
         from pykka_rs._remote import rebuild_future  # noqa: PLC0415 (import cycle)
 
-        return (rebuild_future, self._slot.export())
+        return (rebuild_future, (_system.identity(), *self._slot.export()))
 
     @classmethod
     def _from_slot(cls, slot: Slot) -> ThreadingFuture[Any]:

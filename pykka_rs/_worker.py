@@ -25,7 +25,7 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any
 
-from pykka_rs import _core
+from pykka_rs import _core, _system
 from pykka_rs._actor import Actor, assigned_urn
 from pykka_rs._logs import ForwardHandler
 from pykka_rs._pickling import dump_error, dumps, loads
@@ -168,6 +168,7 @@ def main() -> None:
     raw = sys.stdin.buffer.read()
     process = int.from_bytes(raw[:4], "little")
     bootstrap: dict[str, Any] = pickle.loads(raw[4:])  # noqa: S301 (our parent, through our own pipe)
+    _system.adopt(bootstrap["system"])  # before anything is unpickled here
     # Standard input was only for the bootstrap; actors must not read the pipe.
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)

@@ -1,6 +1,6 @@
 //! The core of pykka_rs: mailboxes, one-shot futures, events and the waiting
-//! policy that ties them together, and the worker pool that carries messages
-//! between processes, in plain Rust.
+//! policy that ties them together, the worker pool that carries messages
+//! between processes, and the supervisor's decisions, in plain Rust.
 //!
 //! Everything here runs without Python: `cargo test` exercises it with no
 //! interpreter in sight. The PyO3 bindings live in `py/`, behind the `python`
@@ -14,6 +14,7 @@ pub mod mailbox;
 pub mod metrics;
 pub mod node;
 pub mod pool;
+pub mod supervision;
 pub mod swept;
 pub mod sync;
 pub mod wait;

@@ -9,13 +9,30 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 TESTS = Path(__file__).parent
+
+CI = os.environ.get("CI") == "true"
 
 # Set in the environment of a script's processes, so the test can find every
 # one of them (its workers included) by reading /proc/<pid>/environ.
 MARK = "PYKKA_RS_TEST_MARK"
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip a test that cannot run here; under CI=true, fail it instead.
+
+    A check that cannot run must never pass quietly where it is meant to run.
+    """
+    if CI:
+        pytest.fail(f"cannot run under CI: {reason}")
+    pytest.skip(reason)
 
 
 def wait_until(predicate: Any, timeout: float = 10) -> None:
@@ -41,13 +58,13 @@ def write_script(source: str, directory: Path | None = None) -> Path:
 
 
 def run_script(
-    source: str, timeout: float = 60, **env: str
+    source: str, timeout: float = 60, args: Sequence[str] = (), **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run `source` as a script in a fresh interpreter and wait for it."""
     script = write_script(source)
     try:
         return subprocess.run(
-            [sys.executable, str(script)],
+            [sys.executable, str(script), *args],
             capture_output=True,
             text=True,
             timeout=timeout,

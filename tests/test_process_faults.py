@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from helpers import TESTS, wait_until
+from helpers import TESTS, unavailable, wait_until
 from process_actors import Echo
 
 import pykka_rs as pykka
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from conftest import Recorder
-
-CI = os.environ.get("CI") == "true"
 
 
 @pytest.fixture(autouse=True)
@@ -138,6 +136,7 @@ def bootstrap(socket_path: str, secret: bytes, process: int = 7) -> bytes:
             "spin": 0.0,
             "message_limit": 1 << 34,
             "shutdown_grace": 5.0,
+            "system": "0123456789abcdef",
         },
         protocol=5,
     )
@@ -172,11 +171,7 @@ def test_a_worker_refuses_a_socket_that_another_user_put_in_its_parents_place(
     tmp_path: Path,
 ) -> None:
     if os.geteuid() != 0:
-        if CI:
-            pytest.fail(
-                "this test needs root, to play another user; CI runs it as root"
-            )
-        pytest.skip("needs root, to play another user")
+        unavailable("needs root, to play another user (CI runs as root)")
     # The parent died; another user made a directory of the same name, and
     # listens there.
     directory = tmp_path / f"pykka_rs-{os.getpid()}-squatted"

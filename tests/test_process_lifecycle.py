@@ -233,9 +233,13 @@ def test_interpreter_exit_ends_the_workers_and_removes_the_socket() -> None:
     assert leftovers == []
 
 
-def test_workers_of_a_killed_parent_exit_and_the_next_pool_sweeps_its_directory() -> (
-    None
-):
+def test_workers_of_a_killed_parent_exit_and_the_next_pool_sweeps_its_directory(
+    tmp_path: Path,
+) -> None:
+    # A temporary directory of the test's own: pools started meanwhile by
+    # other programs of this user sweep only theirs.
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     script = textwrap.dedent("""
         import os, signal, sys
         import pykka_rs as pykka
@@ -245,17 +249,17 @@ def test_workers_of_a_killed_parent_exit_and_the_next_pool_sweeps_its_directory(
             refs = [Echo.start(str(i)) for i in range(2)]
             pids = sorted({r.proxy().pid().get(timeout=10) for r in refs})
             print(os.getpid(), *pids, flush=True)
-            os.kill(os.getpid(), signal.SIGKILL)
+            if sys.argv[1:] == ["die"]:
+                os.kill(os.getpid(), signal.SIGKILL)
+            pykka.ActorRegistry.stop_all()
     """)
-    result = run_script(script)
+    result = run_script(script, args=["die"], TMPDIR=str(temp))
     assert result.returncode == -signal.SIGKILL
     parent, *workers = (int(pid) for pid in result.stdout.split())
     for pid in workers:
         wait_until(lambda pid=pid: not Path(f"/proc/{pid}").exists(), timeout=2)
     # Workers never remove their parent's directory (it could be a live
     # parent's); the next pool of this user removes those of dead parents.
-    temp = Path(tempfile.gettempdir())
     assert list(temp.glob(f"pykka_rs-{parent}-*"))
-    ref = Echo.start("sweeper")
+    assert run_script(script, TMPDIR=str(temp)).returncode == 0
     assert not list(temp.glob(f"pykka_rs-{parent}-*"))
-    ref.stop()

@@ -810,6 +810,7 @@ def test_a_parent_made_of_wire_runs_a_real_worker(wire: Any) -> None:
             "spin": 0.0,
             "message_limit": 1 << 30,
             "shutdown_grace": 5.0,
+            "system": "0123456789abcdef",
         },
         protocol=5,
     )

@@ -15,14 +15,14 @@ use std::sync::Arc;
 use pyo3::exceptions::{PyIndexError, PyRuntimeError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3::types::{PyDict, PyTuple};
 
 use super::envelope::{Envelope, Reply};
 use super::future::{FutureState, Outcome};
 use super::mailbox::PyMailbox;
 use super::node;
 use super::pickling;
+use super::python;
 use crate::actor::{self, Handled, Host};
 use crate::metrics::MailboxStats;
 use crate::pool::frame::FutureId;
@@ -67,65 +67,6 @@ impl Drop for Running {
     fn drop(&mut self) {
         CURRENT_MAILBOX.with(|current| current.set(self.0));
     }
-}
-
-/// Pykka's message types, compared by identity on the hot path.
-struct MessageTypes {
-    call: Py<PyType>,
-    get_attr: Py<PyType>,
-    set_attr: Py<PyType>,
-    stop: Py<PyType>,
-    /// All of pykka_rs's messages, for the `isinstance` check that sends
-    /// their subclasses (and the rarer private ones) to Python.
-    all: Py<PyTuple>,
-}
-
-static MESSAGE_TYPES: PyOnceLock<MessageTypes> = PyOnceLock::new();
-static BASE_HANDLE_RECEIVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-fn message_types(py: Python<'_>) -> PyResult<&MessageTypes> {
-    MESSAGE_TYPES.get_or_try_init(py, || {
-        let messages = py.import("pykka_rs.messages")?;
-        let get = |name: &str| -> PyResult<Py<PyType>> {
-            Ok(messages.getattr(name)?.cast_into::<PyType>()?.unbind())
-        };
-        let types = [
-            get("ProxyCall")?,
-            get("ProxyGetAttr")?,
-            get("ProxySetAttr")?,
-            get("_ActorStop")?,
-        ];
-        let private = get("_Introspect")?;
-        let all: Vec<&Bound<'_, PyType>> =
-            types.iter().chain([&private]).map(|t| t.bind(py)).collect();
-        let all = PyTuple::new(py, all)?.unbind();
-        let [call, get_attr, set_attr, stop] = types;
-        Ok(MessageTypes {
-            call,
-            get_attr,
-            set_attr,
-            stop,
-            all,
-        })
-    })
-}
-
-/// Whether `actor` handles messages with `Actor._handle_receive` as it is,
-/// so the dispatch may happen here instead.
-fn uses_base_dispatch(actor: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let py = actor.py();
-    let base = BASE_HANDLE_RECEIVE.get_or_try_init(py, || {
-        Ok::<_, PyErr>(
-            py.import("pykka_rs._actor")?
-                .getattr("Actor")?
-                .getattr("_handle_receive")?
-                .unbind(),
-        )
-    })?;
-    Ok(actor
-        .get_type()
-        .getattr(intern!(py, "_handle_receive"))?
-        .is(base.bind(py)))
 }
 
 /// `getattr` along `path`, as Pykka's `get_attr_directly`.
@@ -205,9 +146,9 @@ impl<'py> PyHost<'_, 'py> {
         let py = self.py;
         let actor = self.actor;
         if !self.base_dispatch {
-            return actor.call_method1(intern!(py, "_handle_receive"), (message,));
+            return python::handle_receive(actor, message);
         }
-        let types = message_types(py)?;
+        let types = python::message_types(py)?;
         let kind = message.get_type();
         if kind.is(types.call.bind(py)) {
             proxy_call(actor, message)
@@ -216,10 +157,10 @@ impl<'py> PyHost<'_, 'py> {
         } else if kind.is(types.set_attr.bind(py)) {
             proxy_set_attr(actor, message)
         } else if kind.is(types.stop.bind(py)) {
-            actor.call_method0(intern!(py, "_stop"))
+            python::stop(actor)
         } else if message.is_instance(types.all.bind(py))? {
             // A subclass of one of Pykka's messages: let Python decide.
-            actor.call_method1(intern!(py, "_handle_receive"), (message,))
+            python::handle_receive(actor, message)
         } else {
             actor.call_method1(intern!(py, "on_receive"), (message,))
         }
@@ -230,10 +171,9 @@ impl<'py> PyHost<'_, 'py> {
     fn undecodable(&mut self, err: PyErr, reply: Reply) {
         let py = self.py;
         let report = match reply {
-            Reply::Nobody => self
-                .actor
-                .call_method1(intern!(py, "_report_undecodable"), (err.into_value(py),))
-                .map(drop),
+            Reply::Nobody => {
+                python::report_undecodable(self.actor, err.into_value(py).into_bound(py).into_any())
+            }
             other => other.fail(py, err),
         };
         if let Err(err) = report {
@@ -246,18 +186,14 @@ impl<'py> PyHost<'_, 'py> {
     fn fail(&mut self, err: PyErr, reply: &Reply) {
         let py = self.py;
         let result = reply.to_future(py).and_then(|reply_to| {
-            self.actor.call_method1(
-                intern!(py, "_handle_envelope_failure"),
-                (err.into_value(py), reply_to),
+            python::handle_envelope_failure(
+                self.actor,
+                err.into_value(py).into_bound(py).into_any(),
+                reply_to,
             )
         });
         if let Err(err) = result {
-            let exc = err.value(py);
-            let traceback = exc.getattr("__traceback__").ok();
-            if let Err(last) = self.actor.call_method1(
-                intern!(py, "_handle_failure"),
-                (exc.get_type(), exc, traceback),
-            ) {
+            if let Err(last) = python::handle_failure(self.actor, err.value(py)) {
                 self.fatal = Some(last);
                 self.mailbox.inner.stopped().set();
             }
@@ -307,7 +243,11 @@ impl Host<Envelope> for PyHost<'_, '_> {
                     }
                     Reply::Remote(to) => Handled::Reply(match pickling::dumps(&value) {
                         Ok(payload) => Published::Remote(to, true, payload),
-                        Err(err) => Published::Remote(to, false, pickling::dump_error(py, &err)),
+                        Err(err) => Published::Remote(
+                            to,
+                            false,
+                            pickling::unpicklable_reply(self.actor, &message, &err),
+                        ),
                     }),
                     Reply::Future(ref future) => {
                         if let Err(err) = future.bind(py).call_method1(intern!(py, "set"), (value,))
@@ -390,7 +330,7 @@ pub fn run_actor_loop(actor: &Bound<'_, PyAny>, mailbox: &Bound<'_, PyMailbox>) 
         actor,
         mailbox,
         stats: mailbox.inner.stats(),
-        base_dispatch: uses_base_dispatch(actor)?,
+        base_dispatch: python::uses_base_dispatch(actor)?,
         fatal: None,
     };
     actor::run(&mailbox.inner, &mut host);

@@ -9,15 +9,13 @@
 
 use std::sync::Arc;
 
-use pyo3::exceptions::PyTypeError;
-use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::PyType;
-
 use super::future::{FutureState, Outcome, PySlot};
 use super::node;
 use super::pickling;
+use super::python;
 use crate::pool::frame::FutureId;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
 
 /// A message, as Python made it or as it came off a socket.
 pub enum Message {
@@ -60,20 +58,6 @@ pub struct Envelope {
     pub reply: Reply,
 }
 
-static THREADING_FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-static REMOTE_FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-static PY_ENVELOPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-
-/// `pykka_rs.ThreadingFuture`.
-pub fn threading_future(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
-    THREADING_FUTURE.import(py, "pykka_rs._threading", "ThreadingFuture")
-}
-
-/// `pykka_rs._remote.RemoteFuture`: a future owned by another process.
-pub fn remote_future(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
-    REMOTE_FUTURE.import(py, "pykka_rs._remote", "RemoteFuture")
-}
-
 impl Reply {
     /// The reply for a Python future object (or `None`).
     ///
@@ -85,16 +69,13 @@ impl Reply {
             return Ok(Self::Nobody);
         }
         let kind = future.get_type();
-        if kind.is(threading_future(py)?) {
-            let slot = future.getattr(pyo3::intern!(py, "_slot"))?;
-            let slot = slot.cast::<PySlot>()?;
+        if kind.is(python::threading_future(py)?) {
+            let slot = python::future_slot(future)?;
             return Ok(Self::State(Arc::clone(&slot.get().state)));
         }
-        if kind.is(remote_future(py)?) {
-            return Ok(Self::Remote(FutureId {
-                process: future.getattr(pyo3::intern!(py, "_owner"))?.extract()?,
-                id: future.getattr(pyo3::intern!(py, "_id"))?.extract()?,
-            }));
+        if kind.is(python::remote_future(py)?) {
+            let (process, id) = python::remote_future_address(future)?;
+            return Ok(Self::Remote(FutureId { process, id }));
         }
         Ok(Self::Future(future.clone().unbind()))
     }
@@ -115,11 +96,11 @@ impl Reply {
                         state: Arc::clone(state),
                     },
                 )?;
-                Ok(threading_future(py)?
-                    .call_method1(pyo3::intern!(py, "_from_slot"), (slot,))?
-                    .unbind())
+                python::future_from_slot(slot)
             }
-            Self::Remote(id) => Ok(remote_future(py)?.call1((id.process, id.id))?.unbind()),
+            Self::Remote(id) => Ok(python::remote_future(py)?
+                .call1((id.process, id.id))?
+                .unbind()),
         }
     }
 
@@ -185,8 +166,7 @@ impl Envelope {
     /// # Errors
     /// If a pickled message does not unpickle.
     pub fn to_py(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let class = PY_ENVELOPE.import(py, "pykka_rs._envelope", "Envelope")?;
-        Ok(class
+        Ok(python::envelope(py)?
             .call1((self.message.to_object(py)?, self.reply.to_future(py)?))?
             .unbind())
     }

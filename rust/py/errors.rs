@@ -11,9 +11,10 @@ use crate::error::CoreError;
 use crate::node::SendError;
 use crate::pool::parent::PoolError;
 use crate::pool::worker::JoinError;
+use crate::supervision::SupervisorError;
+use crate::supervision::backoff::BackoffError;
 
-pyo3::import_exception!(pykka_rs._exceptions, ActorDeadError);
-pyo3::import_exception!(pykka_rs._exceptions, Timeout);
+pub use super::python::{ActorDeadError, Timeout};
 
 impl From<CoreError> for PyErr {
     fn from(err: CoreError) -> PyErr {
@@ -32,6 +33,25 @@ impl From<PoolError> for PyErr {
             PoolError::Closed | PoolError::StartFailed(_) => {
                 PyRuntimeError::new_err(err.to_string())
             }
+        }
+    }
+}
+
+/// A supervisor given something it cannot use is a `ValueError`; one asked
+/// for something its state or strategy does not allow, a `RuntimeError`.
+impl From<SupervisorError> for PyErr {
+    fn from(err: SupervisorError) -> PyErr {
+        match err {
+            SupervisorError::DuplicateChild(_)
+            | SupervisorError::TemplateCount(_)
+            | SupervisorError::ZeroWindow
+            | SupervisorError::NotWaitingForStart(_)
+            | SupervisorError::ExitBeforeStart(_)
+            | SupervisorError::UnknownIncarnation(_)
+            | SupervisorError::UnknownTimer(_) => PyValueError::new_err(err.to_string()),
+            SupervisorError::NotStarted
+            | SupervisorError::StartedTwice
+            | SupervisorError::WrongStrategy { .. } => PyRuntimeError::new_err(err.to_string()),
         }
     }
 }
@@ -55,6 +75,13 @@ pub fn send_failed(label: &str, err: &SendError) -> PyErr {
 /// An `OSError` saying what could not be done and why.
 pub fn os_error(err: &std::io::Error, what: &str) -> PyErr {
     PyOSError::new_err(format!("{what}: {err}"))
+}
+
+/// A backoff setting that cannot work is a `ValueError`.
+impl From<BackoffError> for PyErr {
+    fn from(err: BackoffError) -> PyErr {
+        PyValueError::new_err(err.to_string())
+    }
 }
 
 /// Pykka's timeout error, `f"{timeout} seconds"`, with the timeout exactly

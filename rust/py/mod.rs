@@ -1,7 +1,8 @@
 //! The Python bindings, `pykka_rs._core`: the only place PyO3 is named.
 //!
-//! One file per Python class, plus `errors.rs` (core errors to exceptions)
-//! and `gil.rs` (every blocking wait). The Python package wraps these in
+//! One file per Python class, plus `errors.rs` (core errors to exceptions),
+//! `gil.rs` (every blocking wait) and `python.rs` (every Python object and
+//! private name the bindings use). The Python package wraps these in
 //! Pykka's classes; see `pykka_rs/_core.pyi` for the interface.
 
 // PyO3 hands pymethods their arguments by value, and a method keeps `self`
@@ -19,7 +20,9 @@ mod metrics;
 mod node;
 mod pickling;
 mod pool;
+mod python;
 mod remote;
+mod supervision;
 mod system;
 
 use std::time::Duration;
@@ -63,6 +66,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<remote::PyRemoteMailbox>()?;
     m.add_class::<pool::PyPool>()?;
     m.add_class::<actor::PyActorThread>()?;
+    supervision::register(m)?;
     m.add_function(wrap_pyfunction!(actor::run_actor_loop, m)?)?;
     m.add_function(wrap_pyfunction!(system::process, m)?)?;
     m.add_function(wrap_pyfunction!(system::join_pool, m)?)?;

@@ -1,41 +1,38 @@
 //! Pickling for messages and replies that cross processes, done by
 //! `pykka_rs._pickling` (protocol 5, with a by-value fallback for classes and
 //! functions that have no importable name). The core only moves the bytes.
+//!
+//! The C pickler runs first, from here; Python is called only when it fails
+//! or when its pickle names `__main__` (a byte search, done by the bytes
+//! object itself), which the workers may not be able to import.
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::PyBytes;
 
 use super::future::FutureState;
-
-static PICKLE_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static DUMP_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static LOAD_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-fn function<'py>(
-    py: Python<'py>,
-    cell: &'static PyOnceLock<Py<PyAny>>,
-    name: &str,
-) -> PyResult<&'py Bound<'py, PyAny>> {
-    cell.import(py, "pykka_rs._pickling", name)
-}
+use super::python;
 
 /// The pickle protocol for everything that crosses processes.
 const PROTOCOL: u8 = 5;
 
 /// Pickles `value`: with the C pickler, or if that fails, with
-/// `pykka_rs._pickling.dumps`, which pickles by value what has no name.
+/// `pykka_rs._pickling.dumps`, which pickles by value what has no name and
+/// refuses what cannot be copied faithfully. A pickle that names `__main__`
+/// is made again by value if the workers cannot import the main module.
 ///
 /// # Errors
 /// What pickling raises: the value cannot cross processes.
 pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     let py = value.py();
-    let pickle_dumps = PICKLE_DUMPS.import(py, "pickle", "dumps")?;
-    let bytes = match pickle_dumps.call1((value, PROTOCOL)) {
-        Ok(bytes) => bytes,
-        Err(_) => function(py, &DUMPS, "dumps")?.call1((value,))?,
+    let bytes = match python::pickle_dumps(py)?.call1((value, PROTOCOL)) {
+        Ok(bytes) => {
+            if bytes.contains(python::main_bytes(py))? {
+                python::repickle_for_main(py)?.call1((value, bytes))?
+            } else {
+                bytes
+            }
+        }
+        Err(_) => python::pickling_dumps(py)?.call1((value,))?,
     };
     Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
 }
@@ -45,15 +42,13 @@ pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 /// # Errors
 /// What unpickling raises.
 pub fn loads<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    PICKLE_LOADS
-        .import(py, "pickle", "loads")?
-        .call1((PyBytes::new(py, bytes),))
+    python::pickle_loads(py)?.call1((PyBytes::new(py, bytes),))
 }
 
 /// Pickles an exception with its type name and traceback text, so the other
 /// side can raise it, or describe it if it does not unpickle there.
 pub fn dump_error(py: Python<'_>, err: &PyErr) -> Vec<u8> {
-    let pickled = function(py, &DUMP_ERROR, "dump_error")
+    let pickled = python::dump_error(py)
         .and_then(|dump| dump.call1((err.value(py),)))
         .and_then(|bytes| Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec()));
     // dump_error does not raise; if Python is too broken to run it, the
@@ -61,12 +56,27 @@ pub fn dump_error(py: Python<'_>, err: &PyErr) -> Vec<u8> {
     pickled.unwrap_or_default()
 }
 
+/// The error for an asker whose reply, `err` says why, did not pickle: it
+/// names the actor and what `message` asked, and says that it was the reply.
+/// Pickled as [`dump_error`] does.
+pub fn unpicklable_reply(
+    actor: &Bound<'_, PyAny>,
+    message: &Bound<'_, PyAny>,
+    err: &PyErr,
+) -> Vec<u8> {
+    let py = actor.py();
+    python::unpicklable_reply(py)
+        .and_then(|build| build.call1((actor, message, err.value(py))))
+        .and_then(|bytes| Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec()))
+        .unwrap_or_else(|_| dump_error(py, err))
+}
+
 /// The exception pickled by [`dump_error`] (or a description of it).
 ///
 /// # Errors
 /// If `pykka_rs._pickling` cannot be imported.
 pub fn load_error<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    function(py, &LOAD_ERROR, "load_error")?.call1((PyBytes::new(py, bytes),))
+    python::load_error(py)?.call1((PyBytes::new(py, bytes),))
 }
 
 /// A done future's outcome as a reply payload: `(true, value)` or
