@@ -94,9 +94,9 @@ def test_the_endpoint_serves_every_actors_depth_and_counts(tmp_path: Path) -> No
         p99 = value(
             handling, "pykka_rs_actor_handling_seconds", quantile="0.99", **labels
         )
-        assert (
-            0 < p99 <= value(handling, "pykka_rs_actor_handling_seconds_sum", **labels)
-        )
+        total = value(handling, "pykka_rs_actor_handling_seconds_sum", **labels)
+        # A percentile is its bucket's midpoint: within 1/16 of a real time.
+        assert 0 < p99 <= total * 17 / 16
     cpu = families["pykka_rs_process_cpu_seconds"]
     assert {int(s.labels["process"]) for s in cpu} == snapshot_processes
     assert all(s.value > 0 for s in cpu)
