@@ -29,6 +29,8 @@ fn main() {
         samples.push(started.elapsed());
     }
     samples.sort_unstable();
+    // q is a fraction in [0, 1]: the index is never negative.
+    #[allow(clippy::cast_sign_loss)]
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
     println!(
         "handshake over a socket pair ({HANDSHAKES} times, a thread started for the worker's side each time):"

@@ -202,7 +202,7 @@ impl LinkState {
     pub fn wait(&self) -> io::Result<Woke> {
         let (stream, peer) = match &self.watch {
             Watch::Memory(end) => {
-                end.wait_readable();
+                end.wait_readable(None);
                 return Ok(Woke::Readable);
             }
             Watch::Socket { stream, peer } => (stream, peer),

@@ -175,17 +175,36 @@ impl End {
         }
     }
 
-    /// Waits until a frame is there to read or the channel is closed; does
-    /// not take the frame.
-    pub fn wait_readable(&self) {
+    /// Waits until a frame is there to read or the channel is closed, or
+    /// until `until` (`None`: as long as it takes); does not take the
+    /// frame. Returns false at the deadline.
+    pub fn wait_readable(&self, until: Option<Instant>) -> bool {
         let pipe = self.incoming();
         let mut queue = lock(&pipe.queue);
         while queue.frames.is_empty() && !queue.closed {
-            queue = pipe
-                .ready
-                .wait(queue)
-                .unwrap_or_else(PoisonError::into_inner);
+            queue = match until {
+                None => pipe
+                    .ready
+                    .wait(queue)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(until) => {
+                    let Some(left) = until.checked_duration_since(Instant::now()) else {
+                        return false;
+                    };
+                    pipe.ready
+                        .wait_timeout(queue, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
         }
+        true
+    }
+
+    /// Whether a frame is there to read, or the channel is closed.
+    pub fn has_input(&self) -> bool {
+        let queue = lock(&self.incoming().queue);
+        !queue.frames.is_empty() || queue.closed
     }
 
     /// Whether this end has been closed, from either side.
