@@ -5,6 +5,8 @@
 
 import logging as _logging
 
+# First: in a subinterpreter, pykka_rs._core is a stand-in (see _select.py).
+from pykka_rs import _select  # noqa: F401  # isort:skip
 from pykka_rs._exceptions import ActorDeadError, RemoteError, Timeout
 from pykka_rs._future import Future, get_all
 from pykka_rs._proxy import ActorProxy, CallableProxy, traversable
@@ -15,6 +17,7 @@ from pykka_rs._registry import ActorRegistry
 from pykka_rs._actor import Actor  # isort:skip
 from pykka_rs._threading import ThreadingActor, ThreadingFuture  # isort:skip
 from pykka_rs._process import ProcessActor, configure  # isort:skip
+from pykka_rs._interpreters import InterpreterActor  # isort:skip
 
 __all__ = [
     "Actor",
@@ -24,6 +27,7 @@ __all__ = [
     "ActorRegistry",
     "CallableProxy",
     "Future",
+    "InterpreterActor",
     "ProcessActor",
     "RemoteError",
     "ThreadingActor",

@@ -48,7 +48,7 @@ ORPHAN_GRACE = 0.8
 
 
 class WorkerSide:
-    """The pool as a worker process sees it: the parent starts actors."""
+    """The pools as a worker sees them: the parent starts actors, in the pool named."""
 
     def __init__(self) -> None:
         self.bootstrapping = True
@@ -61,6 +61,7 @@ class WorkerSide:
         seat: int | None,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
+        pool: str = "process",
     ) -> ActorRef[Any]:
         if self.bootstrapping:
             msg = (
@@ -70,7 +71,7 @@ class WorkerSide:
                 "method requires, so that worker processes do not run it."
             )
             raise RuntimeError(msg)
-        slot = _core.request(dumps(("start", cls, seat, args, kwargs)))
+        slot = _core.request(dumps(("start", pool, cls, seat, args, kwargs)))
         ref: ActorRef[Any] = ThreadingFuture._from_slot(slot).get()  # noqa: SLF001
         return ref
 
@@ -145,7 +146,7 @@ def serve(side: WorkerSide, shutdown_grace: float) -> None:
             logger.exception(f"pykka_rs worker could not handle {kind!r}")
 
 
-def _import_main(side: WorkerSide, preparation: dict[str, Any]) -> None:
+def import_main(side: WorkerSide, preparation: dict[str, Any]) -> None:
     """Import the main module as multiprocessing's spawn does.
 
     If that fails, note why: `start()` in the parent then says so.
@@ -189,7 +190,7 @@ def main() -> None:
     root = logging.getLogger()
     root.handlers[:] = [ForwardHandler()]
     root.setLevel(logging.NOTSET)
-    _import_main(side, bootstrap["preparation"])
+    import_main(side, bootstrap["preparation"])
     side.bootstrapping = False
     serve(side, bootstrap["shutdown_grace"])
     logging.shutdown()

@@ -298,10 +298,14 @@ fn recv(args: &[*mut ffi::PyObject]) -> Outcome {
     let process = process_number(args[0])?;
     let until = deadline(args.get(1).copied())?;
     let end = channel(process)?;
-    // Whatever is queued already is taken without letting the GIL go.
-    let soon = Some(Instant::now());
-    let received = match end.recv(soon) {
-        Received::TimedOut if until != soon => released(|| end.recv(until)),
+    // Whatever is queued already is taken without letting the GIL go, and
+    // so is "nothing" when the caller will not wait: giving the GIL up only
+    // to take it back would hand it to another thread for a switch interval.
+    let now = Instant::now();
+    let received = match end.recv(Some(now)) {
+        Received::TimedOut if until.is_none_or(|until| until > now) => {
+            released(|| end.recv(until))
+        }
         other => other,
     };
     match received {
