@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import pickle
+import re
 import sys
 import threading
 import time
@@ -43,6 +45,8 @@ from pykka_rs._span import label
 from pykka_rs._threading import ThreadingActor
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pykka_rs._ref import ActorRef
 
 __all__ = ["InterpreterActor"]
@@ -65,6 +69,9 @@ _NEEDED = (
 )
 
 _REFUSED = "does not support loading in subinterpreters"
+
+# How a subinterpreter that could not stop its actors' threads says so.
+_STUCK = "actor threads still running after they were cut off"
 
 
 class _Interpreters:
@@ -120,9 +127,6 @@ class _Interpreters:
 
 
 _api: _Interpreters | None = None
-# Subinterpreters that served a pool and wait for the next one.
-_idle: list[Any] = []
-_idle_lock = threading.Lock()
 
 
 def _interpreters() -> _Interpreters:
@@ -130,6 +134,69 @@ def _interpreters() -> _Interpreters:
     if _api is None:
         _api = _Interpreters()
     return _api
+
+
+class _Host:
+    """One subinterpreter and the thread of this process that runs it.
+
+    A subinterpreter is made, run and destroyed by one thread, its host,
+    for its whole life (CPython 3.12 hangs destroying one from another
+    thread), and serves one pool after another: a pool hands its host the
+    code to run, and the host is idle again once that returns.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: list[tuple[str, Callable[[str | None], None]] | None] = []
+        self._ready = threading.Condition(threading.Lock())
+        self._thread = threading.Thread(
+            target=self._run, name="pykka_rs-interpreter", daemon=True
+        )
+        self.usable = True
+        self._thread.start()
+
+    def serve(self, code: str, then: Callable[[str | None], None]) -> None:
+        """Run `code` in the subinterpreter; then `then(why it failed, or None)`."""
+        with self._ready:
+            self._jobs.append((code, then))
+            self._ready.notify()
+
+    def end(self, patience: float) -> None:
+        """Destroy the subinterpreter once idle; wait up to `patience` seconds."""
+        with self._ready:
+            self._jobs.append(None)
+            self._ready.notify()
+        self._thread.join(patience)
+
+    def _run(self) -> None:
+        api = _interpreters()
+        interpreter: Any = None
+        while True:
+            with self._ready:
+                while not self._jobs:
+                    self._ready.wait()
+                job = self._jobs.pop(0)
+            if job is None:
+                break
+            code, then = job
+            try:
+                if interpreter is None:
+                    interpreter = api.create()
+                failure = api.run(interpreter, code)
+            except Exception as exc:  # noqa: BLE001 (reported to the pool)
+                failure = "".join(traceback.format_exception_only(exc)).strip()
+            if failure is not None:
+                self.usable = False
+            then(failure)
+        if interpreter is not None:
+            try:
+                api.destroy(interpreter)
+            except Exception:  # noqa: BLE001
+                logger.debug("a subinterpreter could not be destroyed", exc_info=True)
+
+
+# Hosts whose subinterpreter served a pool and waits for the next one.
+_idle: list[_Host] = []
+_idle_lock = threading.Lock()
 
 
 class _Seat:
@@ -142,7 +209,7 @@ class _Seat:
         self.ready = threading.Event()
         self.ended = threading.Event()
         self.failure: str | None = None
-        self.thread: threading.Thread | None = None
+        self.host: _Host | None = None
 
 
 def _bootstrap(process: int, data: bytes) -> str:
@@ -161,11 +228,10 @@ def _bootstrap(process: int, data: bytes) -> str:
 class Pool:
     """The subinterpreters of this process that host `InterpreterActor`s."""
 
-    def __init__(self, size: int, *, shutdown_grace: float, fallback: str | None) -> None:
+    def __init__(self, size: int, *, shutdown_grace: float) -> None:
         self.api = _interpreters()
         self.closing = False
         self.shutdown_grace = shutdown_grace
-        self.fallback = fallback
         self.seats: list[_Seat] = []
         self._by_process: dict[int, _Seat] = {}
         control.join("interpreter", self.start, interpreter_ready=self._ready)
@@ -184,13 +250,7 @@ class Pool:
                 seat = _Seat(index, _core.link_interpreter())
                 self.seats.append(seat)
                 self._by_process[seat.process] = seat
-                seat.thread = threading.Thread(
-                    target=self._serve_seat,
-                    args=(seat, data),
-                    name=f"pykka_rs-interpreter-{index}",
-                    daemon=True,
-                )
-                seat.thread.start()
+                self._open(seat, data)
             deadline = time.monotonic() + STARTUP_PATIENCE
             for seat in self.seats:
                 seat.ready.wait(max(0.0, deadline - time.monotonic()))
@@ -214,25 +274,24 @@ class Pool:
             seat.ready.set()
         return seat is not None
 
-    def _serve_seat(self, seat: _Seat, data: bytes) -> None:
-        """A seat's thread: run its subinterpreter's worker loop until it ends."""
+    def _open(self, seat: _Seat, data: bytes) -> None:
+        """Give `seat` a subinterpreter: an idle one, or a new one."""
         with _idle_lock:
-            interpreter = _idle.pop() if _idle else None
-        try:
-            if interpreter is None:
-                interpreter = self.api.create()
-            seat.interpreter = interpreter
-            seat.failure = self.api.run(interpreter, _bootstrap(seat.process, data))
-        except Exception as exc:  # noqa: BLE001 (reported to whoever starts the pool)
-            seat.failure = "".join(traceback.format_exception_only(exc)).strip()
-        if seat.failure is not None:
-            # It may never have claimed its channel: cut the link.
-            _core.await_exit(seat.process, 0.0)
-        seat.ended.set()
-        seat.ready.set()
-        if seat.failure is None and interpreter is not None:
-            with _idle_lock:
-                _idle.append(interpreter)
+            host = _idle.pop() if _idle else None
+        seat.host = host or _Host()
+
+        def ended(failure: str | None) -> None:
+            if failure is not None and _STUCK in failure:
+                # It served, but cannot serve again, nor be destroyed.
+                _stuck.append(failure)
+            seat.failure = failure
+            if failure is not None:
+                # It may never have claimed its channel: cut the link.
+                _core.await_exit(seat.process, 0.0)
+            seat.ended.set()
+            seat.ready.set()
+
+        seat.host.serve(_bootstrap(seat.process, data), ended)
 
     def start(
         self,
@@ -268,7 +327,7 @@ class Pool:
         exc: ImportError,
     ) -> ActorRef[Any]:
         """Start an actor that cannot load in a subinterpreter as configured."""
-        if self.fallback == "process":
+        if processes.settings()["interpreter_fallback"] == "process":
             return processes._system().start(cls, None, args, kwargs)  # noqa: SLF001
         msg = (
             f"{cls.__name__} cannot run in a subinterpreter: {exc}. That module, "
@@ -277,7 +336,9 @@ class Pool:
             "pykka_rs.configure(interpreter_fallback='process') starts such "
             "actors on a worker process instead"
         )
-        raise ImportError(msg, name=exc.name) from exc
+        refused = re.search(r"module (\S+) " + _REFUSED, str(exc))
+        name = exc.name or (refused.group(1) if refused else None)
+        raise ImportError(msg, name=name) from exc
 
     def _choose(self, seat: int | None) -> int:
         if seat is not None:
@@ -319,17 +380,22 @@ class Pool:
         for seat in self.seats:
             left = max(0.0, deadline - time.monotonic())
             cut_off = _core.await_exit(seat.process, left)
-            if cut_off is not None and seat.failure is None:
+            if cut_off is not None and (seat.failure is None or _STUCK in seat.failure):
                 names = ", ".join(label(actor) for actor in cut_off)
                 logger.warning(
                     f"pykka_rs interpreter worker {seat.process} did not stop within "
                     f"{self.shutdown_grace} seconds of the shutdown and was cut off; "
                     f"still running: {names or 'no registered actor'}"
                 )
-            elif seat.thread is not None:
-                seat.ended.wait(max(0.1, deadline - time.monotonic()))
+            elif seat.ended.wait(max(0.1, deadline - time.monotonic())):
+                if seat.host is not None and seat.host.usable:
+                    with _idle_lock:
+                        _idle.append(seat.host)
         control.leave("interpreter")
 
+
+# Why subinterpreters that are still running could not end.
+_stuck: list[str] = []
 
 # Actor classes that could not load in a subinterpreter, and why.
 _refused: dict[type[Actor], ImportError] = {}
@@ -363,7 +429,6 @@ def _system() -> Pool | _Requested:
             _pool = Pool(
                 _pool_size(settings["interpreters"]),
                 shutdown_grace=settings["shutdown_grace"],
-                fallback=settings["interpreter_fallback"],
             )
             processes.span_the_registry(shutdown_pool)
             atexit.unregister(_at_exit)
@@ -374,8 +439,6 @@ def _system() -> Pool | _Requested:
 def _pool_size(configured: int | None) -> int:
     if configured is not None:
         return configured
-    import os  # noqa: PLC0415
-
     return os.cpu_count() or 1
 
 
@@ -397,11 +460,18 @@ def _at_exit() -> None:
     with _idle_lock:
         idle = list(_idle)
         _idle.clear()
-    for interpreter in idle:
-        try:
-            _interpreters().destroy(interpreter)
-        except Exception:  # noqa: BLE001
-            logger.debug("a subinterpreter could not be destroyed at exit", exc_info=True)
+    for host in idle:
+        host.end(EXIT_MARGIN)
+    if _stuck:
+        # CPython aborts at exit while a subinterpreter still runs a thread.
+        logger.error(
+            "pykka_rs is ending the process now: a subinterpreter could not stop "
+            f"its actors ({'; '.join(_stuck)})"
+        )
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 def workers() -> list[dict[str, int]]:
@@ -497,8 +567,20 @@ def _serve_here(process: int, data: bytes) -> None:
         side.broken = _main["broken"]
         side.bootstrapping = False
         _subcore.request(dumps(("interpreter_ready", process))).get(STARTUP_PATIENCE)
-        _worker.serve(side, settings["shutdown_grace"])
+        _worker.serve(
+            side, settings["shutdown_grace"], ending="its subinterpreter stopped serving"
+        )
+        busy = [
+            thread
+            for thread in threading.enumerate()
+            if getattr(getattr(thread, "_target", None), "__name__", "") == "_actor_loop"
+        ]
+        left = _subcore.cut_off(busy, EXIT_MARGIN / 2) if busy else []
         for handler in root.handlers:
             handler.flush()
     finally:
         _subcore.leave()
+    if left:
+        names = ", ".join(thread.name for thread in left)
+        msg = f"{_STUCK}: {names}"
+        raise RuntimeError(msg)

@@ -1272,6 +1272,26 @@ def leave() -> None:
     node.close()
 
 
+class CutOff(Exception):  # noqa: N818 (what happened, not an error kind)
+    """Raised in an actor still busy when its interpreter must stop serving."""
+
+
+def cut_off(threads: list[threading.Thread], patience: float) -> list[threading.Thread]:
+    """Raise `CutOff` in each of `threads`; those still running after `patience`.
+
+    Only Python code is interrupted: a thread blocked in a C call (a long
+    `time.sleep()`, say) sees the exception once the call returns.
+    """
+    interp = load_interp()
+    for thread in threads:
+        if thread.ident is not None:
+            interp.interrupt(thread.ident, CutOff)
+    deadline = time.monotonic() + patience
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [thread for thread in threads if thread.is_alive()]
+
+
 # --- The functions of the core -------------------------------------------------
 
 

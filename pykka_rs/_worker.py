@@ -92,7 +92,7 @@ def spawn(side: WorkerSide, reply: tuple[int, int], payload: bytes) -> None:
         _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
 
 
-def stop_actors(patience: float) -> None:
+def stop_actors(patience: float, *, ending: str = "its worker process ended") -> None:
     """Stop this worker's own actors, the last started first, within `patience`.
 
     Each is asked at once; an actor busy with a message stops after it,
@@ -115,11 +115,16 @@ def stop_actors(patience: float) -> None:
         if ref.is_alive():
             logger.warning(
                 f"{ref} did not stop within {patience} seconds of the shutdown; "
-                "it was cut off when its worker process ended"
+                f"it was cut off when {ending}"
             )
 
 
-def serve(side: WorkerSide, shutdown_grace: float) -> None:
+def serve(
+    side: WorkerSide,
+    shutdown_grace: float,
+    *,
+    ending: str = "its worker process ended",
+) -> None:
     """Handle the parent's requests until told to stop or the parent is gone."""
     while True:
         item = _core.next_control(1.0)
@@ -135,10 +140,10 @@ def serve(side: WorkerSide, shutdown_grace: float) -> None:
             elif kind == "dead_letter":
                 logging.getLogger("pykka").warning(item[1])
             elif kind == "shutdown":
-                stop_actors(shutdown_grace)
+                stop_actors(shutdown_grace, ending=ending)
                 return
             elif kind == "parent_lost":
-                stop_actors(ORPHAN_STOP)
+                stop_actors(ORPHAN_STOP, ending=ending)
                 return
             elif kind == "barrier":
                 item[1].set()
@@ -159,7 +164,7 @@ def import_main(side: WorkerSide, preparation: dict[str, Any]) -> None:
         )
         text = "".join(traceback.format_exception(exc)).rstrip()
         side.broken = (
-            f"a worker process could not import the main module ({where}), so "
+            f"a worker could not import the main module ({where}), so "
             f"it cannot make actors:\n{text}"
         )
         logger.debug(side.broken)

@@ -23,6 +23,9 @@
 //! - `wait(process, timeout=None)`: wait the same way until a frame is
 //!   there to read, or the channel is closed, without taking the frame;
 //!   `False` at the timeout;
+//! - `interrupt(thread, exception)`: raise `exception` (a class) in a
+//!   thread of this interpreter, as `PyThreadState_SetAsyncExc` does: how
+//!   actors still busy when their interpreter must end are cut off;
 //! - `close(process)`: close the channel both ways.
 //!
 //! Unsafe code is confined to this file: every item that calls the C API
@@ -303,9 +306,7 @@ fn recv(args: &[*mut ffi::PyObject]) -> Outcome {
     // to take it back would hand it to another thread for a switch interval.
     let now = Instant::now();
     let received = match end.recv(Some(now)) {
-        Received::TimedOut if until.is_none_or(|until| until > now) => {
-            released(|| end.recv(until))
-        }
+        Received::TimedOut if until.is_none_or(|until| until > now) => released(|| end.recv(until)),
         other => other,
     };
     match received {
@@ -356,6 +357,26 @@ fn boolean(value: bool) -> *mut ffi::PyObject {
     unsafe { ffi::PyBool_FromLong(std::ffi::c_long::from(value)) }
 }
 
+/// Raises `exception` (a class) in thread `thread` of this interpreter, at
+/// its next bytecode; returns whether there was such a thread.
+#[allow(unsafe_code)]
+fn interrupt(args: &[*mut ffi::PyObject]) -> Outcome {
+    // SAFETY: the arguments are live objects of this call and the GIL is held.
+    let thread = unsafe { ffi::PyLong_AsUnsignedLong(args[0]) };
+    // SAFETY: as above.
+    if thread == std::ffi::c_ulong::MAX && unsafe { !ffi::PyErr_Occurred().is_null() } {
+        return Err(Failure::Raised);
+    }
+    // The C function takes the id as an unsigned long; the bindings declare
+    // a signed one of the same size, so the bits are passed on unchanged.
+    #[allow(clippy::cast_possible_wrap)]
+    let thread = thread as std::ffi::c_long;
+    // SAFETY: as above; the call looks the thread up in this interpreter
+    // only, and takes its own reference to the exception class.
+    let found = unsafe { ffi::PyThreadState_SetAsyncExc(thread, args[1]) };
+    Ok(boolean(found > 0))
+}
+
 fn close(args: &[*mut ffi::PyObject]) -> Outcome {
     let process = process_number(args[0])?;
     // The end stays known: later calls find it closed, not missing.
@@ -384,6 +405,7 @@ entry!(attach_entry, attach, 1, 1);
 entry!(send_entry, send, 3, 3);
 entry!(recv_entry, recv, 1, 2);
 entry!(wait_entry, wait, 1, 2);
+entry!(interrupt_entry, interrupt, 2, 2);
 entry!(close_entry, close, 1, 1);
 
 const fn method(
@@ -405,7 +427,7 @@ const fn method(
 // PyModuleDef_Init writes the definition's header once, under the GIL of
 // the first interpreter that imports the module; nothing else touches them.
 #[allow(unsafe_code)]
-static mut METHODS: [ffi::PyMethodDef; 6] = [
+static mut METHODS: [ffi::PyMethodDef; 7] = [
     method(
         c"attach",
         attach_entry,
@@ -425,6 +447,11 @@ static mut METHODS: [ffi::PyMethodDef; 6] = [
         c"wait",
         wait_entry,
         c"wait(process, timeout=None)\n--\n\nWait until a frame is there to read or the channel is closed; False at the timeout.",
+    ),
+    method(
+        c"interrupt",
+        interrupt_entry,
+        c"interrupt(thread, exception)\n--\n\nRaise `exception` in thread `thread` of this interpreter at its next bytecode.",
     ),
     method(
         c"close",
