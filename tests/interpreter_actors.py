@@ -29,6 +29,15 @@ class Methods:
         """(pid, process number, the core's module name) of this actor."""
         return (os.getpid(), pykka._core.process(), pykka._core.__name__)  # noqa: SLF001
 
+    def interpreter(self) -> int:
+        """The number of the interpreter this actor runs in (0: the main one)."""
+        try:
+            import _interpreters as api  # noqa: PLC0415  # type: ignore[import-not-found, unused-ignore]
+        except ImportError:
+            import _xxsubinterpreters as api  # noqa: PLC0415  # type: ignore[import-not-found, unused-ignore]
+        current = api.get_current()
+        return int(current[0] if isinstance(current, tuple) else current)
+
     def thread_name(self) -> str:
         return threading.current_thread().name
 
