@@ -562,7 +562,9 @@ def _serve_here(process: int, data: bytes) -> None:
         root.setLevel(logging.NOTSET)
         if not _main["imported"]:
             _main["imported"] = True
-            _worker.import_main(side, settings["preparation"])
+            _worker.import_main(
+                side, settings["preparation"], "an interpreter worker"
+            )
             _main["broken"] = side.broken
         side.broken = _main["broken"]
         side.bootstrapping = False

@@ -151,7 +151,9 @@ def serve(
             logger.exception(f"pykka_rs worker could not handle {kind!r}")
 
 
-def import_main(side: WorkerSide, preparation: dict[str, Any]) -> None:
+def import_main(
+    side: WorkerSide, preparation: dict[str, Any], worker: str = "a worker process"
+) -> None:
     """Import the main module as multiprocessing's spawn does.
 
     If that fails, note why: `start()` in the parent then says so.
@@ -164,7 +166,7 @@ def import_main(side: WorkerSide, preparation: dict[str, Any]) -> None:
         )
         text = "".join(traceback.format_exception(exc)).rstrip()
         side.broken = (
-            f"a worker could not import the main module ({where}), so "
+            f"{worker} could not import the main module ({where}), so "
             f"it cannot make actors:\n{text}"
         )
         logger.debug(side.broken)

@@ -23,7 +23,7 @@ if typing.TYPE_CHECKING:
     from types import ModuleType
 
 # Names pykka_rs adds to Pykka's public API.
-ADDITIONS = {"ProcessActor", "RemoteError", "configure"}
+ADDITIONS = {"InterpreterActor", "ProcessActor", "RemoteError", "configure"}
 
 MODULES = ["", ".messages", ".typing", ".debug"]
 

@@ -903,7 +903,7 @@ def run_worker_session(
     request, payload = parent.take(lambda f, _: wire.variant_of(f) == "Request")
     reply_to = request["Request"]["reply"]
     assert reply_to["process"] == process
-    assert pickle.loads(payload) == ("start", echo, None, ("second",), {})  # noqa: S301
+    assert pickle.loads(payload) == ("start", "process", echo, None, ("second",), {})  # noqa: S301
     refusal = RuntimeError("no seat for it")
     parent.send(
         here("Reply", to=reply_to, ok=False),
