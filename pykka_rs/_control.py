@@ -147,7 +147,7 @@ def _answer(reply: tuple[int, int], payload: bytes) -> None:
     # Starting waits for a worker: not on this thread, which others wait on.
     threading.Thread(
         target=_start_for,
-        args=(reply, starter, *arguments),
+        args=(reply, starter, tuple(arguments)),
         name="pykka_rs-start",
         daemon=True,
     ).start()
@@ -168,15 +168,11 @@ def _start_pool(pool: str) -> Starter:
 
 
 def _start_for(
-    reply: tuple[int, int],
-    starter: Starter,
-    cls: type[Actor],
-    seat: int | None,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
+    reply: tuple[int, int], starter: Starter, arguments: tuple[Any, ...]
 ) -> None:
+    """Start an actor as a worker asked: `arguments` are class, seat, args, kwargs."""
     try:
-        ref = starter(cls, seat, args, kwargs)
+        ref = starter(*arguments)
         _core.reply(reply, True, dumps(ref))  # noqa: FBT003
     except Exception as exc:  # noqa: BLE001
         _core.reply(reply, False, dump_error(exc))  # noqa: FBT003

@@ -82,16 +82,16 @@ class _Interpreters:
             version = ".".join(map(str, sys.version_info[:3]))
             raise RuntimeError(_NEEDED.format(version=version))
         try:
-            import concurrent.interpreters as modern  # noqa: PLC0415  # type: ignore[import-not-found, unused-ignore]
+            import concurrent.interpreters as modern  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
         except ImportError:
             modern = None
         self._modern: Any = modern
         self._low: Any = None
         if modern is None:
             try:
-                import _interpreters as low  # noqa: PLC0415  # type: ignore[import-not-found, unused-ignore]
+                import _interpreters as low  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
             except ImportError:
-                import _xxsubinterpreters as low  # noqa: PLC0415  # type: ignore[import-not-found, unused-ignore]
+                import _xxsubinterpreters as low  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
             self._low = low
 
     def create(self) -> Any:
@@ -190,7 +190,7 @@ class _Host:
         if interpreter is not None:
             try:
                 api.destroy(interpreter)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.debug("a subinterpreter could not be destroyed", exc_info=True)
 
 
@@ -255,7 +255,9 @@ class Pool:
             for seat in self.seats:
                 seat.ready.wait(max(0.0, deadline - time.monotonic()))
                 if seat.failure is not None:
-                    msg = f"a subinterpreter of the pool could not start: {seat.failure}"
+                    msg = (
+                        f"a subinterpreter of the pool could not start: {seat.failure}"
+                    )
                     raise RuntimeError(msg)  # noqa: TRY301 (cleaned up below)
                 if not seat.ready.is_set():
                     msg = (
@@ -387,10 +389,13 @@ class Pool:
                     f"{self.shutdown_grace} seconds of the shutdown and was cut off; "
                     f"still running: {names or 'no registered actor'}"
                 )
-            elif seat.ended.wait(max(0.1, deadline - time.monotonic())):
-                if seat.host is not None and seat.host.usable:
-                    with _idle_lock:
-                        _idle.append(seat.host)
+            elif (
+                seat.ended.wait(max(0.1, deadline - time.monotonic()))
+                and seat.host is not None
+                and seat.host.usable
+            ):
+                with _idle_lock:
+                    _idle.append(seat.host)
         control.leave("interpreter")
 
 
@@ -447,7 +452,7 @@ def shutdown_pool() -> None:
 
     Does nothing if no pool is running. Called by `ActorRegistry.stop_all()`.
     """
-    global _pool  # noqa: PLW0603
+    global _pool
     with _pool_lock:
         pool, _pool = _pool, None
     if pool is not None:
@@ -472,6 +477,36 @@ def _at_exit() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(1)
+
+
+def _before_fork() -> None:
+    """Destroy the idle subinterpreters: a child forked while one exists crashes.
+
+    CPython (3.12 to 3.14 at least) cannot carry subinterpreters into a
+    forked child: it crashes there. A pool that is running cannot be helped
+    (fork before starting interpreter actors, or start children with
+    multiprocessing's "spawn" or "forkserver"); idle subinterpreters are
+    destroyed now, and the next pool makes new ones.
+    """
+    with _pool_lock:
+        running = _pool is not None and not _pool.closing
+    if running:
+        return
+    with _idle_lock:
+        idle = list(_idle)
+        _idle.clear()
+    for host in idle:
+        host.end(EXIT_MARGIN)
+
+
+def _forked() -> None:
+    """In the child of a fork: the subinterpreters and their threads stayed behind."""
+    global _pool  # noqa: PLW0603
+    _pool = None
+    _idle.clear()
+
+
+os.register_at_fork(before=_before_fork, after_in_child=_forked)
 
 
 def workers() -> list[dict[str, int]]:
@@ -543,7 +578,10 @@ _main: dict[str, Any] = {"imported": False, "broken": None}
 
 
 def _serve_here(process: int, data: bytes) -> None:
-    """Serve as interpreter worker `process` until told to stop (in the subinterpreter)."""
+    """Serve as interpreter worker `process` until told to stop.
+
+    Runs in the subinterpreter, on its host's thread.
+    """
     from pykka_rs import _subcore, _worker  # noqa: PLC0415
     from pykka_rs._logs import ForwardHandler  # noqa: PLC0415
     from pykka_rs._registry import ActorRegistry  # noqa: PLC0415
@@ -562,20 +600,21 @@ def _serve_here(process: int, data: bytes) -> None:
         root.setLevel(logging.NOTSET)
         if not _main["imported"]:
             _main["imported"] = True
-            _worker.import_main(
-                side, settings["preparation"], "an interpreter worker"
-            )
+            _worker.import_main(side, settings["preparation"], "an interpreter worker")
             _main["broken"] = side.broken
         side.broken = _main["broken"]
         side.bootstrapping = False
         _subcore.request(dumps(("interpreter_ready", process))).get(STARTUP_PATIENCE)
         _worker.serve(
-            side, settings["shutdown_grace"], ending="its subinterpreter stopped serving"
+            side,
+            settings["shutdown_grace"],
+            ending="its subinterpreter stopped serving",
         )
         busy = [
             thread
             for thread in threading.enumerate()
-            if getattr(getattr(thread, "_target", None), "__name__", "") == "_actor_loop"
+            if getattr(getattr(thread, "_target", None), "__name__", "")
+            == "_actor_loop"
         ]
         left = _subcore.cut_off(busy, EXIT_MARGIN / 2) if busy else []
         for handler in root.handlers:

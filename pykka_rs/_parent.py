@@ -17,7 +17,6 @@ import os
 import pickle
 import sys
 import tempfile
-import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any

@@ -67,7 +67,7 @@ def _whole(value: object, name: str, least: int) -> int:
 _UNSET: Any = object()
 
 
-def configure(
+def configure(  # noqa: C901, PLR0913 (one keyword, and one check, per setting)
     *,
     workers: int | None = None,
     spin: float | None = None,
@@ -292,12 +292,15 @@ _pool_shutdowns: list[Callable[[], None]] = []
 
 
 def _shutdown_pools() -> None:
-    for shutdown in list(_pool_shutdowns):
+    for shutdown in _pool_shutdowns:
         shutdown()
 
 
 def span_the_registry(shutdown: Callable[[], None]) -> None:
-    """Make the registry list the workers' actors; `stop_all()` then calls `shutdown`."""
+    """Make the registry list the workers' actors.
+
+    `stop_all()` then calls `shutdown`, with every other pool's.
+    """
     if shutdown not in _pool_shutdowns:
         _pool_shutdowns.append(shutdown)
     if not isinstance(ActorRegistry._span, ParentSpan):  # noqa: SLF001

@@ -36,4 +36,4 @@ if "pykka_rs._core" not in sys.modules and in_subinterpreter():
 
     sys.modules["pykka_rs._core"] = _subcore
     # As the import system would for a submodule it loaded.
-    sys.modules["pykka_rs"]._core = _subcore  # type: ignore[attr-defined]
+    sys.modules["pykka_rs"]._core = _subcore  # type: ignore[attr-defined]  # noqa: SLF001

@@ -37,7 +37,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, cast
 
 from pykka_rs import _wire
 from pykka_rs._envelope import Envelope
@@ -181,6 +181,21 @@ _VALUE, _ERROR, _HOOK, _PICKLED, _UNDELIVERABLE = range(5)
 _current = threading.local()
 
 
+class _Unraisable(NamedTuple):
+    """What `sys.unraisablehook` is told, as the core tells it."""
+
+    exc_type: type[BaseException]
+    exc_value: BaseException
+    exc_traceback: Any
+    err_msg: str | None
+    object: object
+
+
+def _unraisable(exc: BaseException, where: object) -> None:
+    args = _Unraisable(type(exc), exc, exc.__traceback__, None, where)
+    sys.unraisablehook(cast("Any", args))
+
+
 def _deadlock_check(answered_by: object) -> None:
     if answered_by is not None and getattr(_current, "mailbox", None) is answered_by:
         raise RuntimeError(_DEADLOCK)
@@ -246,11 +261,7 @@ class Slot:
             try:
                 callback()
             except Exception as exc:  # noqa: BLE001
-                sys.unraisablehook(
-                    sys.UnraisableHookArgs(  # type: ignore[call-arg]
-                        type(exc), exc, exc.__traceback__, None, callback
-                    )
-                )
+                _unraisable(exc, callback)
 
         self._on_done(call)
 
@@ -276,7 +287,7 @@ class Slot:
         return True
 
     def get(self, timeout: float | None = None) -> Any:
-        """Wait for the slot, then return its value, raise its exception or run its hook."""
+        """Wait for the slot; return its value, raise its exception or run its hook."""
         if not self._wait(timeout):
             raise Timeout(f"{timeout} seconds")
         kind, content = self._kind, self._content
@@ -684,71 +695,85 @@ class ActorThread:
         _current.mailbox = self._previous.pop() if self._previous else None
 
 
-def run_actor_loop(actor: Any, mailbox: Mailbox) -> None:
-    """Run `actor`'s message loop on the calling thread until the actor stops."""
-    from pykka_rs._pickling import dump_error, dumps  # noqa: PLC0415
+class _Loop:
+    """One actor's message loop: handles each message, then sends its reply."""
 
-    previous = getattr(_current, "mailbox", None)
-    _current.mailbox = mailbox
-    stats = mailbox._stats  # noqa: SLF001
-    fatal: BaseException | None = None
+    def __init__(self, actor: Any, mailbox: Mailbox) -> None:
+        self.actor = actor
+        self.mailbox = mailbox
+        self.stats = mailbox._stats  # noqa: SLF001
+        # An error the actor's own failure handling raised; it ends the loop.
+        self.fatal: BaseException | None = None
 
-    def fail(exc: BaseException, reply: Any) -> None:
-        nonlocal fatal
+    def fail(self, exc: BaseException, reply: Any) -> None:
+        """Hand a failure to the actor's handling, as the core does."""
+        actor = self.actor
         try:
             actor._handle_envelope_failure(exc, _future_for(reply))  # noqa: SLF001
         except BaseException as err:  # noqa: BLE001
             try:
                 actor._handle_failure(type(err), err, err.__traceback__)  # noqa: SLF001
             except BaseException as last:  # noqa: BLE001
-                fatal = last
-                mailbox.stopped.set()
+                self.fatal = last
+                self.mailbox.stopped.set()
 
+    def handle(self, message: Any, reply: Any) -> None:
+        if isinstance(message, _Pickled):
+            try:
+                message = pickle.loads(message.data)  # noqa: S301 (this system's own)
+            except BaseException as exc:  # noqa: BLE001
+                self.stats["failed"] += 1
+                if reply is None:
+                    self.actor._report_undecodable(exc)  # noqa: SLF001
+                else:
+                    _fail(reply, exc)
+                return
+        try:
+            value = self.actor._handle_receive(message)  # noqa: SLF001
+        except BaseException as exc:  # noqa: BLE001
+            self.stats["failed"] += 1
+            self.fail(exc, reply)
+            return
+        self.stats["processed"] += 1
+        if reply is not None:
+            self.answer(reply, value)
+
+    def answer(self, reply: Any, value: Any) -> None:
+        from pykka_rs._pickling import dump_error, dumps  # noqa: PLC0415
+
+        if isinstance(reply, Slot):
+            if not reply.set(value):
+                logger.warning(
+                    "a reply was dropped: its future had already been given a result"
+                )
+        elif isinstance(reply, _RemoteReply):
+            try:
+                payload, ok = dumps(value), True
+            except Exception as exc:  # noqa: BLE001
+                payload, ok = dump_error(exc), False
+            _node().send_reply(reply.future, ok=ok, payload=payload)
+        else:
+            try:
+                reply.set(value)
+            except BaseException as exc:  # noqa: BLE001
+                self.fail(exc, reply)
+
+
+def run_actor_loop(actor: Any, mailbox: Mailbox) -> None:
+    """Run `actor`'s message loop on the calling thread until the actor stops."""
+    previous = getattr(_current, "mailbox", None)
+    _current.mailbox = mailbox
+    loop = _Loop(actor, mailbox)
     try:
         while not mailbox.stopped.is_set():
             taken = mailbox._take()  # noqa: SLF001
             if taken is None:
                 break
-            message, reply = taken
-            if isinstance(message, _Pickled):
-                try:
-                    message = pickle.loads(message.data)  # noqa: S301
-                except BaseException as exc:  # noqa: BLE001
-                    stats["failed"] += 1
-                    if reply is None:
-                        actor._report_undecodable(exc)  # noqa: SLF001
-                    else:
-                        _fail(reply, exc)
-                    continue
-            try:
-                value = actor._handle_receive(message)  # noqa: SLF001
-            except BaseException as exc:  # noqa: BLE001
-                stats["failed"] += 1
-                fail(exc, reply)
-                continue
-            stats["processed"] += 1
-            if reply is None:
-                continue
-            if isinstance(reply, Slot):
-                if not reply.set(value):
-                    logger.warning(
-                        "a reply was dropped: its future had already been given a result"
-                    )
-            elif isinstance(reply, _RemoteReply):
-                try:
-                    payload, ok = dumps(value), True
-                except Exception as exc:  # noqa: BLE001
-                    payload, ok = dump_error(exc), False
-                _node().send_reply(reply.future, ok=ok, payload=payload)
-            else:
-                try:
-                    reply.set(value)
-                except BaseException as exc:  # noqa: BLE001
-                    fail(exc, reply)
+            loop.handle(*taken)
     finally:
         _current.mailbox = previous
-    if fatal is not None:
-        raise fatal
+    if loop.fatal is not None:
+        raise loop.fatal
 
 
 # --- The node ----------------------------------------------------------------
@@ -802,7 +827,9 @@ def _u64(value: int) -> bytes:
 # as `_wire.encode_header` (and the core) write them.
 _TELL = b"\x80\x03}X\x04\x00\x00\x00Tell}(X\x02\x00\x00\x00to}(X\x07\x00\x00\x00process"
 _ASK = b"\x80\x03}X\x03\x00\x00\x00Ask}(X\x02\x00\x00\x00to}(X\x07\x00\x00\x00process"
-_REPLY = b"\x80\x03}X\x05\x00\x00\x00Reply}(X\x02\x00\x00\x00to}(X\x07\x00\x00\x00process"
+_REPLY = (
+    b"\x80\x03}X\x05\x00\x00\x00Reply}(X\x02\x00\x00\x00to}(X\x07\x00\x00\x00process"
+)
 _ACTOR = b"X\x05\x00\x00\x00actor"
 _ID = b"X\x02\x00\x00\x00id"
 _REPLY_TO = b"uX\x05\x00\x00\x00reply}(X\x07\x00\x00\x00process"
@@ -961,7 +988,9 @@ class Node:
             self._deliver(
                 to["actor"],
                 payload,
-                None if reply is None else _RemoteReply((reply["process"], reply["id"])),
+                None
+                if reply is None
+                else _RemoteReply((reply["process"], reply["id"])),
             )
         else:
             return False
@@ -974,36 +1003,53 @@ class Node:
         if target is not None and target != self.process:
             self._refuse(frame, name, fields, "it is addressed to another process")
             return
-        if name == "Tell":
-            self._deliver(fields["to"]["actor"], payload, None)
-        elif name == "Ask":
-            reply = fields["reply"]
-            self._deliver(
-                fields["to"]["actor"],
-                payload,
-                _RemoteReply((reply["process"], reply["id"])),
-            )
-        elif name == "Reply":
-            self._complete(fields["to"]["id"], (fields["ok"], payload))
-        elif name == "Undeliverable":
-            self._complete(fields["to"]["id"], fields["reason"])
-        elif name == "Subscribe":
-            reply = fields["reply"]
-            self._serve_subscription(
-                fields["future"]["id"], (reply["process"], reply["id"])
-            )
-        elif name == "Spawn":
-            reply = fields["reply"]
-            self._control(("spawn", (reply["process"], reply["id"]), payload))
-        elif name == "Stopped":
-            actor = fields["actor"]
-            self._mark_stopped((actor["process"], actor["actor"]))
-        elif name == "ProcessDied":
-            self._process_died(fields["process"], fields["cause"])
-        elif name == "Shutdown":
-            self._control(("shutdown",))
-        else:
+        handler = self._HANDLERS.get(name)
+        if handler is None:
             self._refuse(frame, name, fields, "only workers send it, to the parent")
+            return
+        handler(self, fields, payload)
+
+    def _on_tell(self, fields: dict[str, Any], payload: bytes) -> None:
+        self._deliver(fields["to"]["actor"], payload, None)
+
+    def _on_ask(self, fields: dict[str, Any], payload: bytes) -> None:
+        reply = _RemoteReply((fields["reply"]["process"], fields["reply"]["id"]))
+        self._deliver(fields["to"]["actor"], payload, reply)
+
+    def _on_reply(self, fields: dict[str, Any], payload: bytes) -> None:
+        self._complete(fields["to"]["id"], (fields["ok"], payload))
+
+    def _on_undeliverable(self, fields: dict[str, Any], _payload: bytes) -> None:
+        self._complete(fields["to"]["id"], fields["reason"])
+
+    def _on_subscribe(self, fields: dict[str, Any], _payload: bytes) -> None:
+        reply = (fields["reply"]["process"], fields["reply"]["id"])
+        self._serve_subscription(fields["future"]["id"], reply)
+
+    def _on_spawn(self, fields: dict[str, Any], payload: bytes) -> None:
+        reply = (fields["reply"]["process"], fields["reply"]["id"])
+        self._control(("spawn", reply, payload))
+
+    def _on_stopped(self, fields: dict[str, Any], _payload: bytes) -> None:
+        self._mark_stopped((fields["actor"]["process"], fields["actor"]["actor"]))
+
+    def _on_process_died(self, fields: dict[str, Any], _payload: bytes) -> None:
+        self._process_died(fields["process"], fields["cause"])
+
+    def _on_shutdown(self, _fields: dict[str, Any], _payload: bytes) -> None:
+        self._control(("shutdown",))
+
+    _HANDLERS: ClassVar[dict[str, Callable[[Node, dict[str, Any], bytes], None]]] = {
+        "Tell": _on_tell,
+        "Ask": _on_ask,
+        "Reply": _on_reply,
+        "Undeliverable": _on_undeliverable,
+        "Subscribe": _on_subscribe,
+        "Spawn": _on_spawn,
+        "Stopped": _on_stopped,
+        "ProcessDied": _on_process_died,
+        "Shutdown": _on_shutdown,
+    }
 
     def _refuse(
         self, frame: _wire.Frame, name: str, fields: dict[str, Any], why: str
@@ -1067,13 +1113,11 @@ class Node:
         if reply is not None:
             self._send_resolution(reply.future, "not found")
         else:
-            self._control(
-                (
-                    "dead_letter",
-                    f"a message to actor {actor} of process {self.process} was "
-                    "dropped: the actor is gone",
-                )
+            text = (
+                f"a message to actor {actor} of process {self.process} was "
+                "dropped: the actor is gone"
             )
+            self._control(("dead_letter", text))
 
     def stop_flag(self, actor: tuple[int, int]) -> Event:
         with self._lock:
@@ -1099,7 +1143,9 @@ class Node:
     def _process_died(self, process: int, cause: str) -> None:
         with self._lock:
             self._dead[process] = cause
-            flags = [flag for (owner, _), flag in self._stops.items() if owner == process]
+            flags = [
+                flag for (owner, _), flag in self._stops.items() if owner == process
+            ]
             orphans = [
                 (key, entry)
                 for key, entry in self._pending.items()
@@ -1152,7 +1198,9 @@ class Node:
     def send_reply(self, to: tuple[int, int], *, ok: bool, payload: bytes) -> None:
         self._send_resolution(to, (ok, payload))
 
-    def _send_resolution(self, to: tuple[int, int], outcome: tuple[bool, bytes] | str) -> None:
+    def _send_resolution(
+        self, to: tuple[int, int], outcome: tuple[bool, bytes] | str
+    ) -> None:
         if to[0] == self.process:
             self._complete(to[1], outcome)
             return
@@ -1267,7 +1315,7 @@ def become(process: int) -> Node:
 
 def leave() -> None:
     """Close this worker's link and forget it (the interpreter may serve again)."""
-    global _the_node  # noqa: PLW0603
+    global _the_node
     node, _the_node = _the_node, _Unlinked(0)
     node.close()
 

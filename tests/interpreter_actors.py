@@ -27,14 +27,14 @@ class Methods:
 
     def place(self) -> tuple[int, int, str]:
         """(pid, process number, the core's module name) of this actor."""
-        return (os.getpid(), pykka._core.process(), pykka._core.__name__)  # noqa: SLF001
+        return (os.getpid(), pykka._core.process(), pykka._core.__name__)
 
     def interpreter(self) -> int:
         """The number of the interpreter this actor runs in (0: the main one)."""
         try:
-            import _interpreters as api  # noqa: PLC0415  # type: ignore[import-not-found, unused-ignore]
+            import _interpreters as api  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
         except ImportError:
-            import _xxsubinterpreters as api  # noqa: PLC0415  # type: ignore[import-not-found, unused-ignore]
+            import _xxsubinterpreters as api  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
         current = api.get_current()
         return int(current[0] if isinstance(current, tuple) else current)
 
@@ -56,7 +56,11 @@ class Methods:
 
     def start_where(self, kind: str) -> pykka.ActorRef[Any]:
         """Start an actor of `kind` from inside this one."""
-        cls: Any = {"interpreter": Where, "process": ProcessWhere, "thread": ThreadWhere}
+        cls: Any = {
+            "interpreter": Where,
+            "process": ProcessWhere,
+            "thread": ThreadWhere,
+        }
         return cls[kind].start(f"started by {self.tag}")  # type: ignore[no-any-return]
 
     def registry(self) -> list[str]:

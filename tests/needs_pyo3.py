@@ -27,7 +27,7 @@ def _load_core() -> object:
             )
             assert spec is not None
             return loader.create_module(spec)
-    raise ImportError("no _core extension beside pykka_rs")  # noqa: EM101
+    raise ImportError("no _core extension beside pykka_rs")
 
 
 core = _load_core()

@@ -41,10 +41,11 @@ def test_on_cpython_before_3_12_start_says_what_is_needed() -> None:
     class Anywhere(pykka.InterpreterActor):
         pass
 
-    with pytest.raises(RuntimeError, match=r"needs CPython 3\.12 or later.*ProcessActor"):
+    with pytest.raises(
+        RuntimeError, match=r"needs CPython 3\.12 or later.*ProcessActor"
+    ):
         Anywhere.start()
     assert pykka.ActorRegistry.get_all() == []
-
 
 
 @pytest.fixture
@@ -146,9 +147,10 @@ def test_actors_are_placed_by_load_and_start_on_chooses(where: Any) -> None:
     }
     assert len(processes) == 2  # one each: the pool has two
     third = Where.start_on(1, "third")
-    assert third.proxy().place().get(timeout=30)[1] == _interpreters.workers()[1][
-        "process"
-    ]
+    assert (
+        third.proxy().place().get(timeout=30)[1]
+        == _interpreters.workers()[1]["process"]
+    )
     with pytest.raises(IndexError, match="interpreters 0 to 1, not 5"):
         Where.start_on(5)
     second.stop()
@@ -186,9 +188,9 @@ def test_threads_interpreters_and_processes_ask_each_other(where: Any) -> None:
             message = f"{asker.actor_urn} -> {answerer.actor_urn}"
             assert asker.proxy().ask_other(answerer, message).get(timeout=30) == message
     # Proxies across, and replies with what only the answerer knows.
-    assert process.proxy().proxy_other(where).get(timeout=30) == where.proxy().place().get(
+    assert process.proxy().proxy_other(where).get(
         timeout=30
-    )
+    ) == where.proxy().place().get(timeout=30)
     assert where.proxy().proxy_other(process).get(timeout=30)[0] != os.getpid()
     for ref in (other, process, thread):
         ref.stop()
@@ -232,12 +234,12 @@ def test_subinterpreters_are_reused_when_the_pool_starts_again() -> None:
 
 
 @needs_312
-def test_a_class_that_cannot_load_in_a_subinterpreter_fails_naming_the_module() -> (
-    None
-):
+def test_a_class_that_cannot_load_in_a_subinterpreter_fails_naming_the_module() -> None:
     from needs_pyo3 import UsesPyO3  # noqa: PLC0415
 
-    with pytest.raises(ImportError, match=r"UsesPyO3 cannot run in a subinterpreter") as err:
+    with pytest.raises(
+        ImportError, match=r"UsesPyO3 cannot run in a subinterpreter"
+    ) as err:
         UsesPyO3.start()
     assert err.value.name == "pykka_rs._core"
     assert "module pykka_rs._core does not support loading in subinterpreters" in str(
@@ -267,7 +269,9 @@ def test_configure_refuses_bad_interpreter_settings() -> None:
         pykka.configure(interpreters=0)
     with pytest.raises(TypeError, match="interpreters must be an int, not str"):
         pykka.configure(interpreters="2")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="interpreter_fallback must be None or 'process'"):
+    with pytest.raises(
+        ValueError, match="interpreter_fallback must be None or 'process'"
+    ):
         pykka.configure(interpreter_fallback="thread")
 
 
@@ -345,7 +349,9 @@ def test_ctrl_c_while_waiting_on_an_interpreter_actor_interrupts_the_wait(
     finally:
         program.kill()
     assert program.returncode == 0, err
-    assert out.split("\n")[:3] == ["interrupted", "after still there", "stopped []"], out
+    assert out.split("\n")[:3] == ["interrupted", "after still there", "stopped []"], (
+        out
+    )
     assert "Traceback" not in err, err
 
 
@@ -379,8 +385,9 @@ def test_a_printer_in_the_main_interpreter_is_told_by_an_interpreter_actor(
     where: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     printer = Printer.start()
-    assert where.proxy().ask_other(printer, "hello from a subinterpreter").get(
-        timeout=30
-    ) is None
+    assert (
+        where.proxy().ask_other(printer, "hello from a subinterpreter").get(timeout=30)
+        is None
+    )
     printer.stop()
     assert "hello from a subinterpreter" in capsys.readouterr().out
