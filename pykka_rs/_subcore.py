@@ -456,13 +456,54 @@ class Mailbox:
         self._stopped._on(self._wake)  # noqa: SLF001
         self._label = "actor"
         self._exported: int | None = None
+        # Once exported over a channel: (the channel's module, the worker's
+        # number, this mailbox's number), for the inbox of its own that
+        # messages from other processes arrive in.
+        self._inbox: tuple[Any, int, int] | None = None
         self._stats = dict.fromkeys(
             ("sent", "processed", "failed", "dropped", "high_water"), 0
         )
 
     def _wake(self) -> None:
+        """The actor stopped: close its inbox, keeping what was in it, and wake it."""
         with self._cond:
+            inbox, self._inbox = self._inbox, None
+            if inbox is not None:
+                interp, process, number = inbox
+                for reply_process, reply_id, payload in interp.close_inbox(
+                    process, number
+                ):
+                    reply = None if reply_process is None else (reply_process, reply_id)
+                    self._items.append((_Pickled(payload), _remote_reply(reply)))
             self._cond.notify_all()
+
+    def _open_inbox(self, interp: Any, process: int, number: int) -> None:
+        """Messages from other processes arrive in an inbox of this mailbox's own."""
+        interp.open_inbox(process, number)
+        with self._cond:
+            if self._stopped.is_set():
+                interp.close_inbox(process, number)
+                return
+            self._inbox = (interp, process, number)
+
+    def _ring(self) -> None:
+        """Wake the actor if it waits on its inbox."""
+        inbox = self._inbox
+        if inbox is not None:
+            interp, process, number = inbox
+            interp.ring(process, number)
+
+    def _push(self, message: Any, reply: Any) -> bool:
+        """Queue a message unless the actor has stopped; whether it was queued."""
+        with self._cond:
+            if self._stopped.is_set():
+                return False
+            self._items.append((message, reply))
+            self._stats["sent"] += 1
+            self._stats["high_water"] = max(self._stats["high_water"], len(self._items))
+            self._cond.notify()
+        self._ring()
+        return True
 
     @property
     def stopped(self) -> Event:
@@ -486,16 +527,7 @@ class Mailbox:
         return (node.process, self._exported)
 
     def _send(self, message: Any, reply: Any) -> None:
-        with self._cond:
-            refused = self._stopped.is_set()
-            if not refused:
-                self._items.append((message, reply))
-                self._stats["sent"] += 1
-                self._stats["high_water"] = max(
-                    self._stats["high_water"], len(self._items)
-                )
-                self._cond.notify()
-        if refused:
+        if not self._push(message, reply):
             _fail(reply, ActorDeadError(f"{self._label} not found"))
 
     def put(self, envelope: Envelope[Any]) -> None:
@@ -510,33 +542,49 @@ class Mailbox:
             raise TypeError(msg) from None
         self._send(message, _reply_for(reply_to))
 
-    def _take(self) -> tuple[Any, Any] | None:
-        """The next message and its reply, or None once the actor has stopped."""
-        with self._cond:
-            while not self._items:
-                if self._stopped.is_set():
+    def _take(self, *, until_stopped: bool = True) -> tuple[Any, Any] | None:
+        """The next message and its reply; None once the actor has stopped.
+
+        A mailbox with an inbox of its own waits there, with the GIL
+        released: a message from another process then wakes this thread
+        directly. A message from this interpreter rings it.
+        """
+        while True:
+            with self._cond:
+                if self._items:
+                    return self._items.popleft()
+                if until_stopped and self._stopped.is_set():
                     return None
-                self._cond.wait()
-            return self._items.popleft()
+                inbox = self._inbox
+                if inbox is None:
+                    self._cond.wait()
+                    continue
+            interp, process, number = inbox
+            taken = interp.take(process, number)
+            if isinstance(taken, tuple):
+                reply_process, reply_id, payload = taken
+                self._stats["sent"] += 1
+                reply = None if reply_process is None else (reply_process, reply_id)
+                return (_Pickled(payload), _remote_reply(reply))
 
     def get(self) -> Envelope[Any]:
         """Take the next `Envelope`, waiting as long as it takes."""
-        with self._cond:
-            while not self._items:
-                self._cond.wait()
-            message, reply = self._items.popleft()
-        return _envelope(message, reply)
-
-    def empty(self) -> bool:
-        """Whether no message is waiting."""
-        return not self._items
+        taken = self._take(until_stopped=False)
+        assert taken is not None
+        return _envelope(*taken)
 
     def qsize(self) -> int:
         """How many messages are waiting."""
-        return len(self._items)
+        inbox = self._inbox
+        waiting = 0 if inbox is None else int(inbox[0].inbox_len(inbox[1], inbox[2]))
+        return len(self._items) + waiting
+
+    def empty(self) -> bool:
+        """Whether no message is waiting."""
+        return self.qsize() == 0
 
     def __len__(self) -> int:
-        return len(self._items)
+        return self.qsize()
 
     def tell(self, message: Any) -> None:
         """Queue `message` with no reply."""
@@ -573,10 +621,14 @@ class Mailbox:
 
     def stats(self) -> dict[str, int]:
         """The mailbox's counters."""
-        return {"waiting": len(self._items), **self._stats}
+        return {"waiting": self.qsize(), **self._stats}
 
     def __repr__(self) -> str:
-        return f"<pykka_rs._core.Mailbox of {self._label}: {len(self._items)} waiting>"
+        return f"<pykka_rs._core.Mailbox of {self._label}: {self.qsize()} waiting>"
+
+
+def _remote_reply(reply: tuple[int, int] | None) -> _RemoteReply | None:
+    return None if reply is None else _RemoteReply(reply)
 
 
 def _envelope(message: Any, reply: Any) -> Envelope[Any]:
@@ -1085,6 +1137,8 @@ class Node:
         number = self.new_id()
         with self._lock:
             self._exports[number] = weakref.ref(mailbox)
+        if self._interp is not None:
+            mailbox._open_inbox(self._interp, self.process, number)  # noqa: SLF001
         mailbox.stopped._on(lambda: self._announce_stopped(number))  # noqa: SLF001
         return number
 
@@ -1101,15 +1155,8 @@ class Node:
         with self._lock:
             ref = self._exports.get(actor)
         mailbox = ref() if ref is not None else None
-        if mailbox is not None:
-            with mailbox._cond:  # noqa: SLF001
-                refused = mailbox.stopped.is_set()
-                if not refused:
-                    mailbox._items.append((_Pickled(payload), reply))  # noqa: SLF001
-                    mailbox._stats["sent"] += 1  # noqa: SLF001
-                    mailbox._cond.notify()  # noqa: SLF001
-            if not refused:
-                return
+        if mailbox is not None and mailbox._push(_Pickled(payload), reply):  # noqa: SLF001
+            return
         if reply is not None:
             self._send_resolution(reply.future, "not found")
         else:

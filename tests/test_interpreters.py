@@ -391,3 +391,59 @@ def test_a_printer_in_the_main_interpreter_is_told_by_an_interpreter_actor(
     )
     printer.stop()
     assert "hello from a subinterpreter" in capsys.readouterr().out
+
+
+@needs_312
+def test_the_interp_module_checks_its_arguments_and_reports_the_channels_end() -> None:
+    from pykka_rs import _core, _subcore  # noqa: PLC0415
+
+    interp = _subcore.load_interp()
+    process = _core.link_interpreter()
+    with pytest.raises(LookupError, match=f"worker {process} has no channel here"):
+        interp.recv(process, 0)
+    interp.attach(process)
+    with pytest.raises(LookupError, match="claimed already"):
+        interp.attach(process)
+    with pytest.raises(TypeError, match=r"recv\(\) takes 1 to 2 arguments \(0 given\)"):
+        interp.recv()
+    with pytest.raises(TypeError, match="the header must be bytes"):
+        interp.send(process, "not bytes", b"")
+    with pytest.raises(ValueError, match="not NaN"):
+        interp.recv(process, float("nan"))
+    with pytest.raises(OverflowError):
+        interp.recv(-1)
+    assert interp.recv(process, 0) is None
+    assert interp.wait(process, 0.01) is False
+    # Garbage for a header breaks the link, as on a socket: the parent closes it.
+    interp.send(process, b"not a pickle", b"")
+    assert interp.wait(process, 30) is True
+    with pytest.raises(EOFError, match=f"the channel of worker {process} is closed"):
+        interp.recv(process)
+    with pytest.raises(BrokenPipeError, match="closed"):
+        interp.send(process, b"", b"")
+    interp.close(process)
+
+
+@needs_312
+def test_interrupt_raises_in_a_thread_of_this_interpreter() -> None:
+    from pykka_rs import _subcore  # noqa: PLC0415
+
+    interp = _subcore.load_interp()
+    started = threading.Event()
+    raised: list[BaseException] = []
+
+    def busy() -> None:
+        started.set()
+        try:
+            while True:
+                pass
+        except _subcore.CutOff as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    assert started.wait(10)
+    assert interp.interrupt(thread.ident, _subcore.CutOff) is True
+    thread.join(10)
+    assert len(raised) == 1
+    assert interp.interrupt(thread.ident, _subcore.CutOff) is False

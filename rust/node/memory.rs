@@ -25,7 +25,7 @@ use std::io;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
-use crate::pool::frame::{self, Frame};
+use crate::pool::frame::{self, Frame, FutureId};
 use crate::sync::lock;
 
 /// A frame as it travels in memory: its encoded header, then its payload.
@@ -51,10 +51,41 @@ impl Pipe {
     }
 }
 
-/// Both directions: `pipes[0]` carries frames to the parent, `pipes[1]` to the worker.
+/// Both directions: `pipes[0]` carries frames to the parent, `pipes[1]` to
+/// the worker; and the worker's actor inboxes, by actor number.
 #[derive(Default)]
 struct Channel {
     pipes: [Pipe; 2],
+    inboxes: Mutex<HashMap<u64, Arc<Inbox>>>,
+}
+
+/// A message for one actor of the worker: where its answer goes (for an
+/// ask), and the pickled message.
+pub type Message = (Option<FutureId>, Vec<u8>);
+
+#[derive(Default)]
+struct InboxState {
+    messages: VecDeque<Message>,
+    /// Set by [`End::ring`]: the actor has something else to look at.
+    rung: bool,
+}
+
+/// The messages that arrived for one actor of the worker, and what wakes it.
+#[derive(Default)]
+struct Inbox {
+    state: Mutex<InboxState>,
+    ready: Condvar,
+}
+
+/// What [`End::take`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Taken {
+    /// The next message for the actor.
+    Message(Message),
+    /// The actor was rung (or its inbox closed): it should look again.
+    Rung,
+    /// Nothing arrived in time.
+    TimedOut,
 }
 
 /// What a blocking receive found.
@@ -130,11 +161,105 @@ impl End {
     }
 
     /// Encodes `header` and queues it with `payload` for the other end.
+    /// A message for an actor of the worker whose inbox is open goes
+    /// straight into that inbox, waking its actor, not the worker's reader.
     ///
     /// # Errors
     /// As for [`End::send`].
     pub fn send_frame(&self, header: &Frame, payload: Vec<u8>) -> io::Result<()> {
+        if self.reads == 0 {
+            let (to, reply) = match header {
+                Frame::Tell { to } => (Some(to), None),
+                Frame::Ask { to, reply } => (Some(to), Some(*reply)),
+                _ => (None, None),
+            };
+            if let Some(to) = to {
+                check(&[], &payload)?;
+                if self.is_closed() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::BrokenPipe,
+                        "the channel is closed",
+                    ));
+                }
+                let inbox = lock(&self.channel.inboxes).get(&to.actor).cloned();
+                if let Some(inbox) = inbox {
+                    lock(&inbox.state).messages.push_back((reply, payload));
+                    inbox.ready.notify_one();
+                    return Ok(());
+                }
+            }
+        }
         self.send(frame::encode_header(header)?, payload)
+    }
+
+    /// Worker: from now on, messages for actor `actor` go to an inbox of
+    /// its own ([`End::take`]) instead of the reader.
+    pub fn open_inbox(&self, actor: u64) {
+        lock(&self.channel.inboxes)
+            .entry(actor)
+            .or_insert_with(|| Arc::new(Inbox::default()));
+    }
+
+    /// Worker: closes actor `actor`'s inbox (later messages go to the
+    /// reader again) and returns the messages still in it.
+    pub fn close_inbox(&self, actor: u64) -> Vec<Message> {
+        let Some(inbox) = lock(&self.channel.inboxes).remove(&actor) else {
+            return Vec::new();
+        };
+        let mut state = lock(&inbox.state);
+        state.rung = true;
+        inbox.ready.notify_all();
+        state.messages.drain(..).collect()
+    }
+
+    /// Worker: how many messages wait in actor `actor`'s inbox.
+    pub fn inbox_len(&self, actor: u64) -> usize {
+        lock(&self.channel.inboxes)
+            .get(&actor)
+            .map_or(0, |inbox| lock(&inbox.state).messages.len())
+    }
+
+    /// Worker: wakes actor `actor` if it waits in [`End::take`].
+    pub fn ring(&self, actor: u64) {
+        let inbox = lock(&self.channel.inboxes).get(&actor).cloned();
+        if let Some(inbox) = inbox {
+            lock(&inbox.state).rung = true;
+            inbox.ready.notify_all();
+        }
+    }
+
+    /// Worker: the next message for actor `actor`, waiting until `until`
+    /// (`None`: as long as it takes) unless the actor is rung first.
+    /// An actor without an open inbox is as if rung.
+    pub fn take(&self, actor: u64, until: Option<Instant>) -> Taken {
+        let Some(inbox) = lock(&self.channel.inboxes).get(&actor).cloned() else {
+            return Taken::Rung;
+        };
+        let mut state = lock(&inbox.state);
+        loop {
+            if let Some(message) = state.messages.pop_front() {
+                return Taken::Message(message);
+            }
+            if std::mem::take(&mut state.rung) {
+                return Taken::Rung;
+            }
+            state = match until {
+                None => inbox
+                    .ready
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(until) => {
+                    let Some(left) = until.checked_duration_since(Instant::now()) else {
+                        return Taken::TimedOut;
+                    };
+                    inbox
+                        .ready
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
     }
 
     /// Takes every frame that has arrived, without waiting; also says
@@ -217,6 +342,11 @@ impl End {
     pub fn close(&self) {
         for pipe in &self.channel.pipes {
             pipe.close();
+        }
+        let inboxes: Vec<Arc<Inbox>> = lock(&self.channel.inboxes).values().cloned().collect();
+        for inbox in inboxes {
+            lock(&inbox.state).rung = true;
+            inbox.ready.notify_all();
         }
     }
 }
@@ -317,7 +447,76 @@ pub fn withdraw(process: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pool::frame::Address;
     use std::time::Duration;
+
+    #[test]
+    fn messages_for_an_actor_with_an_inbox_go_to_it_in_order_and_others_to_the_reader() {
+        let (parent, worker) = pair();
+        worker.open_inbox(7);
+        let to = |actor| Address { process: 1, actor };
+        let reply = FutureId { process: 0, id: 3 };
+        parent
+            .send_frame(&Frame::Tell { to: to(7) }, b"one".to_vec())
+            .unwrap();
+        parent
+            .send_frame(&Frame::Ask { to: to(7), reply }, b"two".to_vec())
+            .unwrap();
+        parent
+            .send_frame(&Frame::Tell { to: to(8) }, b"other".to_vec())
+            .unwrap();
+        assert_eq!(
+            worker.take(7, None),
+            Taken::Message((None, b"one".to_vec()))
+        );
+        assert_eq!(
+            worker.take(7, None),
+            Taken::Message((Some(reply), b"two".to_vec()))
+        );
+        let soon = Instant::now() + Duration::from_millis(10);
+        assert_eq!(worker.take(7, Some(soon)), Taken::TimedOut);
+        let Received::Frame((header, payload)) = worker.recv(None) else {
+            panic!("the other actor's message went to the reader")
+        };
+        assert_eq!(
+            frame::decode_header(&header).unwrap(),
+            Frame::Tell { to: to(8) }
+        );
+        assert_eq!(payload, b"other");
+    }
+
+    #[test]
+    fn a_waiting_actor_is_woken_by_its_message_or_a_ring_and_its_leftovers_returned() {
+        let (parent, worker) = pair();
+        worker.open_inbox(1);
+        let waiting = {
+            let worker = worker.clone();
+            std::thread::spawn(move || worker.take(1, None))
+        };
+        let to = Address {
+            process: 1,
+            actor: 1,
+        };
+        parent
+            .send_frame(&Frame::Tell { to }, b"hi".to_vec())
+            .unwrap();
+        assert_eq!(
+            waiting.join().unwrap(),
+            Taken::Message((None, b"hi".to_vec()))
+        );
+        let waiting = {
+            let worker = worker.clone();
+            std::thread::spawn(move || worker.take(1, None))
+        };
+        worker.ring(1);
+        assert_eq!(waiting.join().unwrap(), Taken::Rung);
+        parent
+            .send_frame(&Frame::Tell { to }, b"left".to_vec())
+            .unwrap();
+        assert_eq!(worker.inbox_len(1), 1);
+        assert_eq!(worker.close_inbox(1), vec![(None, b"left".to_vec())]);
+        assert_eq!(worker.take(1, None), Taken::Rung);
+    }
 
     #[test]
     fn frames_arrive_in_order_at_the_other_end_only() {

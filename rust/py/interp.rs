@@ -23,6 +23,15 @@
 //! - `wait(process, timeout=None)`: wait the same way until a frame is
 //!   there to read, or the channel is closed, without taking the frame;
 //!   `False` at the timeout;
+//! - `open_inbox(process, actor)`, `close_inbox(process, actor)`: give an
+//!   actor an inbox of its own, into which the parent's core puts the
+//!   messages for it (the `Tell` and `Ask` frames, header decoded), so they
+//!   wake the actor itself; closing returns what was left in it;
+//! - `take(process, actor, timeout=None)`: the next message for the actor,
+//!   as `(reply process, reply number, payload)` (`None, None` for a
+//!   tell), waiting as `recv` does; `True` once `ring(process, actor)` was
+//!   called (something else woke it), `None` at the timeout;
+//!   `inbox_len(process, actor)`: how many wait;
 //! - `interrupt(thread, exception)`: raise `exception` (a class) in a
 //!   thread of this interpreter, as `PyThreadState_SetAsyncExc` does: how
 //!   actors still busy when their interpreter must end are cut off;
@@ -45,7 +54,7 @@ use std::time::{Duration, Instant};
 
 use pyo3::ffi;
 
-use crate::node::memory::{self, End, Received};
+use crate::node::memory::{self, End, Message, Received, Taken};
 use crate::sync::lock;
 
 /// `Py_MOD_PER_INTERPRETER_GIL_SUPPORTED`, which the abi3-py311 bindings
@@ -357,6 +366,136 @@ fn boolean(value: bool) -> *mut ffi::PyObject {
     unsafe { ffi::PyBool_FromLong(std::ffi::c_long::from(value)) }
 }
 
+/// An actor number argument.
+#[allow(unsafe_code)]
+fn actor_number(object: *mut ffi::PyObject) -> Result<u64, Failure> {
+    // SAFETY: `object` is a live argument of the current call, and the GIL is held.
+    let value = unsafe { ffi::PyLong_AsUnsignedLongLong(object) };
+    // SAFETY: as above.
+    if value == u64::MAX && unsafe { !ffi::PyErr_Occurred().is_null() } {
+        return Err(Failure::Raised);
+    }
+    Ok(value)
+}
+
+/// A new `int`.
+#[allow(unsafe_code)]
+fn new_int(value: u64) -> Result<*mut ffi::PyObject, Failure> {
+    // SAFETY: the GIL is held; the call returns a new reference or NULL.
+    let object = unsafe { ffi::PyLong_FromUnsignedLongLong(value) };
+    if object.is_null() {
+        Err(Failure::Raised)
+    } else {
+        Ok(object)
+    }
+}
+
+/// A new tuple of `items`, whose references it takes over (all of them,
+/// also when it fails).
+#[allow(unsafe_code)]
+fn new_tuple(items: &[*mut ffi::PyObject]) -> Result<*mut ffi::PyObject, Failure> {
+    let len = ffi::Py_ssize_t::try_from(items.len()).unwrap_or(0);
+    // SAFETY: the GIL is held; each item is a new reference made by the
+    // caller, stolen by PyTuple_SetItem into a slot of a tuple just made
+    // (none is set twice), or released here if the tuple cannot be made.
+    unsafe {
+        let tuple = ffi::PyTuple_New(len);
+        if tuple.is_null() {
+            release_all(items.to_vec());
+            return Err(Failure::Raised);
+        }
+        for (index, item) in (0..).zip(items) {
+            ffi::PyTuple_SetItem(tuple, index, *item);
+        }
+        Ok(tuple)
+    }
+}
+
+/// Releases the new references in `items`, made by a call that failed.
+#[allow(unsafe_code)]
+fn release_all(items: Vec<*mut ffi::PyObject>) {
+    for item in items {
+        // SAFETY: each is a new reference its maker owns, and the GIL is held.
+        unsafe { ffi::Py_DecRef(item) };
+    }
+}
+
+/// `(reply process, reply number, payload)` for an ask, `(None, None,
+/// payload)` for a tell.
+fn message_tuple((reply, payload): &Message) -> Result<*mut ffi::PyObject, Failure> {
+    let mut items = Vec::with_capacity(3);
+    let made = (|| {
+        if let Some(reply) = reply {
+            items.push(new_int(u64::from(reply.process))?);
+            items.push(new_int(reply.id)?);
+        } else {
+            items.push(none());
+            items.push(none());
+        }
+        items.push(new_bytes(payload)?);
+        Ok(())
+    })();
+    if let Err(failure) = made {
+        release_all(items);
+        return Err(failure);
+    }
+    new_tuple(&items)
+}
+
+fn open_inbox(args: &[*mut ffi::PyObject]) -> Outcome {
+    let process = process_number(args[0])?;
+    channel(process)?.open_inbox(actor_number(args[1])?);
+    Ok(none())
+}
+
+fn close_inbox(args: &[*mut ffi::PyObject]) -> Outcome {
+    let process = process_number(args[0])?;
+    let left = channel(process)?.close_inbox(actor_number(args[1])?);
+    let mut items = Vec::with_capacity(left.len());
+    for message in &left {
+        match message_tuple(message) {
+            Ok(item) => items.push(item),
+            Err(failure) => {
+                release_all(items);
+                return Err(failure);
+            }
+        }
+    }
+    new_tuple(&items)
+}
+
+fn inbox_len(args: &[*mut ffi::PyObject]) -> Outcome {
+    let process = process_number(args[0])?;
+    let waiting = channel(process)?.inbox_len(actor_number(args[1])?);
+    new_int(waiting as u64)
+}
+
+fn ring(args: &[*mut ffi::PyObject]) -> Outcome {
+    let process = process_number(args[0])?;
+    channel(process)?.ring(actor_number(args[1])?);
+    Ok(none())
+}
+
+fn take(args: &[*mut ffi::PyObject]) -> Outcome {
+    let process = process_number(args[0])?;
+    let actor = actor_number(args[1])?;
+    let until = deadline(args.get(2).copied())?;
+    let end = channel(process)?;
+    // What is there already is taken without letting the GIL go.
+    let now = Instant::now();
+    let taken = match end.take(actor, Some(now)) {
+        Taken::TimedOut if until.is_none_or(|until| until > now) => {
+            released(|| end.take(actor, until))
+        }
+        other => other,
+    };
+    match taken {
+        Taken::Message(message) => message_tuple(&message),
+        Taken::Rung => Ok(boolean(true)),
+        Taken::TimedOut => Ok(none()),
+    }
+}
+
 /// Raises `exception` (a class) in thread `thread` of this interpreter, at
 /// its next bytecode; returns whether there was such a thread.
 #[allow(unsafe_code)]
@@ -406,6 +545,11 @@ entry!(send_entry, send, 3, 3);
 entry!(recv_entry, recv, 1, 2);
 entry!(wait_entry, wait, 1, 2);
 entry!(interrupt_entry, interrupt, 2, 2);
+entry!(open_inbox_entry, open_inbox, 2, 2);
+entry!(close_inbox_entry, close_inbox, 2, 2);
+entry!(inbox_len_entry, inbox_len, 2, 2);
+entry!(ring_entry, ring, 2, 2);
+entry!(take_entry, take, 2, 3);
 entry!(close_entry, close, 1, 1);
 
 const fn method(
@@ -427,7 +571,7 @@ const fn method(
 // PyModuleDef_Init writes the definition's header once, under the GIL of
 // the first interpreter that imports the module; nothing else touches them.
 #[allow(unsafe_code)]
-static mut METHODS: [ffi::PyMethodDef; 7] = [
+static mut METHODS: [ffi::PyMethodDef; 12] = [
     method(
         c"attach",
         attach_entry,
@@ -452,6 +596,31 @@ static mut METHODS: [ffi::PyMethodDef; 7] = [
         c"interrupt",
         interrupt_entry,
         c"interrupt(thread, exception)\n--\n\nRaise `exception` in thread `thread` of this interpreter at its next bytecode.",
+    ),
+    method(
+        c"open_inbox",
+        open_inbox_entry,
+        c"open_inbox(process, actor)\n--\n\nFrom now on, messages for `actor` go to its own inbox (see take()).",
+    ),
+    method(
+        c"close_inbox",
+        close_inbox_entry,
+        c"close_inbox(process, actor)\n--\n\nClose `actor`'s inbox; return the messages left in it.",
+    ),
+    method(
+        c"inbox_len",
+        inbox_len_entry,
+        c"inbox_len(process, actor)\n--\n\nHow many messages wait in `actor`'s inbox.",
+    ),
+    method(
+        c"ring",
+        ring_entry,
+        c"ring(process, actor)\n--\n\nWake `actor` if it waits in take().",
+    ),
+    method(
+        c"take",
+        take_entry,
+        c"take(process, actor, timeout=None)\n--\n\nThe next message for `actor` as (reply process, reply number, payload); True if rung; None at the timeout.",
     ),
     method(
         c"close",
