@@ -20,6 +20,9 @@ registry work unchanged.
 
 Messages from other processes stay pickled until the actor takes them, as
 in the core, so one that does not unpickle fails its asker, not the node.
+They reach an exported actor through an inbox of its own in the channel,
+filled by the parent's core, on which the actor's thread waits: a message
+wakes the actor itself (see `docs/protocol.md`, "Inboxes").
 """
 
 from __future__ import annotations

@@ -15,6 +15,19 @@
 //! shutting a socket down does; frames queued before the close can still be
 //! read. A payload is moved into the queue, never copied again on this side.
 //!
+//! One shortcut: the worker may give an actor an inbox of its own
+//! ([`End::open_inbox`]). A `Tell` or `Ask` for that actor then goes into
+//! its inbox, as the reply address and the payload (the parent's node has
+//! the header decoded already), and wakes the actor's own thread, which
+//! waits there ([`End::take`]); everything else still goes to the worker's
+//! reader. Without it, every message would wake the reader, which would
+//! then wake the actor: two wake-ups, each tens of microseconds on small
+//! virtual machines, where a worker process needs one. Messages to one
+//! actor keep their order, whichever way they go: an inbox is opened before
+//! the actor's address is known to anyone, and closed (its leftovers handed
+//! to the actor's mailbox) when it stops, after which messages for it go to
+//! the reader, which refuses them.
+//!
 //! Rejected: a socket pair between the interpreters (every frame through
 //! the kernel, two system calls and a copy each way, for a reader in the
 //! same process), and flume channels carrying Python objects (an object
