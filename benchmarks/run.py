@@ -513,6 +513,28 @@ def report(
     return "\n\n".join(parts), missed
 
 
+def commit() -> str:
+    """The checkout's commit, marked if it has changes not committed."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "an unknown commit"
+    return f"commit {head}" + (" with changes" if dirty else "")
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -562,7 +584,8 @@ def main() -> None:
         f"### {suite.title}",
         "",
         (
-            f"Measured {when} on {machine()}, with `{command.strip()}`:"
+            f"Measured {when} on {machine()}, at {commit()}, with"
+            f" `{command.strip()}`:"
             f" {args.rounds} rounds, 3 samples of about {seconds} s"
             " per peer, case and round. Times are medians of all samples;"
             " a ratio is the median over rounds of the ratio within each round."
