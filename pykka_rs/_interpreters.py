@@ -187,6 +187,8 @@ class _Host:
             if failure is not None:
                 self.usable = False
             then(failure)
+            if failure is not None and _STUCK not in failure:
+                break  # of no further use: destroy it
         if interpreter is not None:
             try:
                 api.destroy(interpreter)
@@ -205,7 +207,6 @@ class _Seat:
     def __init__(self, index: int, process: int) -> None:
         self.index = index
         self.process = process
-        self.interpreter: Any = None
         self.ready = threading.Event()
         self.ended = threading.Event()
         self.failure: str | None = None
