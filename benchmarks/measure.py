@@ -4,6 +4,9 @@ Usage: python measure.py PEER CASE TARGET_SECONDS REPEATS [CPU]
 
 Calibrates a loop count that takes about TARGET_SECONDS, runs the case once
 to warm up, then REPEATS times, and prints a JSON list of seconds per loop.
+A case that returns (wall, cpu) seconds gets `{"wall": [...], "cpu": [...]}`,
+CPU time per loop beside wall time. CASE `memory:N` prints the bytes per
+worker the peer's `memory(N)` reports for a pool of N workers.
 With CPU, the process is first pinned to that one CPU. Prints `null` if the
 peer has no such case, and `{"unavailable": REASON}` if the peer raises
 `peers.Unavailable` (it cannot run on this machine).
@@ -28,7 +31,24 @@ def main() -> None:
         os.sched_setaffinity(0, {int(sys.argv[5])})
     try:
         peer = importlib.import_module(f"peers.{peer_name}")
-        run = peer.CASES.get(case)
+        if case.startswith("memory:"):
+            workers = int(case.split(":")[1])
+            measure_memory = getattr(peer, "memory", None)
+            result = (
+                None if measure_memory is None else measure_memory(workers) / workers
+            )
+            print(json.dumps(None if result is None else [result]))
+            return
+        timed = peer.CASES.get(case)
+        if timed is None:
+            print(json.dumps(None))
+            return
+
+        def wall(loops: int) -> float:
+            result = timed(loops)
+            return float(result[0] if isinstance(result, tuple) else result)
+
+        run = wall
         if run is None:
             print(json.dumps(None))
             return
@@ -37,7 +57,14 @@ def main() -> None:
             loops *= 4
         loops = max(10, int(loops * float(target) / max(elapsed, 1e-9)))
         run(loops)
-        print(json.dumps([run(loops) / loops for _ in range(int(repeats))]))
+        results = [timed(loops) for _ in range(int(repeats))]
+        if isinstance(results[0], tuple):
+            print(json.dumps({
+                "wall": [r[0] / loops for r in results],
+                "cpu": [r[1] / loops for r in results],
+            }))  # fmt: skip
+        else:
+            print(json.dumps([r / loops for r in results]))
     except Unavailable as exc:
         print(json.dumps({"unavailable": str(exc)}))
 

@@ -16,6 +16,11 @@ Suites: "pykka" (Pykka's own cases), "process" (process actors against other
 ways to talk across processes), "cpu" (CPU-bound work on 1 actor, then split
 over one actor per core: the report gives each peer's speedup), "metrics"
 (pykka_rs with metrics on against metrics off, and the cost of reading them).
+over one actor per core: the report gives each peer's speedup), "interpreter"
+(interpreter actors against process actors, bare processes and the standard
+library's interpreter queues: round trips with their CPU time, a 10 MB
+message, CPU-bound speedup and memory per worker; CPython 3.12 or later, and
+3.14 for the queues).
 
 `--pinned` measures a second time with every process pinned to one CPU (the
 way Pykka's own benchmark README recommends for stable numbers); the default
@@ -40,6 +45,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -74,6 +80,20 @@ class Speedup:
     many: str
     unit: str  # what one loop of the cases is
     targets: dict[str, tuple[float, float, str]]  # peer -> (lowest, highest, text)
+    # peer -> (other peer, least fraction of the other's speedup, text)
+    relative: dict[str, tuple[str, float, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Memory per worker of each peer's pool of `workers`; `peer` at most
+    `max_ratio` of `against`'s."""
+
+    workers: int
+    peer: str
+    against: str
+    max_ratio: float
+    text: str
 
 
 @dataclass(frozen=True)
@@ -83,7 +103,8 @@ class Suite:
     peers: dict[str, str]  # module in peers/ -> name in the table
     cases: list[str]
     targets: dict[str, list[Target]] = field(default_factory=dict)
-    speedup: Speedup | None = None  # report speedups instead of ratios
+    speedup: Speedup | None = None  # report speedups for its two cases
+    memory: Memory | None = None  # also measure memory per worker
     seconds: float = 0.2  # length of one sample, unless --seconds says
 
 
@@ -183,6 +204,48 @@ SUITES = {
         ),
         seconds=0.3,
     ),
+    "interpreter": Suite(
+        title=(
+            "Interpreter actors against process actors, bare processes and the"
+            " standard library's interpreter queues"
+        ),
+        baseline="pykka_rs_process",
+        peers={
+            "pykka_rs_process": "pykka_rs processes",
+            "pykka_rs_interp": "pykka_rs interpreters",
+            "stdlib_interp_queue": "concurrent.interpreters queues",
+            "mp_pool": "multiprocessing.Pool (no actors)",
+        },
+        cases=["ask", "bytes_10mb", "cpu_1", "cpu_k"],
+        targets={
+            "ask": [
+                Target(0.5, "time <= 0.5x"),
+                Target(1 / 200, "200x faster", against="stdlib_interp_queue"),
+            ],
+            "bytes_10mb": [Target(10e6 / 3e9, ">= 3 GB/s", against=SECONDS)],
+        },
+        speedup=Speedup(
+            one="cpu_1",
+            many="cpu_k",
+            unit="10,000 iterations",
+            targets={},
+            relative={
+                "pykka_rs_interp": (
+                    "mp_pool",
+                    0.95,
+                    ">= 0.95 of multiprocessing.Pool's",
+                )
+            },
+        ),
+        memory=Memory(
+            workers=K,
+            peer="pykka_rs_interp",
+            against="pykka_rs_process",
+            max_ratio=1 / 3,
+            text="<= 1/3 of a process worker's",
+        ),
+        seconds=0.3,
+    ),
 }
 
 
@@ -192,8 +255,10 @@ class PeerUnavailable(Exception):  # noqa: N818 (a state, not a failure)
 
 def measure(
     peer: str, case: str, seconds: float, repeats: int, cpu: int | None
-) -> list[float] | None:
+) -> list[float] | dict[str, list[float]] | None:
     """Seconds per loop of each repeat, or None if the peer has no such case.
+
+    A case that measures CPU time too gives `{"wall": [...], "cpu": [...]}`.
 
     Raises:
         PeerUnavailable: if the peer cannot run here
@@ -215,10 +280,10 @@ def measure(
     if result.returncode != 0:
         msg = f"{peer}/{case} failed:\n{result.stderr}"
         raise RuntimeError(msg)
-    samples: list[float] | dict[str, str] | None = json.loads(
+    samples: list[float] | dict[str, Any] | None = json.loads(
         result.stdout.strip().splitlines()[-1]
     )
-    if isinstance(samples, dict):
+    if isinstance(samples, dict) and "unavailable" in samples:
         raise PeerUnavailable(samples["unavailable"])
     return samples
 
@@ -230,8 +295,14 @@ Samples = dict[str, dict[str, list[list[float]]]]
 def run_suite(
     suite: Suite, rounds: int, seconds: float, cpu: int | None
 ) -> tuple[Samples, dict[str, str]]:
-    """The samples, and the peers that could not run, with the reason."""
+    """The samples, and the peers that could not run, with the reason.
+
+    CPU time per loop, for the cases that measure it, goes in under the
+    case's name with ":cpu" appended.
+    """
     samples: Samples = {c: {p: [] for p in suite.peers} for c in suite.cases}
+    for case in suite.cases:
+        samples[f"{case}:cpu"] = {p: [] for p in suite.peers}
     unavailable: dict[str, str] = {}
     missing: set[tuple[str, str]] = set()
     for round_no in range(rounds):
@@ -249,9 +320,30 @@ def run_suite(
                         unavailable[peer] = str(exc)
                     if result is None:
                         missing.add((peer, case))
+                if isinstance(result, dict):
+                    samples[f"{case}:cpu"][peer].append(result["cpu"])
+                    result = result["wall"]
                 samples[case][peer].append(result or [])
         print(f"  round {round_no + 1}/{rounds} done", file=sys.stderr)
+    if suite.memory is not None:
+        samples["memory"] = measure_memory(suite.memory, cpu, unavailable)
     return samples, unavailable
+
+
+def measure_memory(
+    memory: Memory, cpu: int | None, unavailable: dict[str, str]
+) -> dict[str, list[list[float]]]:
+    """Bytes per worker of the two peers the memory target compares."""
+    taken: dict[str, list[list[float]]] = {}
+    for peer in (memory.peer, memory.against):
+        try:
+            per_worker = measure(peer, f"memory:{memory.workers}", 0, 1, cpu)
+        except PeerUnavailable as exc:
+            unavailable[peer] = str(exc)
+            continue
+        if isinstance(per_worker, list):
+            taken[peer] = [per_worker]
+    return taken
 
 
 def fmt_time(seconds: float | None) -> str:
@@ -300,18 +392,37 @@ def table(
 ) -> tuple[str, list[str]]:
     """Medians and ratios to the baseline; targets between other peers below."""
     others = [p for p in suite.peers if p != suite.baseline]
+    cases = [
+        case
+        for case in suite.cases
+        if suite.speedup is None or case not in {suite.speedup.one, suite.speedup.many}
+    ]
+    if not cases:
+        return "", []
     head = ["case", *(f"{suite.peers[p]} (median)" for p in suite.peers)]
     head += [f"{suite.peers[p]} / {suite.peers[suite.baseline]}" for p in others]
     head += ["target", "met"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     below = []
     missed = []
-    for case in suite.cases:
+    for case in cases:
         ratios = [
             paired_ratio(samples[case][p], samples[case][suite.baseline])
             for p in others
         ]
-        row = [case, *(fmt_time(median(samples[case][p])) for p in suite.peers)]
+        cpu = samples.get(f"{case}:cpu", {})
+        row = [
+            case,
+            *(
+                fmt_time(median(samples[case][p]))
+                + (
+                    f" ({fmt_time(median(cpu[p]))} CPU)"
+                    if cpu.get(p) and any(cpu[p])
+                    else ""
+                )
+                for p in suite.peers
+            ),
+        ]
         row += [fmt_ratio(r) for r in ratios]
         in_table = ["", ""]
         for target in suite.targets.get(case, []):
@@ -361,7 +472,16 @@ def speedup_table(
         speedup = paired_ratio(samples[one][peer], samples[many][peer])
         row = [name, fmt_time(median(samples[one][peer]))]
         row += [fmt_time(median(samples[many][peer])), fmt_ratio(speedup, 2)]
-        if peer in suite.speedup.targets:
+        if peer in suite.speedup.relative:
+            other, fraction, text = suite.speedup.relative[peer]
+            theirs = paired_ratio(samples[one][other], samples[many][other])
+            share = None if speedup is None or not theirs else speedup / theirs
+            met = judge(share, fraction, math.inf)
+            text = f"{text} ({fmt_ratio(share, 2)} of it)"
+            if met != "yes":
+                missed.append(f"{name} ({text})")
+            row += [text, met]
+        elif peer in suite.speedup.targets:
             low, high, text = suite.speedup.targets[peer]
             met = judge(speedup, low, high)
             if met != "yes":
@@ -374,6 +494,74 @@ def speedup_table(
     if notes:
         lines += ["", *notes]
     return "\n".join(lines), missed
+
+
+def memory_table(suite: Suite, samples: Samples) -> tuple[str, list[str]]:
+    """Memory per worker, measured as the kernel's PSS."""
+    assert suite.memory is not None
+    memory = suite.memory
+    taken = samples.get("memory", {})
+    values = {p: median(taken.get(p, [])) for p in (memory.peer, memory.against)}
+    lines = [
+        f"Memory per worker, pools of {memory.workers} (PSS, after one actor each):",
+        "",
+        "| peer | memory per worker | target | met |",
+        "|---|---|---|---|",
+    ]
+    ours, theirs = values[memory.peer], values[memory.against]
+    ratio = None if ours is None or not theirs else ours / theirs
+    met = judge(ratio, -math.inf, memory.max_ratio)
+    for peer, value in values.items():
+        shown = "n/a" if value is None else f"{value / 1e6:.1f} MB"
+        target = (
+            [f"{memory.text} ({fmt_ratio(ratio)})", met]
+            if peer == memory.peer
+            else ["", ""]
+        )
+        lines.append("| " + " | ".join([suite.peers[peer], shown, *target]) + " |")
+    return "\n".join(lines), [] if met == "yes" else [f"memory ({memory.text})"]
+
+
+def report(
+    suite: Suite, samples: Samples, unavailable: dict[str, str]
+) -> tuple[str, list[str]]:
+    """The suite's tables: ratios, speedups and memory, as it measures them."""
+    parts, missed = [], []
+    text, lost = table(suite, samples, unavailable)
+    if text:
+        parts.append(text)
+        missed += lost
+    if suite.speedup is not None:
+        text, lost = speedup_table(suite, samples, {} if parts else unavailable)
+        parts.append(text)
+        missed += lost
+    if suite.memory is not None:
+        text, lost = memory_table(suite, samples)
+        parts.append(text)
+        missed += lost
+    return "\n\n".join(parts), missed
+
+
+def commit() -> str:
+    """The checkout's commit, marked if it has changes not committed."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "an unknown commit"
+    return f"commit {head}" + (" with changes" if dirty else "")
 
 
 def machine() -> str:
@@ -410,7 +598,6 @@ def main() -> None:
     args = parser.parse_args()
     suite = SUITES[args.suite]
     seconds = args.seconds or suite.seconds
-    report = speedup_table if suite.speedup else table
     if args.cases:
         suite = dataclasses.replace(
             suite, cases=[c for c in suite.cases if c in args.cases]
@@ -426,7 +613,8 @@ def main() -> None:
         f"### {suite.title}",
         "",
         (
-            f"Measured {when} on {machine()}, with `{command.strip()}`:"
+            f"Measured {when} on {machine()}, at {commit()}, with"
+            f" `{command.strip()}`:"
             f" {args.rounds} rounds, 3 samples of about {seconds} s"
             " per peer, case and round. Times are medians of all samples;"
             " a ratio is the median over rounds of the ratio within each round."

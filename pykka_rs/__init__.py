@@ -5,6 +5,8 @@
 
 import logging as _logging
 
+# First: in a subinterpreter, pykka_rs._core is a stand-in (see _select.py).
+from pykka_rs import _select  # noqa: F401  # isort:skip
 from pykka_rs._endpoint import StatsServer, serve_stats
 from pykka_rs._exceptions import ActorDeadError, RemoteError, Timeout
 from pykka_rs._future import Future, get_all
@@ -19,6 +21,7 @@ from pykka_rs._top import top
 from pykka_rs._actor import Actor  # isort:skip
 from pykka_rs._threading import ThreadingActor, ThreadingFuture  # isort:skip
 from pykka_rs._process import ProcessActor, configure  # isort:skip
+from pykka_rs._interpreters import InterpreterActor  # isort:skip
 
 __all__ = [
     "Actor",
@@ -30,6 +33,7 @@ __all__ = [
     "CallableProxy",
     "ChannelStats",
     "Future",
+    "InterpreterActor",
     "MetricsServer",
     "ProcessActor",
     "RemoteError",

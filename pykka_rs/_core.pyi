@@ -17,6 +17,7 @@ __all__ = [
     "_panic",
     "announce_registered",
     "announce_unregistered",
+    "await_exit",
     "catch_up",
     "control_barrier",
     "disown",
@@ -24,12 +25,14 @@ __all__ = [
     "gather_stats",
     "join_pool",
     "leave_pool",
+    "link_interpreter",
     "local_future",
     "local_stats",
     "message_limit",
     "metrics",
     "next_control",
     "next_seq",
+    "place",
     "process",
     "registered",
     "reply",
@@ -39,6 +42,8 @@ __all__ = [
     "set_message_limit",
     "set_metrics",
     "set_spin",
+    "shutdown_worker",
+    "spawn_actor",
     "spin",
     "subscribe",
     "withdraw",
@@ -393,6 +398,23 @@ def disown() -> None:
 
 def disowned() -> bool:
     """Whether this process is a fork that left its system's links alone."""
+
+def link_interpreter() -> int:
+    """Parent: a new worker number and an in-memory channel for a subinterpreter to claim."""
+
+def place(processes: list[int]) -> int | None:
+    """Parent: of the worker numbers `processes`, the one to place the next actor on."""
+
+def spawn_actor(
+    process: int, payload: bytes, label: str, timeout: float | None = None
+) -> int:
+    """Parent: ask worker `process` to make an actor; return its number there."""
+
+def shutdown_worker(process: int) -> None:
+    """Parent: ask worker `process` to stop its actors and end."""
+
+def await_exit(process: int, timeout: float) -> list[bytes] | None:
+    """Parent: wait for worker `process` to end; kill (cut off) it after `timeout` seconds."""
 
 def set_message_limit(limit: int) -> None:
     """Set the largest message, in pickled bytes, this process sends or accepts."""

@@ -3,10 +3,9 @@
 The Rust core starts the workers, keeps every seat filled (a worker that
 dies or hangs is replaced, after a backoff if it keeps failing) and routes
 the messages. This module gives it what only Python knows (how to start an
-interpreter like this one, what a worker must import) and does, on a thread
-of its own, what the core queues for Python: emitting the workers' log
-records, starting actors a worker asks for, answering a worker's registry
-lookup, and logging what the pool did.
+interpreter like this one, what a worker must import); what the core
+queues for Python (the workers' log records, their requests, the pool's
+events) is done by the servant in `_control.py`, while any pool runs.
 """
 
 from __future__ import annotations
@@ -18,24 +17,15 @@ import os
 import pickle
 import sys
 import tempfile
-import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pykka_rs import _control as control
 from pykka_rs import _core
-from pykka_rs._logs import emit
-from pykka_rs._pickling import (
-    PROTOCOL,
-    dump_error,
-    dumps,
-    loads,
-    preparation_for_workers,
-)
-from pykka_rs._registry import ActorRegistry
+from pykka_rs._pickling import PROTOCOL, dumps
 from pykka_rs._remote import rebuild_ref
 from pykka_rs._span import label
-from pykka_rs._stats import actor_stats, stats
 from pykka_rs._system import identity as system_identity
 
 if TYPE_CHECKING:
@@ -71,19 +61,6 @@ def worker_command() -> tuple[str, list[str]]:
     return os.fsdecode(python), [*flags, "-c", code]
 
 
-def _pickled_each(refs: list[ActorRef[Any]]) -> list[bytes]:
-    """Each ref pickled on its own: one that does not pickle is left out."""
-    pickled = []
-    for ref in refs:
-        try:
-            pickled.append(dumps(ref))
-        except Exception:
-            logger.debug(
-                f"{ref} is left out of a worker's registry lookup", exc_info=True
-            )
-    return pickled
-
-
 class Parent:
     """The pool as the parent process runs it."""
 
@@ -93,16 +70,10 @@ class Parent:
         self.core = _core.Pool(size, tempfile.gettempdir())
         self.closing = False
         self.shutdown_grace = shutdown_grace
-        self._control = threading.Thread(
-            target=self._serve, name="pykka_rs-pool", daemon=True
-        )
         try:
-            preparation = preparation_for_workers(
-                multiprocessing.spawn.get_preparation_data("pykka_rs-worker")
-            )
-            # multiprocessing refuses to pickle its authentication key on
-            # purpose; the worker's standard-input pipe is as private as its own.
-            preparation["authkey"] = bytes(preparation["authkey"])
+            from pykka_rs._process import preparation as prepare  # noqa: PLC0415 (import cycle)
+
+            preparation = prepare()
             bootstrap = pickle.dumps(
                 {
                     "socket": str(self.core.socket_path),
@@ -118,7 +89,7 @@ class Parent:
                 protocol=PROTOCOL,
             )
             python, args = worker_command()
-            self._control.start()
+            control.join("process", self.start)
             self.core.start(
                 python, args, bootstrap, STARTUP_PATIENCE, heartbeat_timeout
             )
@@ -129,6 +100,7 @@ class Parent:
             # Ctrl-C or a failed start: leave no worker behind.
             self.closing = True
             self.core.shutdown(0.0)
+            control.leave("process")
             raise
 
     def start(
@@ -142,7 +114,7 @@ class Parent:
         payload = dumps((cls, args, kwargs, urn))
         process = self._choose(seat)
         number = self.core.spawn_actor(process, payload, f"{cls.__name__} ({urn})")
-        if threading.current_thread() is not self._control:
+        if not control.serving():
             # The worker sent its log records ("Starting ...") before the
             # reply; emit them before start() returns, as a thread actor's are.
             _core.control_barrier().wait(LOG_PATIENCE)
@@ -158,93 +130,6 @@ class Parent:
             )
             raise RuntimeError(msg)
         return process
-
-    def _serve(self) -> None:
-        """Do what the links queue for Python, until the pool has closed.
-
-        What the workers sent before they ended (their last log records) is
-        handled before this returns.
-        """
-        while True:
-            closed = self.closing
-            item = _core.next_control(0.0 if closed else 0.1)
-            if item is None:
-                if closed:
-                    return
-                continue
-            try:
-                self._handle(item)
-            except Exception:
-                logger.exception("pykka_rs could not handle a worker's %s", item[0])
-
-    def _handle(self, item: tuple[Any, ...]) -> None:
-        kind = item[0]
-        if kind == "log":
-            emit(item[1])
-        elif kind == "request":
-            self._answer(*item[1:])
-        elif kind == "dead_letter":
-            logging.getLogger("pykka").warning(item[1])
-        elif kind == "pool_event":
-            logger.error(item[1])
-        elif kind == "barrier":
-            item[1].set()
-
-    def _answer(self, reply: tuple[int, int], payload: bytes) -> None:
-        """Do what a worker asked for and answer it."""
-        try:
-            kind, *details = loads(payload)
-            if kind == "withdraw":
-                process, number = details
-                _core.reply(reply, True, dumps(_core.withdraw(process, number)))  # noqa: FBT003
-                return
-            if kind == "registry":
-                _core.reply(reply, True, dumps(_pickled_each(ActorRegistry.get_all())))  # noqa: FBT003
-                return
-            if kind in {"stats", "actor_stats"}:
-                # Gathering waits for the workers: not on this thread either.
-                threading.Thread(
-                    target=self._stats_for,
-                    args=(reply, kind, *details),
-                    name="pykka_rs-stats",
-                    daemon=True,
-                ).start()
-                return
-            if kind != "start":
-                msg = f"the parent does not know a worker request {kind!r}"
-                raise ValueError(msg)  # noqa: TRY301 (answered to the worker below)
-        except Exception as exc:  # noqa: BLE001
-            _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
-            return
-        # Starting waits for a worker: not on this thread, which others wait on.
-        threading.Thread(
-            target=self._start_for,
-            args=(reply, *details),
-            name="pykka_rs-start",
-            daemon=True,
-        ).start()
-
-    def _stats_for(self, reply: tuple[int, int], kind: str, *details: Any) -> None:
-        """Answer a worker's `stats()`, or its read of another process's actor."""
-        try:
-            answer = stats() if kind == "stats" else actor_stats(details[0])
-            _core.reply(reply, True, dumps(answer))  # noqa: FBT003
-        except Exception as exc:  # noqa: BLE001
-            _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
-
-    def _start_for(
-        self,
-        reply: tuple[int, int],
-        cls: type[Actor],
-        seat: int | None,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> None:
-        try:
-            ref = self.start(cls, seat, args, kwargs)
-            _core.reply(reply, True, dumps(ref))  # noqa: FBT003
-        except Exception as exc:  # noqa: BLE001
-            _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
 
     def shutdown(self) -> None:
         """Stop every worker's actors and end the workers.
@@ -262,5 +147,4 @@ class Parent:
                 f"{self.shutdown_grace} seconds of the shutdown and was killed; "
                 f"still running: {names}"
             )
-        if self._control is not threading.current_thread() and self._control.is_alive():
-            self._control.join(EXIT_MARGIN)
+        control.leave("process")

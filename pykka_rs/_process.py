@@ -25,6 +25,8 @@ from pykka_rs._stats import _set_pool_view
 from pykka_rs._threading import ThreadingActor
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pykka_rs._ref import ActorRef
 
 __all__ = ["ProcessActor", "configure"]
@@ -33,7 +35,11 @@ _settings: dict[str, Any] = {
     "workers": None,
     "shutdown_grace": 5.0,
     "heartbeat_timeout": 30.0,
+    "interpreters": None,
+    "interpreter_fallback": None,
 }
+
+_FALLBACKS = (None, "process")
 _settings_lock = threading.Lock()
 
 
@@ -80,7 +86,7 @@ def _apply_to_core(
 _UNSET: Any = object()
 
 
-def configure(  # noqa: PLR0913 (one keyword per setting)
+def configure(  # noqa: C901, PLR0913 (one keyword, and one check, per setting)
     *,
     workers: int | None = None,
     spin: float | None = None,
@@ -88,6 +94,8 @@ def configure(  # noqa: PLR0913 (one keyword per setting)
     heartbeat_timeout: float | None = _UNSET,
     max_message_bytes: int | None = None,
     metrics: bool | None = None,
+    interpreters: int | None = None,
+    interpreter_fallback: str | None = _UNSET,
 ) -> None:
     """Configure pykka_rs.
 
@@ -123,6 +131,14 @@ def configure(  # noqa: PLR0913 (one keyword per setting)
             the numbers of `ActorRef.stats` other than the depth and the
             messages sent stop moving. Worker processes started afterwards
             use it too.
+        interpreters: how many subinterpreters host `InterpreterActor`s;
+            by default `os.cpu_count()`. Applies the next time that pool
+            starts.
+        interpreter_fallback: what `InterpreterActor.start()` does with an
+            actor whose class cannot load in a subinterpreter (it imports an
+            extension without support for them, such as a PyO3 module):
+            `None` (the default) raises `ImportError` naming the module,
+            `"process"` starts the actor on a worker process instead.
 
     Raises:
         ValueError: for a worker count or message limit below 1, or a
@@ -145,6 +161,14 @@ def configure(  # noqa: PLR0913 (one keyword per setting)
         raise ValueError(msg)
     if max_message_bytes is not None:
         _whole(max_message_bytes, "max_message_bytes", 1)
+    if interpreters is not None:
+        _whole(interpreters, "interpreters", 1)
+    if interpreter_fallback is not _UNSET and interpreter_fallback not in _FALLBACKS:
+        msg = (
+            "interpreter_fallback must be None or 'process', not "
+            f"{interpreter_fallback!r}"
+        )
+        raise ValueError(msg)
     _apply_to_core(spin=spin, max_message_bytes=max_message_bytes, metrics=metrics)
     with _settings_lock:
         if workers is not None:
@@ -153,6 +177,10 @@ def configure(  # noqa: PLR0913 (one keyword per setting)
             _settings["shutdown_grace"] = grace
         if heartbeat is not _UNSET:
             _settings["heartbeat_timeout"] = heartbeat
+        if interpreters is not None:
+            _settings["interpreters"] = interpreters
+        if interpreter_fallback is not _UNSET:
+            _settings["interpreter_fallback"] = interpreter_fallback
 
 
 def _pool_size() -> int:
@@ -275,12 +303,56 @@ def _system() -> _Side:
             _pool = Parent(
                 _pool_size(), shutdown_grace=grace, heartbeat_timeout=heartbeat
             )
-            ActorRegistry._span = ParentSpan(shutdown_pool)  # noqa: SLF001
+            span_the_registry(shutdown_pool)
             # Registered once however often the pool restarts, and moved to
             # the end each time: it runs before exit handlers added earlier.
             atexit.unregister(shutdown_pool)
             atexit.register(shutdown_pool)
         return _pool
+
+
+# The pools that stop_all() shuts down once every actor has stopped.
+_pool_shutdowns: list[Callable[[], None]] = []
+
+
+def _shutdown_pools() -> None:
+    for shutdown in _pool_shutdowns:
+        shutdown()
+
+
+def span_the_registry(shutdown: Callable[[], None]) -> None:
+    """Make the registry list the workers' actors.
+
+    `stop_all()` then calls `shutdown`, with every other pool's.
+    """
+    if shutdown not in _pool_shutdowns:
+        _pool_shutdowns.append(shutdown)
+    if not isinstance(ActorRegistry._span, ParentSpan):  # noqa: SLF001
+        ActorRegistry._span = ParentSpan(_shutdown_pools)  # noqa: SLF001
+
+
+def worker_side() -> _Side | None:
+    """In a worker, its link to the parent's pools; None in the parent."""
+    return _worker_side
+
+
+def preparation() -> dict[str, Any]:
+    """What a worker needs to import the main module as this process did.
+
+    multiprocessing's spawn preparation data: sys.path, the working
+    directory, the main module.
+    """
+    import multiprocessing.spawn  # noqa: PLC0415
+
+    from pykka_rs._pickling import preparation_for_workers  # noqa: PLC0415
+
+    data: dict[str, Any] = preparation_for_workers(
+        multiprocessing.spawn.get_preparation_data("pykka_rs-worker")
+    )
+    # multiprocessing refuses to pickle its authentication key on purpose;
+    # a worker's standard-input pipe, or this process's memory, is as private.
+    data["authkey"] = bytes(data["authkey"])
+    return data
 
 
 def become_worker(side: _Side) -> None:

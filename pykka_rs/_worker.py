@@ -48,7 +48,7 @@ ORPHAN_GRACE = 0.8
 
 
 class WorkerSide:
-    """The pool as a worker process sees it: the parent starts actors."""
+    """The pools as a worker sees them: the parent starts actors, in the pool named."""
 
     def __init__(self) -> None:
         self.bootstrapping = True
@@ -61,6 +61,7 @@ class WorkerSide:
         seat: int | None,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
+        pool: str = "process",
     ) -> ActorRef[Any]:
         if self.bootstrapping:
             msg = (
@@ -70,7 +71,7 @@ class WorkerSide:
                 "method requires, so that worker processes do not run it."
             )
             raise RuntimeError(msg)
-        slot = _core.request(dumps(("start", cls, seat, args, kwargs)))
+        slot = _core.request(dumps(("start", pool, cls, seat, args, kwargs)))
         ref: ActorRef[Any] = ThreadingFuture._from_slot(slot).get()  # noqa: SLF001
         return ref
 
@@ -91,7 +92,7 @@ def spawn(side: WorkerSide, reply: tuple[int, int], payload: bytes) -> None:
         _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
 
 
-def stop_actors(patience: float) -> None:
+def stop_actors(patience: float, *, ending: str = "its worker process ended") -> None:
     """Stop this worker's own actors, the last started first, within `patience`.
 
     Each is asked at once; an actor busy with a message stops after it,
@@ -114,11 +115,16 @@ def stop_actors(patience: float) -> None:
         if ref.is_alive():
             logger.warning(
                 f"{ref} did not stop within {patience} seconds of the shutdown; "
-                "it was cut off when its worker process ended"
+                f"it was cut off when {ending}"
             )
 
 
-def serve(side: WorkerSide, shutdown_grace: float) -> None:
+def serve(
+    side: WorkerSide,
+    shutdown_grace: float,
+    *,
+    ending: str = "its worker process ended",
+) -> None:
     """Handle the parent's requests until told to stop or the parent is gone."""
     while True:
         item = _core.next_control(1.0)
@@ -134,10 +140,10 @@ def serve(side: WorkerSide, shutdown_grace: float) -> None:
             elif kind == "dead_letter":
                 logging.getLogger("pykka").warning(item[1])
             elif kind == "shutdown":
-                stop_actors(shutdown_grace)
+                stop_actors(shutdown_grace, ending=ending)
                 return
             elif kind == "parent_lost":
-                stop_actors(ORPHAN_STOP)
+                stop_actors(ORPHAN_STOP, ending=ending)
                 return
             elif kind == "barrier":
                 item[1].set()
@@ -145,7 +151,9 @@ def serve(side: WorkerSide, shutdown_grace: float) -> None:
             logger.exception(f"pykka_rs worker could not handle {kind!r}")
 
 
-def _import_main(side: WorkerSide, preparation: dict[str, Any]) -> None:
+def import_main(
+    side: WorkerSide, preparation: dict[str, Any], worker: str = "a worker process"
+) -> None:
     """Import the main module as multiprocessing's spawn does.
 
     If that fails, note why: `start()` in the parent then says so.
@@ -158,7 +166,7 @@ def _import_main(side: WorkerSide, preparation: dict[str, Any]) -> None:
         )
         text = "".join(traceback.format_exception(exc)).rstrip()
         side.broken = (
-            f"a worker process could not import the main module ({where}), so "
+            f"{worker} could not import the main module ({where}), so "
             f"it cannot make actors:\n{text}"
         )
         logger.debug(side.broken)
@@ -191,7 +199,7 @@ def main() -> None:
     root = logging.getLogger()
     root.handlers[:] = [ForwardHandler()]
     root.setLevel(logging.NOTSET)
-    _import_main(side, bootstrap["preparation"])
+    import_main(side, bootstrap["preparation"])
     side.bootstrapping = False
     serve(side, bootstrap["shutdown_grace"])
     logging.shutdown()

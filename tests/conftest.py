@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import pykka_rs
-from pykka_rs import ActorRegistry
+from pykka_rs import ActorRegistry, _interpreters
 
 # Worker processes import the test actor classes by name, from here.
 sys.path.insert(0, str(Path(__file__).parent))
-pykka_rs.configure(workers=2)
+pykka_rs.configure(workers=2, interpreters=2)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -65,7 +65,9 @@ def leak_guard() -> Iterator[None]:
         thread.join(max(0.0, deadline - time.monotonic()))
     alive = [t.name for t in _actor_threads() - before if t.is_alive()]
     workers = worker_processes()
+    interpreters = _interpreters.workers()
     assert not left, f"the test left actors running: {left}"
+    assert not interpreters, f"interpreter workers still serving: {interpreters}"
     assert not alive, f"actor threads still running after the test: {alive}"
     assert not workers, f"worker processes still running after the test: {workers}"
 

@@ -6,7 +6,9 @@ output is `text`, where `...` in the text stands for anything, and what
 follows a colon, comma or "about" after the output is a remark, not output:
 `# 1: the reply is sent before the actor stops` promises the line `1`, and
 "about 20" stands for any number. A block whose first line is `# not run`
-is skipped (a skeleton, or one that needs what a page cannot give).
+is skipped (a skeleton, or one that needs what a page cannot give); one
+whose first line is `# needs CPython 3.12` (interpreter actors) is skipped,
+with that reason, on older interpreters, and runs on the others.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 DOCS = Path(__file__).parents[1] / "docs"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 PROMISE = re.compile(r"^\s*print\(.*\)\s+# (.+)$")
+NEEDS_312 = "# needs CPython 3.12"
 
 
 def blocks() -> list[tuple[str, int, str]]:
@@ -59,6 +62,8 @@ def matches(output: str, promise: str) -> bool:
 def test_a_documented_example_runs_and_prints_what_it_says(
     page: str, line: int, code: str, tmp_path: Path
 ) -> None:
+    if code.startswith(NEEDS_312) and sys.version_info < (3, 12):
+        pytest.skip(f"{page}:{line} needs CPython 3.12 or later (interpreter actors)")
     script = tmp_path / "example.py"
     script.write_text(code)
     result = subprocess.run(

@@ -26,6 +26,7 @@ if typing.TYPE_CHECKING:
 ADDITIONS = {
     "ActorStats",
     "ChannelStats",
+    "InterpreterActor",
     "MetricsServer",
     "ProcessActor",
     "RemoteError",

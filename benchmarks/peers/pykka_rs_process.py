@@ -9,17 +9,34 @@ untimed.
 from __future__ import annotations
 
 import functools
+import os
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import pykka_rs
 from peers._cpu import K, burn, cpu_cases
+from peers._memory import pss
 
 
 class Echo(pykka_rs.ProcessActor):
     def on_receive(self, message: Any) -> Any:
         return message
+
+
+class Pid(pykka_rs.ProcessActor):
+    def on_receive(self, _message: Any) -> int:
+        return os.getpid()
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of `pids` so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class Burner(pykka_rs.ProcessActor):
@@ -34,15 +51,19 @@ def warm_pool(workers: int = 1) -> None:
     Echo.start().stop()
 
 
-def bench_ask(loops: int) -> float:
+def bench_ask(loops: int) -> tuple[float, float]:
+    """Wall time, and CPU time of this process and the worker together."""
     warm_pool()
     ref = Echo.start()
+    worker = [w["pid"] for w in pykka_rs._process.workers()]  # noqa: SLF001
+    cpu = time.process_time() + _cpu_seconds(worker)
     start = time.perf_counter()
     for _ in range(loops):
         ref.ask("ping")
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() + _cpu_seconds(worker) - cpu
     ref.stop()
-    return elapsed
+    return elapsed, cpu
 
 
 def bench_tell(loops: int) -> float:
@@ -73,6 +94,15 @@ def bench_start(loops: int) -> float:
 def start_burner(worker: int) -> pykka_rs.ActorRef[Burner]:
     warm_pool(K)
     return Burner.start_on(worker)
+
+
+def memory(workers: int) -> int:
+    """Bytes this process and its `workers` worker processes grow by."""
+    before = pss([os.getpid()])
+    warm_pool(workers)
+    refs = [Pid.start_on(i) for i in range(workers)]
+    pids = [ref.ask("pid") for ref in refs]
+    return pss([os.getpid(), *pids]) - before
 
 
 NAME = "pykka_rs processes"

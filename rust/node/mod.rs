@@ -37,6 +37,7 @@
 
 pub mod host;
 mod link;
+pub mod memory;
 pub mod metrics;
 mod stops;
 
@@ -49,14 +50,13 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 pub use host::{Host, Resolution};
-use link::{LinkState, Woke};
+use link::{LinkState, Reader, Woke};
 use stops::StopFlags;
 
 use crate::event::Event;
 use crate::mailbox::Mailbox;
 use crate::metrics::census::Census;
 use crate::pool::frame::{Address, Frame, FutureId};
-use crate::pool::ipc::Inbound;
 use crate::pool::{Load, WorkerProcess, exit_cause};
 use crate::swept::Swept;
 use crate::sync::{lock, read, write};
@@ -168,6 +168,8 @@ struct Peer {
     retiring: Arc<AtomicBool>,
     /// Why the parent killed it, if it did.
     killed_because: Option<String>,
+    /// Whether it is a subinterpreter of this process, linked in memory.
+    interpreter: bool,
 }
 
 /// An actor of a worker, as the parent's registry lists it.
@@ -398,16 +400,32 @@ impl<H: Host> Node<H> {
         self.link_to(process)?
             .out
             .transmit(header, payload)
-            .map_err(|err| {
-                if err.kind() == io::ErrorKind::InvalidData {
-                    SendError::TooLarge(err.to_string())
-                } else {
-                    SendError::LinkFailed {
-                        process,
-                        error: err.to_string(),
-                    }
-                }
-            })
+            .map_err(|err| Self::send_failed(process, &err))
+    }
+
+    /// As [`Node::send_frame`], for a payload the caller gives away: a link
+    /// in memory takes it without copying it.
+    fn send_frame_owned(
+        &self,
+        process: u32,
+        header: &Frame,
+        payload: Vec<u8>,
+    ) -> Result<(), SendError> {
+        self.link_to(process)?
+            .out
+            .transmit_owned(header, payload)
+            .map_err(|err| Self::send_failed(process, &err))
+    }
+
+    fn send_failed(process: u32, err: &io::Error) -> SendError {
+        if err.kind() == io::ErrorKind::InvalidData {
+            SendError::TooLarge(err.to_string())
+        } else {
+            SendError::LinkFailed {
+                process,
+                error: err.to_string(),
+            }
+        }
     }
 
     /// Sends a pickled message to an actor here or elsewhere; the answer, if
@@ -439,10 +457,11 @@ impl<H: Host> Node<H> {
             None => Frame::Tell { to },
             Some(reply) => Frame::Ask { to, reply },
         };
-        match registered {
-            Some(reply) => self.send_expecting(to.process, &header, &message, reply),
-            None => self.send_frame(to.process, &header, &message),
+        let sent = self.send_frame_owned(to.process, &header, message);
+        if let (Err(_), Some(reply)) = (&sent, registered) {
+            lock(&self.pending).remove(&reply.id);
         }
+        sent
     }
 
     /// Notes that `future` waits for an answer from process `from`, which
@@ -517,12 +536,12 @@ impl<H: Host> Node<H> {
                 reason: reason.clone(),
             },
         };
-        let payload = match &outcome {
-            Resolution::Pickled { payload, .. } => payload.as_slice(),
-            Resolution::Undeliverable(_) => &[],
+        let payload = match outcome {
+            Resolution::Pickled { payload, .. } => payload,
+            Resolution::Undeliverable(_) => Vec::new(),
         };
         // Any other failure means the asker's process is gone, and nobody waits.
-        if let Err(SendError::TooLarge(why)) = self.send_frame(to.process, &header, payload) {
+        if let Err(SendError::TooLarge(why)) = self.send_frame_owned(to.process, &header, payload) {
             // The asker waits: tell it why its answer cannot come.
             self.send_resolution(
                 to,
@@ -755,7 +774,7 @@ impl<H: Host> Node<H> {
         if let Some(process) = header.destination() {
             if process != self.process {
                 if self.process == 0 {
-                    self.forward(process, &header, &payload);
+                    self.forward(process, &header, payload);
                 } else {
                     self.refuse_frame(from, &header, "it is addressed to another process");
                 }
@@ -862,8 +881,8 @@ impl<H: Host> Node<H> {
     }
 
     /// Parent: passes a frame on to the process it is for.
-    fn forward(&self, process: u32, header: &Frame, payload: &[u8]) {
-        if let Err(reason) = self.send_frame(process, header, payload) {
+    fn forward(&self, process: u32, header: &Frame, payload: Vec<u8>) {
+        if let Err(reason) = self.send_frame_owned(process, header, payload) {
             match header {
                 Frame::Ask { reply, .. } | Frame::Subscribe { reply, .. } => {
                     self.send_undeliverable(*reply, format!("is unreachable: {reason}"));
@@ -891,7 +910,23 @@ impl<H: Host> Node<H> {
         stream: UnixStream,
         pid: Option<u32>,
     ) -> io::Result<()> {
-        let link = Arc::new(LinkState::new(stream, pid)?);
+        self.attach(peer, Arc::new(LinkState::new(stream, pid)?))
+    }
+
+    /// Starts reading frames from `peer`, a node in a subinterpreter of
+    /// this process, through this node's `end` of an in-memory channel, on
+    /// a thread of its own, and lets this node send to it.
+    ///
+    /// # Errors
+    /// If the thread cannot be started.
+    pub fn connect_memory(self: &Arc<Self>, peer: u32, end: memory::End) -> io::Result<()> {
+        if self.process == 0 {
+            lock(&self.peers).entry(peer).or_default().interpreter = true;
+        }
+        self.attach(peer, Arc::new(LinkState::memory(end)))
+    }
+
+    fn attach(self: &Arc<Self>, peer: u32, link: Arc<LinkState>) -> io::Result<()> {
         write(&self.links).insert(peer, Arc::clone(&link));
         self.linked.store(true, Ordering::Release);
         if self.process == 0 {
@@ -952,7 +987,7 @@ impl<H: Host> Node<H> {
         self: &Arc<Self>,
         peer: u32,
         link: &LinkState,
-        inbound: &mut Inbound,
+        inbound: &mut Reader,
     ) -> io::Result<bool> {
         let mut handled = false;
         inbound.read_available()?;
@@ -1052,7 +1087,21 @@ impl<H: Host> Node<H> {
             ))
         });
         let Some((mut worker, retiring, killed_because)) = taken else {
-            return (format!("worker process {peer} {how}"), false);
+            let interpreter = lock(&self.peers)
+                .remove_entry(&peer)
+                .filter(|(_, entry)| entry.interpreter);
+            return match interpreter {
+                // No process to reap: the subinterpreter's node closed the
+                // channel, or was cut off.
+                Some((_, entry)) => {
+                    let why = entry.killed_because.unwrap_or_else(|| how.to_owned());
+                    (
+                        format!("interpreter worker {peer} {why}"),
+                        entry.retiring.load(Ordering::SeqCst),
+                    )
+                }
+                None => (format!("worker process {peer} {how}"), false),
+            };
         };
         let pid = worker.pid();
         let expected = retiring.load(Ordering::SeqCst);
@@ -1104,11 +1153,21 @@ impl<H: Host> Node<H> {
                 peer.killed_because = why;
             }
             worker.kill();
+        } else if peer.interpreter {
+            // A subinterpreter cannot be killed: it is cut off instead, and
+            // its actors count as dead from now on.
+            peer.killed_because =
+                Some(why.unwrap_or_else(|| "was cut off from the system".to_owned()));
+            drop(peers);
+            if let Some(link) = read(&self.links).get(&process) {
+                link.out.close();
+            }
         }
     }
 
     /// Parent: waits until worker `process` has ended, been reaped and its
-    /// link closed, killing it if it is still running at `deadline`; returns
+    /// link closed, killing it if it is still running at `deadline` (a
+    /// subinterpreter is cut off instead: its link is closed); returns
     /// whether it had to be killed.
     pub fn await_exit(&self, process: u32, deadline: Instant) -> bool {
         let mut killed = false;
@@ -1150,11 +1209,13 @@ impl<H: Host> Node<H> {
         drop(self.control.0.send(work));
     }
 
-    /// Parent: the workers whose link has carried nothing for `silence`.
+    /// Parent: the worker processes whose link has carried nothing for
+    /// `silence`. Subinterpreters are not counted: they send no heartbeat,
+    /// and could not be killed for missing one.
     pub fn silent_peers(&self, silence: Duration) -> Vec<u32> {
         self.links_now()
             .into_iter()
-            .filter(|(_, link)| link.silence() >= silence)
+            .filter(|(_, link)| !link.in_memory() && link.silence() >= silence)
             .map(|(peer, _)| peer)
             .collect()
     }

@@ -542,6 +542,79 @@ fn gather_stats_from_a_dead_worker_fails_with_why() {
     if parent.gather(1, Arc::clone(&future)).is_ok() {
         let reason = undeliverable(&future.wait()).to_owned();
         assert!(reason.starts_with("worker process 1"), "{reason}");
+/// A parent and interpreter worker 1, linked in memory; also the worker's
+/// end of the channel, to close it with.
+fn linked_in_memory() -> (Arc<FakeNode>, Arc<FakeNode>, memory::End) {
+    let parent = Arc::new(FakeNode::new(0));
+    let worker = Arc::new(FakeNode::new(1));
+    let (up, down) = memory::pair();
+    let worker_end = down.clone();
+    parent.connect_memory(1, up).unwrap();
+    worker.connect_memory(0, down).unwrap();
+    (parent, worker, worker_end)
+}
+
+#[test]
+fn in_memory_tells_reach_an_actor_of_the_other_node_in_the_order_sent() {
+    let (parent, worker, _end) = linked_in_memory();
+    let (mailbox, address) = actor(&worker);
+    for i in 0..100u8 {
+        parent.send_message(address, vec![i], None).unwrap();
+    }
+    for i in 0..100u8 {
+        assert_eq!(receive(&mailbox), (vec![i], None));
+    }
+}
+
+#[test]
+fn in_memory_asks_are_answered_both_ways() {
+    let (parent, worker, _end) = linked_in_memory();
+    let (down_box, down) = actor(&worker);
+    let (up_box, up) = actor(&parent);
+    let future = ask(&parent, down, b"ping");
+    let (message, reply) = receive(&down_box);
+    assert_eq!(message, b"ping");
+    worker.send_reply(reply.unwrap(), true, b"pong".to_vec());
+    let back = ask(&worker, up, b"ping back");
+    let (_, reply) = receive(&up_box);
+    parent.send_reply(reply.unwrap(), false, b"boom".to_vec());
+    assert_eq!(
+        future.wait(),
+        Resolution::Pickled {
+            ok: true,
+            payload: b"pong".to_vec()
+        }
+    );
+    assert_eq!(
+        back.wait(),
+        Resolution::Pickled {
+            ok: false,
+            payload: b"boom".to_vec()
+        }
+    );
+}
+
+#[test]
+fn in_memory_a_large_payload_arrives_whole() {
+    let (parent, worker, _end) = linked_in_memory();
+    let (mailbox, address) = actor(&worker);
+    let big: Vec<u8> = (0..10_000_000u32).map(|i| i as u8).collect();
+    parent.send_message(address, big.clone(), None).unwrap();
+    assert_eq!(receive(&mailbox).0, big);
+}
+
+#[test]
+fn in_memory_a_stop_announced_before_a_reply_is_known_when_the_reply_arrives() {
+    for _ in 0..20 {
+        let (parent, worker, _end) = linked_in_memory();
+        let (mailbox, address) = actor(&worker);
+        let flag = parent.stop_flag(address);
+        let future = ask(&parent, address, b"stop, then answer");
+        let (_, reply) = receive(&mailbox);
+        mailbox.stopped().set();
+        worker.send_reply(reply.unwrap(), true, b"stopped".to_vec());
+        future.wait();
+        assert!(flag.is_set(), "the reply overtook the stop");
     }
 }
 
@@ -609,4 +682,89 @@ fn undecodable_stats_are_reported_and_change_nothing() {
         unreachable!()
     };
     assert!(text.contains("does not decode"), "{text}");
+fn in_memory_a_worker_that_closes_its_end_fails_the_asks_waiting_on_it() {
+    let (parent, worker, end) = linked_in_memory();
+    let (_mailbox, address) = actor(&worker);
+    let flag = parent.stop_flag(address);
+    let future = ask(&parent, address, b"never answered");
+    end.close();
+    let reason = undeliverable(&future.wait()).to_owned();
+    assert_eq!(
+        reason,
+        "Echo (urn:1) died with its process: interpreter worker 1 closed its connection"
+    );
+    assert!(flag.is_set());
+    let Control::ProcessLost {
+        process, expected, ..
+    } = control(&parent, |c| matches!(c, Control::ProcessLost { .. }))
+    else {
+        unreachable!()
+    };
+    assert_eq!((process, expected), (1, false));
+    assert!(worker.parent_lost().wait(Some(Instant::now() + PATIENCE)));
+}
+
+#[test]
+fn in_memory_a_retired_worker_ends_as_expected() {
+    let (parent, _worker, end) = linked_in_memory();
+    parent.retire(1);
+    end.close();
+    assert!(!parent.await_exit(1, Instant::now() + PATIENCE));
+    let Control::ProcessLost { expected, .. } =
+        control(&parent, |c| matches!(c, Control::ProcessLost { .. }))
+    else {
+        unreachable!()
+    };
+    assert!(expected);
+}
+
+#[test]
+fn in_memory_a_worker_that_does_not_end_in_time_is_cut_off() {
+    let (parent, worker, _end) = linked_in_memory();
+    let (_mailbox, address) = actor(&worker);
+    let future = ask(&parent, address, b"stuck");
+    assert!(parent.await_exit(1, Instant::now()));
+    let reason = undeliverable(&future.wait()).to_owned();
+    assert!(
+        reason.ends_with("interpreter worker 1 was cut off from the system"),
+        "{reason}"
+    );
+    // The worker's node sees its parent gone, as a worker process would.
+    assert!(worker.parent_lost().wait(Some(Instant::now() + PATIENCE)));
+}
+
+#[test]
+fn in_memory_workers_are_never_found_silent() {
+    let (parent, _worker, _end) = linked_in_memory();
+    std::thread::sleep(Duration::from_millis(30));
+    assert!(parent.silent_peers(Duration::from_millis(20)).is_empty());
+}
+
+#[test]
+fn in_memory_the_parent_registry_lists_the_workers_actors() {
+    let (parent, worker, end) = linked_in_memory();
+    let (_first, address) = actor(&worker);
+    worker.announce_registered(address.actor, b"first").unwrap();
+    let (echo, echo_address) = actor(&worker);
+    let future = ask(&parent, echo_address, b"sync");
+    let (_, reply) = receive(&echo);
+    worker.send_reply(reply.unwrap(), true, Vec::new());
+    future.wait();
+    let listed: Vec<Address> = parent.registered().iter().map(|e| e.actor).collect();
+    assert_eq!(listed, [address]);
+    end.close();
+    control(&parent, |c| matches!(c, Control::ProcessLost { .. }));
+    assert!(parent.registered().is_empty());
+}
+
+#[test]
+fn in_memory_garbage_from_the_worker_breaks_only_its_link() {
+    let (parent, _worker, end) = linked_in_memory();
+    end.send(b"not a pickle".to_vec(), Vec::new()).unwrap();
+    let Control::ProcessLost { cause, .. } =
+        control(&parent, |c| matches!(c, Control::ProcessLost { .. }))
+    else {
+        unreachable!()
+    };
+    assert!(cause.contains("bad frame header"), "{cause}");
 }

@@ -23,6 +23,16 @@ use std::io::{self, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Process numbers are never reused, across pools and kinds of worker: 0
+/// is the parent, and worker processes and subinterpreters count on from 1.
+static NEXT_PROCESS: AtomicU32 = AtomicU32::new(1);
+
+/// A process number no worker of this system has had.
+pub fn next_process() -> u32 {
+    NEXT_PROCESS.fetch_add(1, Ordering::Relaxed)
+}
 
 /// A running worker process.
 #[derive(Debug)]

@@ -37,9 +37,6 @@ use crate::node::{Control, Host, Node, Registration};
 use crate::pool::frame::Frame;
 use crate::sync::lock;
 
-/// Process numbers are never reused, across pools too: 0 is the parent.
-static NEXT_PROCESS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
-
 /// At most this many handshakes run at once; further connections are
 /// closed unread until one ends.
 const MAX_HANDSHAKES: usize = 32;
@@ -628,7 +625,7 @@ impl<H: Host> Pool<H> {
     }
 
     fn launch(&self, state: &mut State, settings: &Settings, seat: usize, failures: u32) {
-        let process = NEXT_PROCESS.fetch_add(1, Ordering::Relaxed);
+        let process = super::next_process();
         let mut bootstrap = process.to_le_bytes().to_vec();
         bootstrap.extend_from_slice(&settings.bootstrap);
         match WorkerProcess::spawn(&settings.program, &settings.args, &bootstrap) {

@@ -254,6 +254,97 @@ pub fn disowned() -> bool {
     node::disowned()
 }
 
+/// Parent: make a new worker number and an in-memory channel for a worker
+/// that will run in a subinterpreter of this process; start reading it.
+/// The subinterpreter claims its end with `pykka_rs._interp.attach(number)`.
+#[pyfunction]
+pub fn link_interpreter() -> PyResult<u32> {
+    let here = node::get();
+    let process = crate::pool::next_process();
+    let (parent, worker) = crate::node::memory::pair();
+    here.connect_memory(process, parent)
+        .map_err(|err| super::errors::os_error(&err, "cannot link a subinterpreter"))?;
+    crate::node::memory::offer(process, worker);
+    Ok(process)
+}
+
+/// Parent: of the worker numbers `processes`, the one to place the next
+/// actor on: the live one with the fewest actors, then the fewest messages
+/// waiting, then the first listed. None if none is alive.
+#[pyfunction]
+pub fn place(processes: Vec<u32>) -> Option<u32> {
+    let loads = node::get().loads();
+    let candidates: Vec<crate::pool::Load> = processes
+        .iter()
+        .map(|process| loads.get(process).copied().unwrap_or_default())
+        .collect();
+    crate::pool::place(&candidates).map(|index| processes[index])
+}
+
+/// Parent: ask worker `process` to make an actor from the pickled `payload`;
+/// wait for its answer (the new actor's number there) or raise the
+/// exception making it raised. `label` names the actor in errors.
+#[pyfunction]
+#[pyo3(signature = (process, payload, label, timeout = None))]
+pub fn spawn_actor(
+    py: Python<'_>,
+    process: u32,
+    payload: &[u8],
+    label: String,
+    timeout: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let state = Arc::new(FutureState::default());
+    let here = node::get();
+    let sent = py.detach(|| here.spawn(process, payload, Arc::clone(&state), label.clone()));
+    if let Err(err) = sent {
+        return Err(ActorDeadError::new_err(format!(
+            "{label} could not be started: {err}"
+        )));
+    }
+    let actor = state.get(py, timeout)?;
+    here.count_actor(process);
+    Ok(actor)
+}
+
+/// Parent: ask worker `process` to stop its actors and end; its end is
+/// then expected, not reported as a death.
+#[pyfunction]
+pub fn shutdown_worker(py: Python<'_>, process: u32) {
+    let here = node::get();
+    here.retire(process);
+    py.detach(|| drop(here.send_frame(process, &Frame::Shutdown, &[])));
+}
+
+/// Parent: wait (GIL released) until the link to worker `process` has
+/// ended; at `timeout` seconds, kill it (cut a subinterpreter off) and
+/// return True, else return False. Return the registry payloads of the
+/// actors it still had when it was killed, or None if it ended in time.
+#[pyfunction]
+pub fn await_exit(
+    py: Python<'_>,
+    process: u32,
+    timeout: f64,
+) -> PyResult<Option<Bound<'_, PyList>>> {
+    let patience = Duration::try_from_secs_f64(timeout)
+        .map_err(|_| PyValueError::new_err("timeout must be a non-negative number of seconds"))?;
+    let here = node::get();
+    let deadline = Instant::now() + patience;
+    let actors: Vec<Arc<[u8]>> = here
+        .registered()
+        .into_iter()
+        .filter(|entry| entry.actor.process == process)
+        .map(|entry| entry.payload)
+        .collect();
+    if !py.detach(|| here.await_exit(process, deadline)) {
+        return Ok(None);
+    }
+    let list = PyList::empty(py);
+    for payload in actors {
+        list.append(PyBytes::new(py, &payload))?;
+    }
+    Ok(Some(list))
+}
+
 /// Set the largest message, in pickled bytes, this process sends or accepts
 /// from another process (at most 16 GiB, the wire format's limit).
 #[pyfunction]

@@ -54,7 +54,9 @@ NOT_ACROSS_PROCESSES: dict[str, str] = {
     "tests/proxy/test_mocking.py::test_actor_with_mocked_method_works[process]": _MOCKS,
 }
 
-PROCESS_RUN = os.environ.get("PYKKA_ALIAS_ACTOR") == "ProcessActor"
+ACTOR = os.environ.get("PYKKA_ALIAS_ACTOR", "ThreadingActor")
+PROCESS_RUN = ACTOR in {"ProcessActor", "InterpreterActor"}
+RUNTIME = {"ProcessActor": "process", "InterpreterActor": "interpreter"}.get(ACTOR)
 _manager: Any = None
 
 
@@ -62,8 +64,7 @@ install()
 
 
 def pytest_report_header() -> str:
-    actor = "ProcessActor" if PROCESS_RUN else "ThreadingActor"
-    return f"pykka -> pykka_rs ({pykka_rs.__file__}), runtime actor: {actor}"
+    return f"pykka -> pykka_rs ({pykka_rs.__file__}), runtime actor: {ACTOR}"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -75,16 +76,16 @@ def pytest_plugin_registered(plugin: Any, plugin_name: str) -> None:
     _manager = multiprocessing.get_context("spawn").Manager()
     process = pytest.param(
         plugin.Runtime(
-            name="process",
-            actor_class=pykka_rs.ProcessActor,
+            name=RUNTIME,
+            actor_class=getattr(pykka_rs, ACTOR),
             event_class=_manager.Event,
             future_class=pykka_rs.ThreadingFuture,
             sleep_func=time.sleep,
         ),
-        id="process",
+        id=RUNTIME,
     )
     plugin.RUNTIMES.clear()
-    plugin.RUNTIMES["process"] = process
+    plugin.RUNTIMES[RUNTIME] = process
 
     @pytest.fixture(scope="session", params=[process])
     def runtime(request: pytest.FixtureRequest) -> Any:
@@ -104,6 +105,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         reason = KNOWN_GAPS.get(item.nodeid)
         if reason is not None:
             item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
-        reason = NOT_ACROSS_PROCESSES.get(item.nodeid) if PROCESS_RUN else None
+        nodeid = item.nodeid.replace(f"[{RUNTIME}", "[process")
+        reason = NOT_ACROSS_PROCESSES.get(nodeid) if PROCESS_RUN else None
         if reason is not None:
             item.add_marker(pytest.mark.skip(reason=f"not across processes: {reason}"))
