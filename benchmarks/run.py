@@ -15,12 +15,11 @@ without a case shows n/a there; a peer that cannot run on this machine
 Suites: "pykka" (Pykka's own cases), "process" (process actors against other
 ways to talk across processes), "cpu" (CPU-bound work on 1 actor, then split
 over one actor per core: the report gives each peer's speedup), "metrics"
-(pykka_rs with metrics on against metrics off, and the cost of reading them).
-over one actor per core: the report gives each peer's speedup), "interpreter"
-(interpreter actors against process actors, bare processes and the standard
-library's interpreter queues: round trips with their CPU time, a 10 MB
-message, CPU-bound speedup and memory per worker; CPython 3.12 or later, and
-3.14 for the queues).
+(pykka_rs with metrics on against metrics off, and the cost of reading them),
+"interpreter" (interpreter actors against process actors, bare processes and
+the standard library's interpreter queues: round trips with their CPU time, a
+10 MB message, CPU-bound speedup and memory per worker; CPython 3.12 or later,
+and 3.14 for the queues).
 
 `--pinned` measures a second time with every process pinned to one CPU (the
 way Pykka's own benchmark README recommends for stable numbers); the default

@@ -42,6 +42,8 @@ from pykka_rs._actor import Actor
 from pykka_rs._pickling import PROTOCOL, dumps
 from pykka_rs._remote import rebuild_ref
 from pykka_rs._span import label
+from pykka_rs._stats import _set_pool_view
+from pykka_rs._system import identity as system_identity
 from pykka_rs._threading import ThreadingActor
 
 if TYPE_CHECKING:
@@ -243,6 +245,8 @@ class Pool:
                     "preparation": preparation,
                     "spin": _core.spin(),
                     "message_limit": _core.message_limit(),
+                    "metrics": _core.metrics(),
+                    "system": system_identity(),
                     "shutdown_grace": shutdown_grace,
                 },
                 protocol=PROTOCOL,
@@ -517,6 +521,9 @@ def workers() -> list[dict[str, int]]:
     return [] if pool is None else pool.workers()
 
 
+_set_pool_view("interpreter", workers)
+
+
 class InterpreterActor(Actor):
     """An `Actor` that runs in a subinterpreter, with `ThreadingActor`'s API.
 
@@ -583,7 +590,7 @@ def _serve_here(process: int, data: bytes) -> None:
 
     Runs in the subinterpreter, on its host's thread.
     """
-    from pykka_rs import _subcore, _worker  # noqa: PLC0415
+    from pykka_rs import _subcore, _system, _worker  # noqa: PLC0415
     from pykka_rs._logs import ForwardHandler  # noqa: PLC0415
     from pykka_rs._registry import ActorRegistry  # noqa: PLC0415
     from pykka_rs._span import WorkerSpan  # noqa: PLC0415
@@ -591,6 +598,8 @@ def _serve_here(process: int, data: bytes) -> None:
     settings = pickle.loads(data)  # noqa: S301 (this process's own pool)
     _subcore.set_spin(settings["spin"])
     _subcore.set_message_limit(settings["message_limit"])
+    _subcore.set_metrics(settings["metrics"])
+    _system.adopt(settings["system"])
     _subcore.become(process)
     try:
         side = _worker.WorkerSide()

@@ -377,11 +377,33 @@ class _Carry:
     def __init__(self, stand_ins: dict[int, BaseException], *, chain: bool) -> None:
         self.stand_ins = stand_ins
         self.chain = chain
+        # One wrapper per exception, so pickle's memo sees a chain that
+        # loops back as the same object.
+        self.wrappers: dict[int, _Carried] = {}
 
-    def link(self, exc: BaseException | None) -> BaseException | None:
+    def wrap(self, exc: BaseException) -> _Carried:
+        """`exc`, to be pickled by this carry with its chain."""
+        wrapper = self.wrappers.get(id(exc))
+        if wrapper is None:
+            wrapper = self.wrappers[id(exc)] = _Carried(exc, self)
+        return wrapper
+
+    def inner(self, value: Any) -> Any:
+        """`value`, with the exceptions in it pickled by this carry too.
+
+        Exceptions in lists and tuples, however deep: an exception group's
+        members, say.
+        """
+        if isinstance(value, BaseException):
+            return self.wrap(value)
+        if type(value) in (list, tuple):
+            return type(value)(self.inner(item) for item in value)
+        return value
+
+    def link(self, exc: BaseException | None) -> Any:
         if exc is None or not self.chain:
             return None
-        return self.stand_ins.get(id(exc), exc)
+        return self.wrap(self.stand_ins.get(id(exc), exc))
 
     def reduce(self, exc: BaseException) -> Any:
         kind = type(exc)
@@ -389,7 +411,7 @@ class _Carry:
         reduced = custom(exc) if custom is not None else exc.__reduce_ex__(PROTOCOL)
         if not isinstance(reduced, tuple) or not 2 <= len(reduced) <= 3:
             return NotImplemented
-        function, args = reduced[0], reduced[1]
+        function, args = reduced[0], self.inner(reduced[1])
         state = reduced[2] if len(reduced) == 3 else None
         if _uses_base_reduce(kind):
             function, args = _rebuild_exception, (kind, args)
@@ -403,27 +425,34 @@ class _Carry:
         return (function, args, carried, None, None, _restore_exception)
 
 
-class _ErrorPickler(pickle.Pickler):
-    """The C pickler, pickling exceptions with their chain."""
+class _Carried:
+    """An exception that pickles as its carry reduces it.
 
-    def __init__(self, file: io.BytesIO, carry: _Carry) -> None:
-        super().__init__(file, protocol=PROTOCOL)
+    Unpickled, it is the exception itself. A wrapper rather than a
+    `pickle.Pickler` subclass with a `reducer_override`: such a subclass
+    corrupts memory in an isolated subinterpreter on CPython 3.12, where
+    interpreter actors pickle their exceptions too.
+    """
+
+    __slots__ = ("carry", "exc")
+
+    def __init__(self, exc: BaseException, carry: _Carry) -> None:
+        self.exc = exc
         self.carry = carry
 
-    def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, BaseException):
-            return self.carry.reduce(obj)
-        return NotImplemented
+    def __reduce__(self) -> Any:
+        reduced = self.carry.reduce(self.exc)
+        if reduced is NotImplemented:
+            return self.exc.__reduce_ex__(PROTOCOL)
+        return reduced
 
 
 def _pickle_exception(exc: BaseException, carry: _Carry) -> bytes:
     """Pickle `exc` by name, or by value where it must be."""
-    buffer = io.BytesIO()
     try:
-        _ErrorPickler(buffer, carry).dump(exc)
+        data = pickle.dumps(carry.wrap(exc), protocol=PROTOCOL)
     except Exception:  # noqa: BLE001 (any failure: try by value)
         return _pickle_by_value(exc, carry)
-    data = buffer.getvalue()
     if _names_main(data):
         return _pickle_by_value(exc, carry)
     return data

@@ -405,4 +405,4 @@ def _forked() -> None:
 
 
 os.register_at_fork(after_in_child=_forked)
-_set_pool_view(workers)
+_set_pool_view("process", workers)

@@ -40,15 +40,15 @@ logger = logging.getLogger("pykka_rs.stats")
 # How long stats() waits for a worker's report.
 GATHER_PATIENCE = 5.0
 
-# The pool's view of its workers, registered by the process module (which
-# this module must not import: the registry of hooks goes the other way).
-_pool_workers: Callable[[], list[dict[str, int]]] = list
+# Each pool's view of its workers, by the kind of worker, registered by the
+# pool's module (which this module must not import: the registry of hooks
+# goes the other way).
+_pool_views: dict[str, Callable[[], list[dict[str, int]]]] = {}
 
 
-def _set_pool_view(workers: Callable[[], list[dict[str, int]]]) -> None:
-    """Let `stats()` list the pool's workers (the process module calls this)."""
-    global _pool_workers  # noqa: PLW0603
-    _pool_workers = workers
+def _set_pool_view(kind: str, workers: Callable[[], list[dict[str, int]]]) -> None:
+    """Let `stats()` list a pool's workers of `kind` ("process", "interpreter")."""
+    _pool_views[kind] = workers
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class ActorStats:
 
 @dataclass(frozen=True)
 class WorkerStats:
-    """One worker process of the pool."""
+    """One worker of a pool: a worker process, or a pooled subinterpreter."""
 
     process: int
     """Its process number (as `ActorStats.process` names it)."""
@@ -123,6 +123,9 @@ class WorkerStats:
     """Messages waiting in their mailboxes."""
     restarts: int
     """How often the worker in this seat died or hung and was replaced."""
+    kind: str = "process"
+    """`"process"`, or `"interpreter"` for a subinterpreter of this process,
+    whose pid, CPU time and memory are then this whole process's."""
 
 
 @dataclass(frozen=True)
@@ -297,14 +300,17 @@ def stats() -> SystemStats:
         )
         return snapshot
     # Ask every worker first, then read here while they answer.
-    pool = _pool_workers()
-    slots = [(worker, _core.gather_stats(worker["process"])) for worker in pool]
+    slots = [
+        (kind, worker, _core.gather_stats(worker["process"]))
+        for kind, view in _pool_views.items()
+        for worker in view()
+    ]
     here = _core.local_stats()
     actors = _actors_of(here)
     dead_letters = here["dead_letters"]
     workers = []
     deadline = time.monotonic() + GATHER_PATIENCE
-    for worker, slot in slots:
+    for kind, worker, slot in slots:
         try:
             report = slot.get(max(0.0, deadline - time.monotonic()))
         except Exception:  # a worker that died or hung is left out
@@ -320,12 +326,13 @@ def stats() -> SystemStats:
             WorkerStats(
                 process=worker["process"],
                 seat=worker["seat"],
-                pid=worker["pid"],
+                pid=worker.get("pid", usage["pid"]),
                 cpu_seconds=usage["cpu_seconds"],
                 rss_bytes=usage["rss_bytes"],
                 actors=len(mine),
                 waiting=sum(actor.waiting for actor in mine),
-                restarts=worker["restarts"],
+                restarts=worker.get("restarts", 0),
+                kind=kind,
             )
         )
     usage = here["usage"]
@@ -337,6 +344,6 @@ def stats() -> SystemStats:
         metrics=_core.metrics(),
         dead_letters=dead_letters,
         actors=sorted(actors, key=lambda a: (a.process, a.actor_class, a.actor_urn)),
-        workers=sorted(workers, key=lambda w: w.seat),
+        workers=sorted(workers, key=lambda w: (w.kind != "process", w.seat)),
         channels=[],
     )

@@ -62,8 +62,11 @@ __all__ = [
     "control_barrier",
     "disown",
     "disowned",
+    "gather_stats",
     "local_future",
+    "local_stats",
     "message_limit",
+    "metrics",
     "next_control",
     "next_seq",
     "process",
@@ -73,6 +76,7 @@ __all__ = [
     "run_actor_loop",
     "send_log",
     "set_message_limit",
+    "set_metrics",
     "set_spin",
     "spin",
     "subscribe",
@@ -464,7 +468,7 @@ class Mailbox:
         # messages from other processes arrive in.
         self._inbox: tuple[Any, int, int] | None = None
         self._stats = dict.fromkeys(
-            ("sent", "processed", "failed", "dropped", "high_water"), 0
+            ("sent", "processed", "failed", "dropped", "high_water", "busy_nanos"), 0
         )
 
     def _wake(self) -> None:
@@ -622,9 +626,22 @@ class Mailbox:
         self._stats["dropped"] += sum(1 for _, reply in left if reply is None)
         return [_envelope(message, reply) for message, reply in left]
 
-    def stats(self) -> dict[str, int]:
-        """The mailbox's counters."""
-        return {"waiting": self.qsize(), **self._stats}
+    def stats(self) -> dict[str, int | None]:
+        """The mailbox's counters, with the core's keys.
+
+        Handling is timed as a whole (`busy_nanos`); the stand-in keeps no
+        histogram, so nothing is timed one by one and the percentiles are None.
+        """
+        counters: dict[str, int | None] = {"waiting": self.qsize(), **self._stats}
+        counters.update(
+            timed=0, timed_nanos=0, p50_nanos=None, p90_nanos=None, p99_nanos=None
+        )
+        return counters
+
+    def enroll(self, class_name: str, urn: str) -> None:
+        """List this mailbox's actor in this interpreter's statistics until it stops."""
+        with _census_lock:
+            _census[id(self)] = (weakref.ref(self), class_name, urn)
 
     def __repr__(self) -> str:
         return f"<pykka_rs._core.Mailbox of {self._label}: {self.qsize()} waiting>"
@@ -712,6 +729,14 @@ class RemoteMailbox:
         """Not known here: only the actor's own process sees its queue."""
         raise TypeError(_SEND_ONLY)
 
+    def waiting(self) -> int | None:
+        """None: a subinterpreter keeps no pushed counters (see `stats()`)."""
+        return None
+
+    def stats(self) -> tuple[float, dict[str, int | None]] | None:
+        """None: no pushed counters here; `stats()` asks the parent."""
+        return None
+
     def __repr__(self) -> str:
         return (
             f"<pykka_rs._core.RemoteMailbox of {self._label} in process {self._to[0]}>"
@@ -783,15 +808,22 @@ class _Loop:
                 else:
                     _fail(reply, exc)
                 return
+        started = time.perf_counter_ns() if _metrics["on"] else 0
         try:
             value = self.actor._handle_receive(message)  # noqa: SLF001
         except BaseException as exc:  # noqa: BLE001
-            self.stats["failed"] += 1
+            self._count("failed", started)
             self.fail(exc, reply)
             return
-        self.stats["processed"] += 1
+        self._count("processed", started)
         if reply is not None:
             self.answer(reply, value)
+
+    def _count(self, outcome: str, started: int) -> None:
+        """Count a handled message, and its time, when metrics are on."""
+        if _metrics["on"]:
+            self.stats[outcome] += 1
+            self.stats["busy_nanos"] += time.perf_counter_ns() - started
 
     def answer(self, reply: Any, value: Any) -> None:
         from pykka_rs._pickling import dump_error, dumps  # noqa: PLC0415
@@ -1091,6 +1123,17 @@ class Node:
     def _on_process_died(self, fields: dict[str, Any], _payload: bytes) -> None:
         self._process_died(fields["process"], fields["cause"])
 
+    def _on_gather_stats(self, fields: dict[str, Any], _payload: bytes) -> None:
+        with self._lock:
+            numbers = {id(ref()): number for number, ref in self._exports.items()}
+        report = local_stats()
+        for actor in report["actors"]:
+            actor["number"] = numbers.get(actor.pop("key"), 0)
+        self._send(
+            _wire.make_frame("Reply", to=fields["reply"], ok=True),
+            pickle.dumps(report, protocol=5),
+        )
+
     def _on_shutdown(self, _fields: dict[str, Any], _payload: bytes) -> None:
         self._control(("shutdown",))
 
@@ -1104,6 +1147,7 @@ class Node:
         "Stopped": _on_stopped,
         "ProcessDied": _on_process_died,
         "Shutdown": _on_shutdown,
+        "GatherStats": _on_gather_stats,
     }
 
     def _refuse(
@@ -1167,6 +1211,7 @@ class Node:
                 f"a message to actor {actor} of process {self.process} was "
                 "dropped: the actor is gone"
             )
+            _dead_letters["count"] += 1
             self._control(("dead_letter", text))
 
     def stop_flag(self, actor: tuple[int, int]) -> Event:
@@ -1472,6 +1517,75 @@ def disown() -> None:
 def disowned() -> bool:
     """A subinterpreter is never a fork."""
     return False
+
+
+# The actors of this interpreter, for its statistics: by mailbox id, the
+# mailbox (weakly), its actor's class name and URN.
+_census: dict[int, tuple[weakref.ref[Mailbox], str, str]] = {}
+_census_lock = threading.Lock()
+_metrics = {"on": True}
+_dead_letters = {"count": 0}
+
+
+def set_metrics(on: bool) -> None:  # noqa: FBT001
+    """Turn the timing and counting of handled messages on or off."""
+    _metrics["on"] = bool(on)
+
+
+def metrics() -> bool:
+    """Whether handled messages are timed and counted."""
+    return _metrics["on"]
+
+
+def _rss() -> int | None:
+    try:
+        with open("/proc/self/statm") as statm:  # noqa: PTH123
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def local_stats() -> dict[str, Any]:
+    """This interpreter's statistics, shaped as the core's process reports are.
+
+    The usage is the whole process's: a subinterpreter has no CPU time or
+    memory of its own to read. Each actor also carries `key`, its mailbox's
+    id, for the node to put its number in.
+    """
+    with _census_lock:
+        entries = list(_census.items())
+    actors = []
+    for key, (ref, class_name, urn) in entries:
+        mailbox = ref()
+        if mailbox is None or mailbox.stopped.is_set():
+            with _census_lock:
+                _census.pop(key, None)
+            continue
+        actors.append(
+            {
+                "class": class_name,
+                "urn": urn,
+                "number": 0,
+                "key": key,
+                "mailbox": mailbox.stats(),
+            }
+        )
+    return {
+        "process": process(),
+        "usage": {
+            "pid": os.getpid(),
+            "cpu_seconds": time.process_time(),
+            "rss_bytes": _rss(),
+        },
+        "dead_letters": _dead_letters["count"],
+        "actors": actors,
+    }
+
+
+def gather_stats(process: int) -> Slot:  # noqa: ARG001
+    """Only the program's own process gathers reports; a worker asks it."""
+    msg = "statistics are gathered by the program's own process, not a worker"
+    raise RuntimeError(msg)
 
 
 def set_spin(seconds: float) -> None:

@@ -21,11 +21,17 @@ id, which the operating system reuses.
 from __future__ import annotations
 
 import os
-import secrets
 
 __all__ = ["adopt", "identity"]
 
-_identity = secrets.token_hex(8)
+
+def _fresh() -> str:
+    # Not `secrets`: it imports hashlib, which breaks the teardown of an
+    # isolated subinterpreter on CPython 3.12, where this module loads too.
+    return os.urandom(8).hex()
+
+
+_identity = _fresh()
 
 
 def identity() -> str:
@@ -49,7 +55,7 @@ def adopt(system: str) -> None:
 def _renew() -> None:
     """Become a system of its own (a forked child)."""
     global _identity  # noqa: PLW0603
-    _identity = secrets.token_hex(8)
+    _identity = _fresh()
 
 
 os.register_at_fork(after_in_child=_renew)

@@ -38,6 +38,9 @@ class Methods:
         current = api.get_current()
         return int(current[0] if isinstance(current, tuple) else current)
 
+    def run(self, function: Any) -> Any:
+        return function()
+
     def thread_name(self) -> str:
         return threading.current_thread().name
 

@@ -88,6 +88,27 @@ def test_tell_ask_proxies_and_futures_work_as_for_thread_actors(where: Any) -> N
 
 
 @needs_312
+def test_stats_count_an_interpreter_actors_messages_and_list_its_worker(
+    where: Any,
+) -> None:
+    for i in range(5):
+        where.tell(i)
+    assert where.ask("sync") == "sync"
+    seen = where.stats
+    assert (seen.sent, seen.handled, seen.failed, seen.waiting) == (6, 6, 0, 0)
+    assert seen.busy > 0
+    snapshot = pykka.stats()
+    (mine,) = [a for a in snapshot.actors if a.actor_urn == where.actor_urn]
+    assert mine.handled == 6
+    interpreters = [w for w in snapshot.workers if w.kind == "interpreter"]
+    assert mine.process in {w.process for w in interpreters}
+    assert all(w.pid == os.getpid() for w in interpreters)
+    # Seen from inside the subinterpreter too, through the parent.
+    inside = where.proxy().run(pykka.stats).get(timeout=30)
+    assert where.actor_urn in {a.actor_urn for a in inside.actors}
+
+
+@needs_312
 def test_stop_and_is_alive(where: Any) -> None:
     assert where.is_alive()
     assert where.stop() is True

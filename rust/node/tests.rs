@@ -542,6 +542,75 @@ fn gather_stats_from_a_dead_worker_fails_with_why() {
     if parent.gather(1, Arc::clone(&future)).is_ok() {
         let reason = undeliverable(&future.wait()).to_owned();
         assert!(reason.starts_with("worker process 1"), "{reason}");
+    }
+}
+
+#[test]
+fn the_parent_refuses_gather_stats_and_workers_refuse_stats() {
+    let (parent, worker, _end) = linked();
+    let future = Arc::new(FakeFuture::default());
+    worker.gather(0, Arc::clone(&future)).unwrap();
+    assert!(undeliverable(&future.wait()).contains("only the parent sends it"));
+    parent.send_frame(1, &Frame::Stats, &[]).unwrap();
+    let Control::DeadLetter(text) = control(&worker, |c| matches!(c, Control::DeadLetter(_)))
+    else {
+        unreachable!()
+    };
+    assert!(text.contains("only workers send it"), "{text}");
+}
+
+#[test]
+fn pushed_counters_reach_the_parent_and_only_changes_are_pushed() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    assert!(parent.remote_stats(address).is_none());
+    mailbox.send((b"queued".to_vec(), None)).unwrap();
+    let mut last = HashMap::new();
+    worker.push_counters(&mut last).unwrap();
+    parent_caught_up(&parent, &worker);
+    let (age, counters) = parent.remote_stats(address).expect("counters arrived");
+    assert_eq!((counters.waiting, counters.sent), (1, 1));
+    assert!(age < PATIENCE);
+    assert!(
+        worker.changed_counters(&mut last).is_empty(),
+        "nothing changed"
+    );
+    mailbox.try_recv();
+    let changed = worker.changed_counters(&mut last);
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].mailbox.waiting, 0);
+}
+
+#[test]
+fn pushed_counters_are_forgotten_when_the_actor_stops_or_its_process_dies() {
+    let (parent, worker, end) = linked();
+    let (first, first_address) = actor(&worker);
+    let (_second, second_address) = actor(&worker);
+    worker.push_counters(&mut HashMap::new()).unwrap();
+    parent_caught_up(&parent, &worker);
+    assert!(parent.remote_stats(first_address).is_some());
+    first.stopped().set();
+    parent_caught_up(&parent, &worker);
+    assert!(parent.remote_stats(first_address).is_none());
+    assert!(parent.remote_stats(second_address).is_some());
+    end.shutdown(std::net::Shutdown::Both).unwrap();
+    control(&parent, |c| matches!(c, Control::ProcessLost { .. }));
+    assert!(parent.remote_stats(second_address).is_none());
+}
+
+#[test]
+fn undecodable_stats_are_reported_and_change_nothing() {
+    let (parent, worker, _end) = linked();
+    worker
+        .send_frame(0, &Frame::Stats, b"not a pickle")
+        .unwrap();
+    let Control::DeadLetter(text) = control(&parent, |c| matches!(c, Control::DeadLetter(_)))
+    else {
+        unreachable!()
+    };
+    assert!(text.contains("does not decode"), "{text}");
+}
+
 /// A parent and interpreter worker 1, linked in memory; also the worker's
 /// end of the channel, to close it with.
 fn linked_in_memory() -> (Arc<FakeNode>, Arc<FakeNode>, memory::End) {
@@ -619,69 +688,6 @@ fn in_memory_a_stop_announced_before_a_reply_is_known_when_the_reply_arrives() {
 }
 
 #[test]
-fn the_parent_refuses_gather_stats_and_workers_refuse_stats() {
-    let (parent, worker, _end) = linked();
-    let future = Arc::new(FakeFuture::default());
-    worker.gather(0, Arc::clone(&future)).unwrap();
-    assert!(undeliverable(&future.wait()).contains("only the parent sends it"));
-    parent.send_frame(1, &Frame::Stats, &[]).unwrap();
-    let Control::DeadLetter(text) = control(&worker, |c| matches!(c, Control::DeadLetter(_)))
-    else {
-        unreachable!()
-    };
-    assert!(text.contains("only workers send it"), "{text}");
-}
-
-#[test]
-fn pushed_counters_reach_the_parent_and_only_changes_are_pushed() {
-    let (parent, worker, _end) = linked();
-    let (mailbox, address) = actor(&worker);
-    assert!(parent.remote_stats(address).is_none());
-    mailbox.send((b"queued".to_vec(), None)).unwrap();
-    let mut last = HashMap::new();
-    worker.push_counters(&mut last).unwrap();
-    parent_caught_up(&parent, &worker);
-    let (age, counters) = parent.remote_stats(address).expect("counters arrived");
-    assert_eq!((counters.waiting, counters.sent), (1, 1));
-    assert!(age < PATIENCE);
-    assert!(
-        worker.changed_counters(&mut last).is_empty(),
-        "nothing changed"
-    );
-    mailbox.try_recv();
-    let changed = worker.changed_counters(&mut last);
-    assert_eq!(changed.len(), 1);
-    assert_eq!(changed[0].mailbox.waiting, 0);
-}
-
-#[test]
-fn pushed_counters_are_forgotten_when_the_actor_stops_or_its_process_dies() {
-    let (parent, worker, end) = linked();
-    let (first, first_address) = actor(&worker);
-    let (_second, second_address) = actor(&worker);
-    worker.push_counters(&mut HashMap::new()).unwrap();
-    parent_caught_up(&parent, &worker);
-    assert!(parent.remote_stats(first_address).is_some());
-    first.stopped().set();
-    parent_caught_up(&parent, &worker);
-    assert!(parent.remote_stats(first_address).is_none());
-    assert!(parent.remote_stats(second_address).is_some());
-    end.shutdown(std::net::Shutdown::Both).unwrap();
-    control(&parent, |c| matches!(c, Control::ProcessLost { .. }));
-    assert!(parent.remote_stats(second_address).is_none());
-}
-
-#[test]
-fn undecodable_stats_are_reported_and_change_nothing() {
-    let (parent, worker, _end) = linked();
-    worker
-        .send_frame(0, &Frame::Stats, b"not a pickle")
-        .unwrap();
-    let Control::DeadLetter(text) = control(&parent, |c| matches!(c, Control::DeadLetter(_)))
-    else {
-        unreachable!()
-    };
-    assert!(text.contains("does not decode"), "{text}");
 fn in_memory_a_worker_that_closes_its_end_fails_the_asks_waiting_on_it() {
     let (parent, worker, end) = linked_in_memory();
     let (_mailbox, address) = actor(&worker);
