@@ -167,6 +167,7 @@ VARIANTS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = MappingProxyType(
         "Log": (),
         "Load": (("actors", _U64), ("waiting", _U64)),
         "Shutdown": (),
+        "Exited": (("actor", "Address"), ("reason", _STR)),
     }
 )
 """Every frame variant, in the order `rust/pool/frame.rs` declares them, with

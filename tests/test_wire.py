@@ -88,6 +88,15 @@ GOLDEN: list[tuple[Any, bytes]] = [
     ("Log", b"log"),
     ({"Load": {"actors": 0x7FFF_FFFF, "waiting": 1 << 40}}, b""),
     ("Shutdown", b""),
+    (
+        {
+            "Exited": {
+                "actor": {"process": 0x8000_0000, "actor": 2**63 - 1},
+                "reason": "fa\u00eflure",
+            }
+        },
+        b"details",
+    ),
 ]
 
 
@@ -227,6 +236,7 @@ def test_constants_match_the_rust_core(wire: Any) -> None:
         "Log",
         "Load",
         "Shutdown",
+        "Exited",
     ]
 
 
@@ -299,6 +309,7 @@ def test_destinations_follow_the_routing_rules(wire: Any) -> None:
         3,
         0,
         2,
+        None,
         None,
         None,
         None,

@@ -135,6 +135,16 @@ pub enum Frame {
     },
     /// Parent to worker: stop every actor and exit.
     Shutdown,
+    /// An actor ended, once it had handled its last message; sent by its
+    /// process to the parent, which tells every worker, for monitors.
+    /// Payload: the runtime's details of the end (for Python, a pickle of
+    /// the exception and the traceback's text).
+    Exited {
+        /// The actor that ended.
+        actor: Address,
+        /// Why: "normal", "failure" or "shutdown".
+        reason: String,
+    },
 }
 
 impl Frame {
@@ -351,6 +361,10 @@ mod tests {
                 waiting: 10,
             },
             Frame::Shutdown,
+            Frame::Exited {
+                actor: to,
+                reason: "failure".into(),
+            },
         ]
     }
 
@@ -468,6 +482,16 @@ mod tests {
                 Vec::new(),
             ),
             (Frame::Shutdown, Vec::new()),
+            (
+                Frame::Exited {
+                    actor: Address {
+                        process: 0x8000_0000,
+                        actor: (1 << 63) - 1,
+                    },
+                    reason: "fa\u{ef}lure".into(),
+                },
+                b"details".to_vec(),
+            ),
         ]
     }
 
@@ -615,6 +639,7 @@ mod tests {
                 Some(0),
                 Some(0),
                 Some(2),
+                None,
                 None,
                 None,
                 None,
