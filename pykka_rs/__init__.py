@@ -15,23 +15,35 @@ from pykka_rs._registry import ActorRegistry
 from pykka_rs._actor import Actor  # isort:skip
 from pykka_rs._threading import ThreadingActor, ThreadingFuture  # isort:skip
 from pykka_rs._process import ProcessActor, configure  # isort:skip
+from pykka_rs._monitor import ActorExit, LinkError, Monitor, link, monitor, unlink  # isort:skip
+from pykka_rs._supervisor import Backoff, ChildSpec, Supervisor, SupervisorError  # isort:skip
 
 __all__ = [
     "Actor",
     "ActorDeadError",
+    "ActorExit",
     "ActorProxy",
     "ActorRef",
     "ActorRegistry",
+    "Backoff",
     "CallableProxy",
+    "ChildSpec",
     "Future",
+    "LinkError",
+    "Monitor",
     "ProcessActor",
     "RemoteError",
+    "Supervisor",
+    "SupervisorError",
     "ThreadingActor",
     "ThreadingFuture",
     "Timeout",
     "configure",
     "get_all",
+    "link",
+    "monitor",
     "traversable",
+    "unlink",
 ]
 
 # Pykka's log records go to the "pykka" logger, quiet (as Pykka's) until the

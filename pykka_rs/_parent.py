@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykka_rs import _core
 from pykka_rs._logs import emit
+from pykka_rs._monitor import deliver as deliver_down
 from pykka_rs._pickling import (
     PROTOCOL,
     dump_error,
@@ -146,6 +147,36 @@ class Parent:
             _core.control_barrier().wait(LOG_PATIENCE)
         return rebuild_ref(process, number, urn, cls)
 
+    def start_supervised(
+        self,
+        cls: type[Actor],
+        process: int | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        context: dict[str, Any],
+    ) -> tuple[int, int]:
+        """Start a run of a supervised actor; return its mailbox's address."""
+        payload = dumps(("supervised", cls, args, kwargs, context))
+        if process is None:
+            process = self._choose(None)
+        label = str(context["ref"])
+        number = self.core.spawn_actor(
+            process, payload, label, count=context["reuse"] is None
+        )
+        if threading.current_thread() is not self._control:
+            _core.control_barrier().wait(LOG_PATIENCE)
+        return process, number
+
+    def direct(self, process: int, directive: tuple[Any, ...]) -> Any:
+        """Have worker `process` carry out a supervisor's directive."""
+        return self.core.spawn_actor(
+            process, dumps(directive), f"worker process {process}", count=False
+        )
+
+    def kill(self, process: int, why: str) -> None:
+        """Kill worker `process`; its death is reported as `why`."""
+        self.core.kill(process, why)
+
     def _choose(self, seat: int | None) -> int:
         """The process for the next actor, waiting while workers restart."""
         process = self.core.wait_for_worker(seat, STARTUP_PATIENCE)
@@ -187,6 +218,8 @@ class Parent:
             logger.error(item[1])
         elif kind == "barrier":
             item[1].set()
+        elif kind == "down":
+            deliver_down(item[1], item[2])
 
     def _answer(self, reply: tuple[int, int], payload: bytes) -> None:
         """Do what a worker asked for and answer it."""
@@ -199,7 +232,11 @@ class Parent:
             if kind == "registry":
                 _core.reply(reply, True, dumps(_pickled_each(ActorRegistry.get_all())))  # noqa: FBT003
                 return
-            if kind != "start":
+            if kind == "kill":
+                self.kill(*details)
+                _core.reply(reply, True, dumps(None))  # noqa: FBT003
+                return
+            if kind not in ("start", "supervised", "direct"):
                 msg = f"the parent does not know a worker request {kind!r}"
                 raise ValueError(msg)  # noqa: TRY301 (answered to the worker below)
         except Exception as exc:  # noqa: BLE001
@@ -208,22 +245,22 @@ class Parent:
         # Starting waits for a worker: not on this thread, which others wait on.
         threading.Thread(
             target=self._start_for,
-            args=(reply, *details),
+            args=(reply, kind, *details),
             name="pykka_rs-start",
             daemon=True,
         ).start()
 
-    def _start_for(
-        self,
-        reply: tuple[int, int],
-        cls: type[Actor],
-        seat: int | None,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> None:
+    def _start_for(self, reply: tuple[int, int], kind: str, *details: Any) -> None:
+        """Carry out a worker's request that waits on a worker: `start` an
+        actor, start a `supervised` actor's run, or a supervisor's `direct`ive."""
         try:
-            ref = self.start(cls, seat, args, kwargs)
-            _core.reply(reply, True, dumps(ref))  # noqa: FBT003
+            if kind == "start":
+                answer: Any = self.start(*details)
+            elif kind == "supervised":
+                answer = self.start_supervised(*details)
+            else:
+                answer = self.direct(*details)
+            _core.reply(reply, True, dumps(answer))  # noqa: FBT003
         except Exception as exc:  # noqa: BLE001
             _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
 

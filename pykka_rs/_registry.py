@@ -238,7 +238,15 @@ class ActorRegistry:
         block: bool,
         timeout: float | None,
     ) -> list[bool] | list[Future[bool]]:
-        """Stop `refs`, the last first, as `stop_all()` stops every actor."""
+        """Stop `refs`, the last first, as `stop_all()` stops every actor.
+
+        Supervised actors come after the rest: their supervisors, stopped
+        first, stop them in their own order, and would restart one stopped
+        before them.
+        """
+        refs = [ref for ref in refs if ref._supervised_by is not None] + [  # noqa: SLF001
+            ref for ref in refs if ref._supervised_by is None  # noqa: SLF001
+        ]
         if not block:
             return [ref.stop(block=False, timeout=timeout) for ref in reversed(refs)]
         stopped = [ref.stop(block=True, timeout=timeout) for ref in reversed(refs)]

@@ -20,6 +20,7 @@ mod node;
 mod pickling;
 mod pool;
 mod python;
+mod relay;
 mod remote;
 mod supervision;
 mod system;
@@ -63,6 +64,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<future::PySlot>()?;
     m.add_class::<mailbox::PyMailbox>()?;
     m.add_class::<remote::PyRemoteMailbox>()?;
+    m.add_class::<relay::PyRelay>()?;
     m.add_class::<pool::PyPool>()?;
     m.add_class::<actor::PyActorThread>()?;
     supervision::register(m)?;
@@ -85,6 +87,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(system::next_seq, m)?)?;
     m.add_function(wrap_pyfunction!(system::disown, m)?)?;
     m.add_function(wrap_pyfunction!(system::disowned, m)?)?;
+    m.add_function(wrap_pyfunction!(system::watch, m)?)?;
+    m.add_function(wrap_pyfunction!(system::unwatch, m)?)?;
+    m.add_function(wrap_pyfunction!(system::announce_exit, m)?)?;
     m.add_function(wrap_pyfunction!(system::set_message_limit, m)?)?;
     m.add_function(wrap_pyfunction!(system::message_limit, m)?)?;
     m.add_function(wrap_pyfunction!(set_spin, m)?)?;
