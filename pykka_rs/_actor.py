@@ -440,11 +440,11 @@ class Actor(abc.ABC):
         if isinstance(message, messages._ActorStop):  # noqa: SLF001
             return self._stop()
         if isinstance(message, messages._Shutdown):  # noqa: SLF001
-            run = self._incarnation
-            if message.incarnation is None and run is None:
+            if message.incarnation is None:
                 self._note_exit("shutdown")
                 return self._stop()
-            # A supervised run's supervisor ended it already; this woke it.
+            # Its supervisor ended the run already, and this woke it (another
+            # run ignores it).
             return None
         if isinstance(message, messages._Link):  # noqa: SLF001
             return _monitor.handle_link(self, message)

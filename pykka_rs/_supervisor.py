@@ -272,8 +272,10 @@ class _Child:
         supervisor, key = self.supervisor_ref, self.key
 
         def tell() -> None:
+            # Sent as an ask nobody waits for: one still queued when the
+            # supervisor stops is answered quietly, not logged as dropped.
             try:
-                supervisor.tell(_ChildEnded(key, incarnation))
+                supervisor.ask(_ChildEnded(key, incarnation), block=False)
             except ActorDeadError:
                 pass  # the supervisor is gone: nobody waits for this
 
@@ -594,7 +596,12 @@ class Supervisor(ThreadingActor):
         ref = super().start(*args, **kwargs)
         actor = ref._actor_weakref()  # noqa: SLF001
         if actor is not None:
-            actor._ready.get()
+            try:
+                actor._ready.get()
+            except SupervisorError:
+                # It stops itself; raise once it has, leaving nothing behind.
+                ref.actor_stopped.wait()
+                raise
         return ref
 
     # --- Lifecycle ------------------------------------------------------------
@@ -669,6 +676,23 @@ class Supervisor(ThreadingActor):
     def count_children(self) -> dict[str, int]:
         """Counts: `specs`, `active` (running), `supervisors`, `workers`."""
         return self._core.count_children()
+
+    def child_spec(self, child_id: str | int) -> ChildSpec | None:
+        """The spec of child `child_id` (a dynamic child's is the template,
+        with its own arguments), or None."""
+        if self._core.child_spec(child_id) is None:
+            return None
+        spec, args, kwargs = self._spec(child_id)
+        if isinstance(child_id, int):
+            return ChildSpec(
+                spec.actor_class,
+                args,
+                kwargs,
+                spec.id,
+                spec.restart,
+                spec.shutdown,
+            )
+        return spec
 
     def get_child(self, child_id: str | int) -> ActorRef[Any] | None:
         """The `ActorRef` of child `child_id`, valid across its restarts, or
@@ -880,7 +904,7 @@ class Supervisor(ThreadingActor):
 
         def fire() -> None:
             try:
-                me.tell(_TimerFired(timer))
+                me.ask(_TimerFired(timer), block=False)  # see _Child._watch
             except ActorDeadError:
                 pass
 
@@ -891,9 +915,9 @@ class Supervisor(ThreadingActor):
 
     def _escalate(self, code: str, key: str | int, message: str) -> None:
         error = SupervisorError(code, f"{self}: {message}", key)
-        self._finish()
         if not self._ready._slot.done():  # noqa: SLF001
             self._ready.set_exception((SupervisorError, error, None))
+        self._finish()
         try:
             raise error  # noqa: TRY301 (raised for its traceback, then handled as a failure)
         except SupervisorError:

@@ -37,11 +37,11 @@ class _Introspect(NamedTuple):
 
 
 class _Shutdown(NamedTuple):
-    """Asks the actor to stop for its supervisor or its worker's shutdown.
+    """Asks the actor to stop, as a shutdown: its end's reason is "shutdown".
 
-    It stops as for `_ActorStop`, and monitors hear "shutdown". With an
-    `incarnation`, it only wakes a supervised actor's run that its
-    supervisor has ended; another run (the next) ignores it.
+    It stops as for `_ActorStop`. With an `incarnation`, it only wakes a
+    supervised actor's run that its supervisor has ended already; another
+    run (the next) ignores it.
     """
 
     incarnation: int | None = None

@@ -23,7 +23,21 @@ if typing.TYPE_CHECKING:
     from types import ModuleType
 
 # Names pykka_rs adds to Pykka's public API.
-ADDITIONS = {"ProcessActor", "RemoteError", "configure"}
+ADDITIONS = {
+    "ActorExit",
+    "Backoff",
+    "ChildSpec",
+    "LinkError",
+    "Monitor",
+    "ProcessActor",
+    "RemoteError",
+    "Supervisor",
+    "SupervisorError",
+    "configure",
+    "link",
+    "monitor",
+    "unlink",
+}
 
 MODULES = ["", ".messages", ".typing", ".debug"]
 

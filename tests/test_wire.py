@@ -948,6 +948,9 @@ def run_worker_session(
     parent.expect("Stopped", actor=actor)
     parent.send(here("Ask", to=actor, reply=future(8)), pickle.dumps("late"))
     parent.expect("Undeliverable", to=future(8), reason="not found")
+    # Once it has handled its last message, its end, for monitors.
+    details = parent.expect("Exited", actor=actor, reason="normal")
+    assert pickle.loads(details) == (None, None, "")  # noqa: S301
 
     # Shutdown: the worker exits and its end of the socket closes, between frames.
     parent.send("Shutdown")
