@@ -402,11 +402,13 @@ def link(first: ActorRef[Any], second: ActorRef[Any]) -> None:
 
     Raises:
         TypeError: if either is not an `ActorRef`
-        ActorDeadError: if either is not alive
     """
     _check_pair(first, second, "link")
-    first.tell(messages._Link(second))  # noqa: SLF001
-    second.tell(messages._Link(first))  # noqa: SLF001
+    for ref, peer in ((first, second), (second, first)):
+        try:
+            ref.tell(messages._Link(peer))  # noqa: SLF001
+        except ActorDeadError:
+            pass  # the other one, watching it, hears of its end
 
 
 def unlink(first: ActorRef[Any], second: ActorRef[Any]) -> None:

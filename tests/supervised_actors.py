@@ -98,6 +98,16 @@ class Member:
     def pid(self) -> int:
         return os.getpid()
 
+    def watch(self, other: pykka.ActorRef[Any]) -> None:
+        """Monitor `other`, from this actor's process; tell the journal its end."""
+        name, journal = self.name, self.journal
+        assert journal is not None
+
+        def told(end: pykka.ActorExit) -> None:
+            journal.tell(("told", name, end.reason, str(end.actor_ref)))
+
+        pykka.monitor(other, told)
+
     def ping_other(self, other: pykka.ActorRef[Any]) -> Any:
         return other.proxy().ping().get(timeout=20)
 
