@@ -431,7 +431,7 @@ class Actor(abc.ABC):
         logged too.
         """
 
-    def _handle_receive(self, message: Any) -> Any:
+    def _handle_receive(self, message: Any) -> Any:  # noqa: PLR0911 (one per kind)
         """Handle a message: Pykka's own messages here, the rest in `on_receive()`.
 
         Actors with a pykka_rs mailbox do this dispatch in the core unless a

@@ -24,6 +24,7 @@ worker died), and then the run's own word is ignored.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -97,15 +98,17 @@ class Run:
         self.ended.set()
 
     def request_stop(self) -> None:
-        """End the run for its supervisor: after the message it handles, if
-        any, it runs `on_stop()` and ends, leaving the mailbox to the next."""
+        """End the run for its supervisor.
+
+        After the message it handles, if any, it runs `on_stop()` and ends,
+        leaving the mailbox to the next run.
+        """
         self.stop_requested = True
         self.ended.set()
-        try:
-            # Wakes a loop that waits for a message; the next run ignores it.
+        # Wakes a loop that waits for a message (the next run ignores it);
+        # a closed mailbox ends the loop anyway.
+        with contextlib.suppress(ActorDeadError):
             self.hosted.mailbox.tell(messages._Shutdown(self.number))  # noqa: SLF001
-        except ActorDeadError:
-            pass  # closed already: the loop ends anyway
 
     def wait_for_predecessor(self) -> None:
         """Wait until the run before this one has left the mailbox."""

@@ -27,6 +27,7 @@ unless the end was "normal".
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import pickle
@@ -202,7 +203,10 @@ _ended: OrderedDict[str, ActorExit] = OrderedDict()
 _tokens: dict[int, Monitor] = {}
 
 
-def _tell(target: Callable[[ActorExit], object] | ActorRef[Any], exit: ActorExit) -> None:  # noqa: A002
+def _tell(
+    target: Callable[[ActorExit], object] | ActorRef[Any],
+    exit: ActorExit,  # noqa: A002 (Erlang's word)
+) -> None:
     from pykka_rs._ref import ActorRef  # noqa: PLC0415 (import cycle)
 
     try:
@@ -259,10 +263,7 @@ def monitor(
         msg = f"monitor() watches an ActorRef, not {type(actor_ref).__name__}"
         raise TypeError(msg)
     if not (isinstance(target, ActorRef) or callable(target)):
-        msg = (
-            "monitor() tells a callable or an ActorRef, not "
-            f"{type(target).__name__}"
-        )
+        msg = f"monitor() tells a callable or an ActorRef, not {type(target).__name__}"
         raise TypeError(msg)
     watch = Monitor(actor_ref, target)
     if actor_ref._unreachable is not None:  # noqa: SLF001 (a ref of another system)
@@ -280,13 +281,15 @@ def monitor(
         if known is None:
             _watchers.setdefault(urn, []).append(watch)
     if known is not None:
-        watch._fire(known)
+        watch._fire(known)  # noqa: SLF001
     return watch
 
 
 def _forgotten(actor_ref: ActorRef[Any]) -> ActorExit | None:
-    """For an actor of this process not among the latest ends: its end, if
-    it ended long ago, else None (it will tell its monitors)."""
+    """The end of an actor of this process whose end is not remembered.
+
+    None if it has not ended yet: it will tell its monitors.
+    """
     if not actor_ref.actor_stopped.is_set():
         return None
     actor = actor_ref._actor_weakref()  # noqa: SLF001
@@ -385,8 +388,7 @@ _link_ids = itertools.count(1)
 
 
 def link(first: ActorRef[Any], second: ActorRef[Any]) -> None:
-    """Link two actors, in Erlang's sense: when one ends abnormally, the
-    other is told.
+    """Link two actors, in Erlang's sense: each is told when the other ends.
 
     An actor told of a linked actor's end stops, failing with `LinkError`
     (its `on_failure()` runs; if it is supervised, its supervisor restarts
@@ -405,10 +407,9 @@ def link(first: ActorRef[Any], second: ActorRef[Any]) -> None:
     """
     _check_pair(first, second, "link")
     for ref, peer in ((first, second), (second, first)):
-        try:
+        # A dead one is left out: the other, watching it, hears of its end.
+        with contextlib.suppress(ActorDeadError):
             ref.tell(messages._Link(peer))  # noqa: SLF001
-        except ActorDeadError:
-            pass  # the other one, watching it, hears of its end
 
 
 def unlink(first: ActorRef[Any], second: ActorRef[Any]) -> None:
@@ -419,10 +420,8 @@ def unlink(first: ActorRef[Any], second: ActorRef[Any]) -> None:
     """
     _check_pair(first, second, "unlink")
     for ref, peer in ((first, second), (second, first)):
-        try:
+        with contextlib.suppress(ActorDeadError):
             ref.tell(messages._Link(peer, link=False))  # noqa: SLF001
-        except ActorDeadError:
-            pass
 
 
 def _check_pair(first: object, second: object, what: str) -> None:

@@ -251,8 +251,11 @@ class Parent:
         ).start()
 
     def _start_for(self, reply: tuple[int, int], kind: str, *details: Any) -> None:
-        """Carry out a worker's request that waits on a worker: `start` an
-        actor, start a `supervised` actor's run, or a supervisor's `direct`ive."""
+        """Carry out a worker's request that waits on a worker.
+
+        `start` an actor, start a `supervised` actor's run, or carry out a
+        supervisor's `direct`ive.
+        """
         try:
             if kind == "start":
                 answer: Any = self.start(*details)

@@ -245,7 +245,9 @@ class ActorRegistry:
         before them.
         """
         refs = [ref for ref in refs if ref._supervised_by is not None] + [  # noqa: SLF001
-            ref for ref in refs if ref._supervised_by is None  # noqa: SLF001
+            ref
+            for ref in refs
+            if ref._supervised_by is None  # noqa: SLF001
         ]
         if not block:
             return [ref.stop(block=False, timeout=timeout) for ref in reversed(refs)]

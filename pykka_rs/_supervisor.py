@@ -22,6 +22,7 @@ while the child restarts on another worker after its worker died.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import queue
@@ -45,6 +46,7 @@ from pykka_rs._threading import ThreadingActor, ThreadingFuture
 
 if TYPE_CHECKING:
     from pykka_rs import Actor
+    from pykka_rs._core import _Backoff, _ChildCounts, _ChildSpec
 
 __all__ = ["Backoff", "ChildSpec", "Supervisor", "SupervisorError"]
 
@@ -84,7 +86,7 @@ class Backoff:
     jitter: float = 0.0
     reset_after: float | None = None
 
-    def _for_core(self) -> dict[str, float | None]:
+    def _for_core(self) -> _Backoff:
         return {
             "min": self.min,
             "max": self.max,
@@ -156,9 +158,13 @@ class ChildSpec:
                     'a ChildSpec\'s shutdown is a number of seconds, "brutal_kill" '
                     f'or "infinity", not {shutdown!r}'
                 )
-                raise TypeError(msg) if not isinstance(shutdown, str) else ValueError(msg)
+                raise (
+                    TypeError(msg) if not isinstance(shutdown, str) else ValueError(msg)
+                )
             if not shutdown >= 0:
-                msg = f"a ChildSpec's shutdown must be 0 seconds or more, not {shutdown}"
+                msg = (
+                    f"a ChildSpec's shutdown must be 0 seconds or more, not {shutdown}"
+                )
                 raise ValueError(msg)
 
     @property
@@ -171,8 +177,8 @@ class ChildSpec:
         """`"supervisor"` for a `Supervisor` subclass, else `"worker"`."""
         return "supervisor" if issubclass(self.actor_class, Supervisor) else "worker"
 
-    def _for_core(self) -> dict[str, Any]:
-        spec: dict[str, Any] = {
+    def _for_core(self) -> _ChildSpec:
+        spec: _ChildSpec = {
             "id": self.child_id,
             "restart": self.restart,
             "kind": self.kind,
@@ -226,12 +232,10 @@ class _TimerFired:
 # --- Children -------------------------------------------------------------------
 
 
-def _resolve(done: ThreadingFuture[ActorExit], exit: ActorExit) -> None:  # noqa: A002
+def _resolve(done: ThreadingFuture[ActorExit], end: ActorExit) -> None:
     """Give a run's `done` its end, unless it has one already (the first stands)."""
-    try:
-        done.set(exit)
-    except queue.Full:
-        pass
+    with contextlib.suppress(queue.Full):
+        done.set(end)
 
 
 class _Child:
@@ -274,10 +278,9 @@ class _Child:
         def tell() -> None:
             # Sent as an ask nobody waits for: one still queued when the
             # supervisor stops is answered quietly, not logged as dropped.
-            try:
+            # If the supervisor is gone, nobody waits for this.
+            with contextlib.suppress(ActorDeadError):
                 supervisor.ask(_ChildEnded(key, incarnation), block=False)
-            except ActorDeadError:
-                pass  # the supervisor is gone: nobody waits for this
 
         done._slot.add_done_callback(tell)  # noqa: SLF001
 
@@ -305,7 +308,7 @@ class _ThreadChild(_Child):
         run = Run(self.hosted, incarnation, self.ref, done)
         actor = start_run(self.spec.actor_class, self.args, self.kwargs, run)
         self.actor = actor
-        self.ref._actor_weakref = weakref.ref(actor)  # type: ignore[assignment]  # noqa: SLF001
+        self.ref._actor_weakref = weakref.ref(actor)  # noqa: SLF001
         self._watch(incarnation, done)
         if isinstance(actor, Supervisor):
             actor._ready.get()  # noqa: SLF001 (raises if its children failed to start)
@@ -324,7 +327,9 @@ class _ThreadChild(_Child):
         )
         done = self.runs.get(incarnation)
         if done is not None:
-            _resolve(done, ActorExit(self.ref, "killed", detail=f"{why}; it was abandoned"))
+            _resolve(
+                done, ActorExit(self.ref, "killed", detail=f"{why}; it was abandoned")
+            )
 
     def close(self) -> None:
         self.hosted.close(self.ref)
@@ -360,7 +365,11 @@ class _ProcessChild(_Child):
         }
         try:
             where = side.start_supervised(
-                cls, None if reuse is None else reuse[0], self.args, self.kwargs, context
+                cls,
+                None if reuse is None else reuse[0],
+                self.args,
+                self.kwargs,
+                context,
             )
         except ActorDeadError:
             if reuse is None:
@@ -388,10 +397,9 @@ class _ProcessChild(_Child):
             self.where = where
             self.dead = None
         self.watching = _monitor.watch_address(self.ref, where, self._hosted_ended)
-        try:
+        # If its worker died already, the watch says so.
+        with contextlib.suppress(ActorDeadError):
             self.relay.redirect(*where)
-        except ActorDeadError:
-            pass  # its worker died already: the watch says so
 
     def _hosted_ended(self, exit: ActorExit) -> None:  # noqa: A002
         """The mailbox's worker died (or the mailbox was closed)."""
@@ -411,10 +419,9 @@ class _ProcessChild(_Child):
             where, dead = self.where, self.dead
         if where is None or dead is not None:
             return
-        try:
+        # If its worker died, the watch reports it killed.
+        with contextlib.suppress(ActorDeadError):
             _system().direct(where[0], ("end", where[1], incarnation))
-        except ActorDeadError:
-            pass  # its worker died: the watch reports it killed
 
     def kill(self, incarnation: int, why: str) -> None:
         with self.lock:
@@ -431,7 +438,7 @@ class _ProcessChild(_Child):
             done.get(timeout=KILL_PATIENCE)
         except Timeout:
             self._killed(f"{why}; its worker process was killed")
-        except Exception:  # noqa: BLE001 (a run's end is its value, never an exception)
+        except Exception:
             logger.debug("a killed run's end could not be read", exc_info=True)
 
     def close(self) -> None:
@@ -448,7 +455,7 @@ class _ProcessChild(_Child):
         if where is not None and dead is None:
             try:
                 _system().direct(where[0], ("close", where[1]))
-            except Exception:  # noqa: BLE001 (its worker is gone or going: so is the mailbox)
+            except Exception:
                 logger.debug(f"{self.ref}'s mailbox could not be closed", exc_info=True)
 
 
@@ -456,8 +463,7 @@ class _ProcessChild(_Child):
 
 
 class Supervisor(ThreadingActor):
-    """An actor that starts other actors, watches them and restarts them, as
-    an Erlang/OTP supervisor does.
+    """An actor that starts, watches and restarts actors, as OTP's supervisor does.
 
     Declare the children and the strategy on a subclass, or pass them to
     `start()`:
@@ -544,7 +550,9 @@ class Supervisor(ThreadingActor):
         specs = list(cls.children if children is None else children)
         for spec in specs:
             if not isinstance(spec, ChildSpec):
-                msg = f"a supervisor's children are ChildSpecs, not {type(spec).__name__}"
+                msg = (
+                    f"a supervisor's children are ChildSpecs, not {type(spec).__name__}"
+                )
                 raise TypeError(msg)
         strategy = cls.strategy if strategy is None else strategy
         if strategy not in _STRATEGIES:
@@ -597,7 +605,7 @@ class Supervisor(ThreadingActor):
         actor = ref._actor_weakref()  # noqa: SLF001
         if actor is not None:
             try:
-                actor._ready.get()
+                actor._ready.get()  # noqa: SLF001
             except SupervisorError:
                 # It stops itself; raise once it has, leaving nothing behind.
                 ref.actor_stopped.wait()
@@ -616,9 +624,9 @@ class Supervisor(ThreadingActor):
 
     def on_failure(
         self,
-        exception_type: type[BaseException] | None,
-        exception_value: BaseException | None,
-        traceback: Any,
+        exception_type: type[BaseException] | None,  # noqa: ARG002
+        exception_value: BaseException | None,  # noqa: ARG002
+        traceback: Any,  # noqa: ARG002
     ) -> None:
         """Stop the children, newest first, if they are still running."""
         self._shut_down()
@@ -673,13 +681,15 @@ class Supervisor(ThreadingActor):
                 listed.append((key, state, kind))
         return listed
 
-    def count_children(self) -> dict[str, int]:
+    def count_children(self) -> _ChildCounts:
         """Counts: `specs`, `active` (running), `supervisors`, `workers`."""
         return self._core.count_children()
 
     def child_spec(self, child_id: str | int) -> ChildSpec | None:
-        """The spec of child `child_id` (a dynamic child's is the template,
-        with its own arguments), or None."""
+        """The spec of child `child_id`, or None.
+
+        A dynamic child's is its template's, with the child's own arguments.
+        """
         if self._core.child_spec(child_id) is None:
             return None
         spec, args, kwargs = self._spec(child_id)
@@ -695,8 +705,10 @@ class Supervisor(ThreadingActor):
         return spec
 
     def get_child(self, child_id: str | int) -> ActorRef[Any] | None:
-        """The `ActorRef` of child `child_id`, valid across its restarts, or
-        None if it has no running or restarting child by that id."""
+        """The `ActorRef` of child `child_id`, valid across its restarts.
+
+        None if no child by that id runs or waits for a restart.
+        """
         child = self._children.get(child_id)
         return None if child is None else child.ref
 
@@ -739,8 +751,10 @@ class Supervisor(ThreadingActor):
         return self._children[key].ref
 
     def terminate_child(self, child_id: str | int) -> None:
-        """Stop child `child_id` for good (its ref dies); keep its spec, for
-        `restart_child()`, unless it is temporary or dynamic.
+        """Stop child `child_id` for good: its ref dies.
+
+        Its spec is kept, for `restart_child()`, unless it is temporary or
+        dynamic.
 
         Raises:
             SupervisorError: code `"not_found"`
@@ -807,13 +821,19 @@ class Supervisor(ThreadingActor):
                 self._finish()
         self._close_ended()
 
-    def _spec(self, key: str | int) -> tuple[ChildSpec, tuple[Any, ...], dict[str, Any]]:
+    def _spec(
+        self, key: str | int
+    ) -> tuple[ChildSpec, tuple[Any, ...], dict[str, Any]]:
         if isinstance(key, int):
             template = next(iter(self._specs.values()))
             args, kwargs = self._dynamic[key]
             return template, (*template.args, *args), {**template.kwargs, **kwargs}
         adding = self._adding
-        spec = adding if adding is not None and adding.child_id == key else self._specs[key]
+        spec = (
+            adding
+            if adding is not None and adding.child_id == key
+            else self._specs[key]
+        )
         return spec, spec.args, dict(spec.kwargs)
 
     def _start_run(self, key: str | int, incarnation: int) -> list[tuple[Any, ...]]:
@@ -852,7 +872,13 @@ class Supervisor(ThreadingActor):
         for _, key, incarnation, shutdown in batch:
             child = self._children[key]
             done = child.runs[incarnation]
-            wait = None if shutdown == "infinity" else 0.0 if shutdown == "brutal_kill" else shutdown
+            wait = (
+                None
+                if shutdown == "infinity"
+                else 0.0
+                if shutdown == "brutal_kill"
+                else shutdown
+            )
             try:
                 done.get(timeout=wait)
             except Timeout:
@@ -879,7 +905,7 @@ class Supervisor(ThreadingActor):
         self._reported.add(incarnation)
         child.last_exit = exit
         reason = exit.reason
-        if reason == "killed" or reason == "noproc":
+        if reason in {"killed", "noproc"}:
             reason = "failure"
         elif (
             reason == "failure"
@@ -903,10 +929,8 @@ class Supervisor(ThreadingActor):
         me = self.actor_ref
 
         def fire() -> None:
-            try:
+            with contextlib.suppress(ActorDeadError):
                 me.ask(_TimerFired(timer), block=False)  # see _Child._watch
-            except ActorDeadError:
-                pass
 
         thread = threading.Timer(seconds, fire)
         thread.daemon = True
@@ -919,7 +943,7 @@ class Supervisor(ThreadingActor):
             self._ready.set_exception((SupervisorError, error, None))
         self._finish()
         try:
-            raise error  # noqa: TRY301 (raised for its traceback, then handled as a failure)
+            raise error
         except SupervisorError:
             self._handle_failure(*sys.exc_info())
 
@@ -936,7 +960,8 @@ class Supervisor(ThreadingActor):
 
     def _close(self, key: str | int) -> None:
         child = self._children.pop(key)
-        self._dynamic.pop(key, None)  # type: ignore[call-overload]
+        if isinstance(key, int):
+            self._dynamic.pop(key, None)
         child.close()
         ActorRegistry.unregister(child.ref)
         end = child._ended()  # noqa: SLF001

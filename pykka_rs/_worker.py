@@ -83,9 +83,7 @@ class WorkerSide:
         kwargs: dict[str, Any],
         context: dict[str, Any],
     ) -> tuple[int, int]:
-        slot = _core.request(
-            dumps(("supervised", cls, process, args, kwargs, context))
-        )
+        slot = _core.request(dumps(("supervised", cls, process, args, kwargs, context)))
         address: tuple[int, int] = ThreadingFuture._from_slot(slot).get()  # noqa: SLF001
         return address
 

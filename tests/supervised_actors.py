@@ -33,7 +33,7 @@ class Journal(pykka.ThreadingActor):
 
     @staticmethod
     def of(ref: pykka.ActorRef[Any]) -> Journal:
-        journal = ref._actor_weakref()  # noqa: SLF001
+        journal = ref._actor_weakref()
         assert isinstance(journal, Journal)
         return journal
 

@@ -8,10 +8,10 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from supervised_actors import Journal, ProcessMember, ThreadMember
 
 import pykka_rs as pykka
 from pykka_rs import ActorDeadError, ActorExit
-from supervised_actors import Journal, ProcessMember, ThreadMember
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -53,9 +53,11 @@ class Slow(pykka.ThreadingActor):
         return message
 
 
-def test_a_thread_actor_stopping_tells_its_monitor_once_after_its_last_message() -> None:
+def test_a_thread_actor_stopping_tells_its_monitor_once_after_its_last_message() -> (
+    None
+):
     ref = Slow.start()
-    actor = ref._actor_weakref()  # noqa: SLF001
+    actor = ref._actor_weakref()
     assert actor is not None
     collector = Collector()
     seen_at_end: list[list[int]] = []
@@ -98,7 +100,9 @@ def test_an_actor_monitoring_is_told_by_a_message(journal: pykka.ActorRef[Any]) 
     assert (event.actor_ref, event.reason) == (watched, "normal")
 
 
-def test_a_monitor_of_an_actor_that_ended_is_told_at_once_with_the_real_reason() -> None:
+def test_a_monitor_of_an_actor_that_ended_is_told_at_once_with_the_real_reason() -> (
+    None
+):
     ref = ThreadMember.start("m")
     first = Collector()
     pykka.monitor(ref, first)
@@ -155,7 +159,7 @@ def test_the_end_of_a_shut_down_actor_reads_shutdown() -> None:
     ref = ThreadMember.start("m")
     collector = Collector()
     pykka.monitor(ref, collector)
-    ref.tell(pykka.messages._Shutdown())  # noqa: SLF001 (what a worker's shutdown sends)
+    ref.tell(pykka.messages._Shutdown())
     assert collector.one().reason == "shutdown"
 
 

@@ -21,13 +21,59 @@ import signal
 import threading
 from typing import Any
 
+from supervised_actors import Recorder, Sequenced
+
 import pykka_rs as pykka
 from pykka_rs import ActorDeadError, ChildSpec, Supervisor
-from supervised_actors import Recorder, Sequenced
 
 CHILDREN = 4
 SENDERS = 3
 PER_SENDER = 150
+
+# (sender, child, seq, future of the answer)
+Sent = list[tuple[int, int, int, pykka.Future[Any]]]
+
+
+def start_load(
+    refs: list[pykka.ActorRef[Any]], halfway: threading.Barrier
+) -> tuple[list[threading.Thread], Sent]:
+    """Start SENDERS threads asking every child PER_SENDER times.
+
+    Each waits at `halfway` once, half way through.
+    """
+    sent: Sent = []
+    lock = threading.Lock()
+
+    def send(sender: int) -> None:
+        for seq in range(PER_SENDER):
+            if seq == PER_SENDER // 2:
+                halfway.wait(30)
+            for child, ref in enumerate(refs):
+                future = ref.ask((sender, seq, 2000), block=False)
+                with lock:
+                    sent.append((sender, child, seq, future))
+
+    threads = [threading.Thread(target=send, args=(s,)) for s in range(SENDERS)]
+    for thread in threads:
+        thread.start()
+    return threads, sent
+
+
+def outcome(future: pykka.Future[Any]) -> Any:
+    """The answer, or the `ActorDeadError` that reported the message lost."""
+    try:
+        return future.get(timeout=60)
+    except ActorDeadError as error:
+        return error
+
+
+def handled_in_order(history: list[tuple[str, int, int]]) -> dict[Any, list[int]]:
+    """What each child handled from each sender, in the order it handled it."""
+    seen: dict[tuple[str, int], list[int]] = {}
+    for child, sender, seq in history:
+        if sender < SENDERS:
+            seen.setdefault((child, sender), []).append(seq)
+    return seen
 
 
 def test_kill_9_of_a_worker_under_load_loses_nothing_silently_and_keeps_order() -> None:
@@ -41,73 +87,45 @@ def test_kill_9_of_a_worker_under_load_loses_nothing_silently_and_keeps_order() 
         within=60.0,
     )
     refs = [ref for _, ref, _ in sup.proxy().which_children().get()]
-    pids = {ref.proxy().pid().get() for ref in refs}
-    assert len(pids) == 2, "the children should be spread over both workers"
-    victim = sorted(pids)[0]
+    pids = [ref.proxy().pid().get() for ref in refs]
+    assert len(set(pids)) == 2, "the children should be spread over both workers"
+    victim = min(pids)
 
     halfway = threading.Barrier(SENDERS + 1)
-    futures: list[list[tuple[int, int, pykka.Future[Any]]]] = [[] for _ in range(SENDERS)]
-
-    def send(sender: int) -> None:
-        for seq in range(PER_SENDER):
-            if seq == PER_SENDER // 2:
-                halfway.wait(30)
-            for child, ref in enumerate(refs):
-                futures[sender].append(
-                    (child, seq, ref.ask((sender, seq, 2000), block=False))
-                )
-
-    senders = [threading.Thread(target=send, args=(s,)) for s in range(SENDERS)]
-    for thread in senders:
-        thread.start()
+    threads, sent = start_load(refs, halfway)
     halfway.wait(30)
     # Busy the victim's children with long messages, so that the kill finds
     # messages queued behind them.
     busy = [
         ref.ask((SENDERS, 0, 3_000_000), block=False)
-        for ref in refs
-        if ref.proxy().pid().get() == victim
+        for ref, pid in zip(refs, pids, strict=True)
+        if pid == victim
     ]
     os.kill(victim, signal.SIGKILL)
-    for thread in senders:
+    for thread in threads:
         thread.join(60)
         assert not thread.is_alive()
 
-    handled = reported = 0
-    for sender, sent in enumerate(futures):
-        for child, seq, future in sent:
-            try:
-                answer = future.get(timeout=60)
-            except ActorDeadError as error:
-                assert "died with its process" in str(error), error
-                reported += 1
-            else:
-                assert answer[:3] == (f"child-{child}", sender, seq)
-                handled += 1
-    assert handled + reported == SENDERS * PER_SENDER * CHILDREN
-    for future in busy:
-        try:
-            future.get(timeout=60)
-        except ActorDeadError:
-            reported += 1
-    assert reported > 0, "the kill should have caught messages in the dead worker"
+    outcomes = [(sender, child, seq, outcome(f)) for sender, child, seq, f in sent]
+    lost = [o for *_, o in outcomes if isinstance(o, ActorDeadError)]
+    answers = [(s, c, q, o) for s, c, q, o in outcomes if not isinstance(o, Exception)]
+    assert len(lost) + len(answers) == SENDERS * PER_SENDER * CHILDREN
+    assert all("died with its process" in str(error) for error in lost)
+    assert all(o[:3] == (f"child-{c}", s, q) for s, c, q, o in answers)
+    lost += [o for o in map(outcome, busy) if isinstance(o, ActorDeadError)]
+    assert lost, "the kill should have caught messages in the dead worker"
 
     # Back on live workers, the same refs answering.
-    live = {worker["pid"] for worker in pykka._process.workers()}  # noqa: SLF001
-    for ref in refs:
-        pid = ref.proxy().pid().get(timeout=60)
-        assert pid != victim
-        assert pid in live
+    live = {worker["pid"] for worker in pykka._process.workers()}
+    new_pids = [ref.proxy().pid().get(timeout=60) for ref in refs]
+    assert victim not in new_pids
+    assert set(new_pids) <= live
 
-    # Per sender and child, handled in the order sent.
-    seen: dict[tuple[str, int], list[int]] = {}
-    for child, sender, seq in recorder.proxy().history().get():
-        if sender < SENDERS:
-            seen.setdefault((child, sender), []).append(seq)
+    # Per sender and child: handled in the order sent, none twice.
+    seen = handled_in_order(recorder.proxy().history().get())
     for pair, seqs in seen.items():
-        assert seqs == sorted(seqs), f"{pair} handled out of order"
-        assert len(set(seqs)) == len(seqs), f"{pair} handled a message twice"
-    assert sum(len(seqs) for seqs in seen.values()) >= handled
+        assert seqs == sorted(set(seqs)), f"{pair} handled out of order, or twice"
+    assert sum(map(len, seen.values())) >= len(answers)
 
     sup.stop()
     recorder.stop()

@@ -5,40 +5,47 @@ tests/stateful/ and tests/test_supervisor_core.py; here the driver carries
 them out on actors. OTP's supervisor_SUITE (lib/stdlib/test) as a
 checklist, case by case:
 
-- sup_start_normal: test_a_supervisor_starts_its_children_in_order_and_stops_them_newest_first
+- sup_start_normal:
+  test_a_supervisor_starts_its_children_in_order_and_stops_them_newest_first
 - sup_start_ignore_init, sup_start_ignore_child,
   sup_start_ignore_temporary_child, sup_start_ignore_temporary_child_start_child,
   sup_start_ignore_temporary_child_start_child_simple,
   sup_start_ignore_permanent_child_start_child_simple: do not apply. A
   Pykka actor's constructor cannot answer `ignore`; it starts or raises.
-- sup_start_error_return: test_settings_that_cannot_work_raise_at_the_call
-  (there is no init callback to return a bad value; bad settings are the
-  counterpart).
-- sup_start_fail: test_a_supervisor_whose_child_fails_to_start_raises_and_stops_the_others
-  and test_a_supervisor_whose_constructor_raises_raises_at_start.
+- sup_start_error_return, sup_flags:
+  test_settings_that_cannot_work_raise_at_the_call (there is no init
+  callback to return a bad value; bad settings are the counterpart)
+- sup_start_fail:
+  test_a_supervisor_whose_child_fails_to_start_raises_and_stops_the_others,
+  test_a_supervisor_whose_constructor_raises_raises_at_start
 - sup_start_map: test_a_child_spec_reads_back_with_otps_defaults
-- sup_start_map_faulty_specs, child_specs: test_a_faulty_child_spec_is_refused_where_it_is_made
+- sup_start_map_faulty_specs, child_specs:
+  test_a_faulty_child_spec_is_refused_where_it_is_made
 - sup_stop_infinity: test_shutdown_infinity_waits_for_a_slow_child
-- sup_stop_timeout: test_a_thread_child_that_does_not_stop_in_time_is_abandoned_and_reported_killed
-  and (process) test_a_process_child_that_does_not_stop_in_time_is_killed_with_its_worker
+- sup_stop_timeout:
+  test_a_thread_child_that_does_not_stop_in_time_is_abandoned_and_reported_killed,
+  test_a_process_child_that_does_not_stop_in_time_is_killed_with_its_worker
 - sup_stop_brutal_kill: test_brutal_kill_does_not_wait_for_a_thread_child
 - child_adm: test_children_are_added_terminated_restarted_and_deleted
-- child_adm_simple: test_a_simple_one_for_one_pool_grows_and_shrinks
+- child_adm_simple, simple_one_for_one, simple_one_for_one_extra:
+  test_a_simple_one_for_one_pool_grows_and_shrinks
 - extra_return: does not apply (a start returns the child's ref only).
-- sup_flags: test_settings_that_cannot_work_raise_at_the_call
-- multiple_restarts: test_more_restarts_than_the_intensity_allows_escalate
+- multiple_restarts, one_for_one_escalation, rest_for_one_escalation:
+  test_more_restarts_than_the_intensity_allows_escalate (the rule is the
+  strategy's, checked at the core for each strategy)
 - one_for_one: test_one_for_one_restarts_only_the_child_that_failed
-- one_for_one_escalation: test_more_restarts_than_the_intensity_allows_escalate
 - one_for_all: test_one_for_all_restarts_every_child
-- one_for_all_escalation: test_one_for_all_escalates_when_restarts_keep_failing
-- one_for_all_other_child_fails_restart: test_a_restart_whose_start_fails_is_retried_until_the_intensity_gives_up
-- simple_one_for_one, simple_one_for_one_extra: test_a_simple_one_for_one_pool_grows_and_shrinks
-- simple_one_for_one_shutdown: test_a_simple_one_for_one_supervisor_stops_its_pool_at_once
-- simple_one_for_one_escalation: test_a_simple_one_for_one_pool_escalates_like_any_supervisor
-- rest_for_one: test_rest_for_one_restarts_the_child_and_those_started_after_it
-- rest_for_one_escalation: test_more_restarts_than_the_intensity_allows_escalate
-  (the rule is the strategy's, checked at the core for each strategy)
-- rest_for_one_other_child_fails_restart: test_a_restart_whose_start_fails_is_retried_until_the_intensity_gives_up
+- one_for_all_escalation:
+  test_one_for_all_escalates_when_restarts_keep_failing
+- one_for_all_other_child_fails_restart, rest_for_one_other_child_fails_restart,
+  hanging_restart_loop, hanging_restart_loop_simple:
+  test_a_restart_whose_start_fails_is_retried_until_the_intensity_gives_up
+- simple_one_for_one_shutdown:
+  test_a_simple_one_for_one_supervisor_stops_its_pool_at_once
+- simple_one_for_one_escalation:
+  test_a_simple_one_for_one_pool_escalates_like_any_supervisor
+- rest_for_one:
+  test_rest_for_one_restarts_the_child_and_those_started_after_it
 - permanent_normal, transient_normal, temporary_normal:
   test_restart_types_decide_after_a_normal_end
 - permanent_shutdown, transient_shutdown, temporary_shutdown:
@@ -46,11 +53,13 @@ checklist, case by case:
 - faulty_application_shutdown: does not apply (no OTP applications).
 - permanent_abnormal, transient_abnormal, temporary_abnormal:
   test_restart_types_decide_after_a_failure
-- temporary_bystander: test_a_temporary_bystander_of_a_group_restart_is_forgotten
+- temporary_bystander:
+  test_a_temporary_bystander_of_a_group_restart_is_forgotten
 - child_unlink: does not apply. A child cannot unlink from its supervisor:
   the supervisor hears of each run's end through the run itself, and of a
   worker's death through the node.
-- tree: test_a_tree_escalates_to_the_parent_supervisor_which_restarts_the_subtree
+- tree:
+  test_a_tree_escalates_to_the_parent_supervisor_which_restarts_the_subtree
 - count_children: test_count_children_counts_specs_runs_and_kinds
 - do_not_save_start_parameters_for_temporary_children,
   do_not_save_child_specs_for_temporary_children:
@@ -58,8 +67,6 @@ checklist, case by case:
 - simple_one_for_one_scale_many_temporary_children:
   test_a_simple_one_for_one_pool_of_many_temporary_children_scales
 - simple_global_supervisor: does not apply (no global names).
-- hanging_restart_loop, hanging_restart_loop_simple:
-  test_a_restart_whose_start_fails_is_retried_until_the_intensity_gives_up
 - code_change, code_change_map, code_change_simple, code_change_simple_map:
   do not apply (no hot code loading).
 
@@ -77,10 +84,7 @@ import signal
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
-import pykka_rs as pykka
 from helpers import wait_until
-from pykka_rs import ActorDeadError, ActorRegistry, Backoff, ChildSpec, Supervisor
 from supervised_actors import (
     RELEASE,
     Journal,
@@ -88,6 +92,9 @@ from supervised_actors import (
     ProcessMember,
     ThreadMember,
 )
+
+import pykka_rs as pykka
+from pykka_rs import ActorDeadError, ActorRegistry, Backoff, ChildSpec, Supervisor
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -222,7 +229,11 @@ def test_a_child_spec_reads_back_with_otps_defaults(
     journal: pykka.ActorRef[Any],
 ) -> None:
     spec = ChildSpec(ThreadMember, ("w", journal))
-    assert (spec.child_id, spec.kind, spec.restart) == ("ThreadMember", "worker", "permanent")
+    assert (spec.child_id, spec.kind, spec.restart) == (
+        "ThreadMember",
+        "worker",
+        "permanent",
+    )
     nested = ChildSpec(Nested, (journal,))
     assert nested.kind == "supervisor"
     sup = Supervisor.start([spec, nested])
@@ -235,7 +246,7 @@ def test_a_child_spec_reads_back_with_otps_defaults(
     sup.stop()
 
 
-# --- Restarts, stable refs -------------------------------------------------------------
+# --- Restarts, stable refs ----------------------------------------------------
 
 
 def test_one_for_one_restarts_only_the_child_that_failed(
@@ -255,7 +266,9 @@ def test_one_for_one_restarts_only_the_child_that_failed(
     assert a_ends == []  # a restart is not an end
     # The failure was logged by the child, the restart by the supervisor.
     log_records.wait_for(lambda r: r.getMessage().startswith("Unhandled exception in"))
-    log_records.wait_for(lambda r: "restarts" in r.getMessage() and "a crashed" in r.getMessage())
+    log_records.wait_for(
+        lambda r: "restarts" in r.getMessage() and "a crashed" in r.getMessage()
+    )
     sup.stop()
     assert [e.reason for e in a_ends] == ["shutdown"]
 
@@ -348,7 +361,9 @@ def test_more_restarts_than_the_intensity_allows_escalate(
     assert isinstance(end.exception, pykka.SupervisorError)
     assert end.exception.code == "reached_max_restart_intensity"
     log_records.wait_for(
-        lambda r: r.name == "pykka" and "Unhandled exception in Supervisor" in r.getMessage()
+        lambda r: (
+            r.name == "pykka" and "Unhandled exception in Supervisor" in r.getMessage()
+        )
     )
 
 
@@ -426,7 +441,9 @@ def test_restart_types_decide_after_a_normal_end(journal: pykka.ActorRef[Any]) -
     sup.stop()
 
 
-def test_restart_types_decide_after_a_shutdown_end(journal: pykka.ActorRef[Any]) -> None:
+def test_restart_types_decide_after_a_shutdown_end(
+    journal: pykka.ActorRef[Any],
+) -> None:
     sup = Supervisor.start(
         [
             member("permanent", journal),
@@ -437,7 +454,7 @@ def test_restart_types_decide_after_a_shutdown_end(journal: pykka.ActorRef[Any])
     )
     refs = children(sup)
     for ref in refs:
-        ref.tell(pykka.messages._Shutdown())  # noqa: SLF001 (an end with "shutdown")
+        ref.tell(pykka.messages._Shutdown())
     Journal.of(journal).wait_for(lambda e: starts_of("permanent")(e) == 2)
     assert refs[1].actor_stopped.wait(20)
     assert refs[2].actor_stopped.wait(20)
@@ -486,7 +503,9 @@ def test_a_temporary_bystander_of_a_group_restart_is_forgotten(
     sup.stop()
 
 
-def test_a_temporary_child_is_forgotten_once_it_ends(journal: pykka.ActorRef[Any]) -> None:
+def test_a_temporary_child_is_forgotten_once_it_ends(
+    journal: pykka.ActorRef[Any],
+) -> None:
     sup = Supervisor.start([], max_restarts=3)
     proxy = sup.proxy()
     temp = proxy.start_child(member("temp", journal, restart="temporary")).get()
@@ -533,7 +552,7 @@ def test_a_long_backoff_shows_the_child_restarting_and_terminating_it_fails_what
     sup.stop()
 
 
-# --- The API ---------------------------------------------------------------------------
+# --- The API -------------------------------------------------------------------
 
 
 def test_children_are_added_terminated_restarted_and_deleted(
@@ -577,7 +596,9 @@ def test_children_are_added_terminated_restarted_and_deleted(
     sup.stop()
 
 
-def test_count_children_counts_specs_runs_and_kinds(journal: pykka.ActorRef[Any]) -> None:
+def test_count_children_counts_specs_runs_and_kinds(
+    journal: pykka.ActorRef[Any],
+) -> None:
     sup = Supervisor.start(
         [member("a", journal), ChildSpec(Nested, (journal,), id="nested")]
     )
@@ -593,7 +614,9 @@ def test_count_children_counts_specs_runs_and_kinds(journal: pykka.ActorRef[Any]
     sup.stop()
 
 
-def test_a_simple_one_for_one_pool_grows_and_shrinks(journal: pykka.ActorRef[Any]) -> None:
+def test_a_simple_one_for_one_pool_grows_and_shrinks(
+    journal: pykka.ActorRef[Any],
+) -> None:
     sup = Supervisor.start(
         [ChildSpec(ThreadMember, (), {"journal": journal}, id="worker")],
         strategy="simple_one_for_one",
@@ -714,7 +737,9 @@ def test_a_thread_child_that_does_not_stop_in_time_is_abandoned_and_reported_kil
     RELEASE.set()
 
 
-def test_brutal_kill_does_not_wait_for_a_thread_child(journal: pykka.ActorRef[Any]) -> None:
+def test_brutal_kill_does_not_wait_for_a_thread_child(
+    journal: pykka.ActorRef[Any],
+) -> None:
     RELEASE.clear()
     sup = Supervisor.start([member("brute", journal, shutdown="brutal_kill")])
     (brute,) = children(sup)
@@ -826,7 +851,7 @@ def test_a_process_child_whose_worker_is_killed_restarts_on_a_live_worker(
     assert proxy.ping().get(timeout=30) == ("p", 1)
     new_pid = proxy.pid().get()
     assert new_pid != pid
-    assert new_pid in [w["pid"] for w in pykka._process.workers()]  # noqa: SLF001
+    assert new_pid in [w["pid"] for w in pykka._process.workers()]
     log_records.wait_for(
         lambda r: "restarts" in r.getMessage() and "killed by SIGKILL" in r.getMessage()
     )
@@ -884,7 +909,9 @@ def test_a_child_ref_passed_to_another_process_follows_its_restarts(
     assert a.proxy().ping_other(p).get() == ("p", 1)
     a.proxy().crash.defer()
     p.proxy().crash.defer()
-    Journal.of(journal).wait_for(lambda e: starts_of("a")(e) == 2 and starts_of("p")(e) == 2)
+    Journal.of(journal).wait_for(
+        lambda e: starts_of("a")(e) == 2 and starts_of("p")(e) == 2
+    )
     assert p.proxy().ping_other(a).get(timeout=20) == ("a", 1)
     assert a.proxy().ping_other(p).get(timeout=20) == ("p", 1)
     sup.stop()

@@ -851,7 +851,7 @@ def test_a_parent_made_of_wire_runs_a_real_worker(wire: Any) -> None:
     assert worker.returncode == 0
 
 
-def run_worker_session(
+def run_worker_session(  # noqa: PLR0915 (one session, frame by frame)
     parent: Parent,
     process: int,
     echo: type,

@@ -47,7 +47,9 @@ impl PyRelay {
             Reply::Nobody => None,
             Reply::Remote(future) => Some(Answer::There(*future)),
             Reply::State(state) => Some(Answer::Here(Arc::clone(state), label.clone())),
-            Reply::Future(future) => Some(Answer::Here(bridge(future.clone_ref(py)), label.clone())),
+            Reply::Future(future) => {
+                Some(Answer::Here(bridge(future.clone_ref(py)), label.clone()))
+            }
         };
         let relay = &self.inner;
         let sent = py.detach(|| node::get().relay_send(relay, payload, answer));
@@ -115,9 +117,7 @@ impl PyRelay {
     /// its address for them. Its closing is then announced to them.
     fn export(&self) -> (u32, u64) {
         let here = node::get();
-        let id = *self
-            .exported
-            .get_or_init(|| here.export_relay(&self.inner));
+        let id = *self.exported.get_or_init(|| here.export_relay(&self.inner));
         (here.process(), id)
     }
 
