@@ -42,14 +42,15 @@ impl PyRelay {
             return reply.fail(py, self.dead());
         }
         let payload = pickling::dumps(message)?;
-        let label = self.inner.label();
+        // The label names the actor in an asker's errors; a tell needs none.
         let answer = match &reply {
             Reply::Nobody => None,
             Reply::Remote(future) => Some(Answer::There(*future)),
-            Reply::State(state) => Some(Answer::Here(Arc::clone(state), label.clone())),
-            Reply::Future(future) => {
-                Some(Answer::Here(bridge(future.clone_ref(py)), label.clone()))
-            }
+            Reply::State(state) => Some(Answer::Here(Arc::clone(state), self.inner.label())),
+            Reply::Future(future) => Some(Answer::Here(
+                bridge(future.clone_ref(py)),
+                self.inner.label(),
+            )),
         };
         let relay = &self.inner;
         let sent = py.detach(|| node::get().relay_send(relay, payload, answer));
@@ -57,7 +58,8 @@ impl PyRelay {
             Ok(()) => Ok(()),
             Err(RelayRefused::Closed(_)) => reply.fail(py, self.dead()),
             Err(RelayRefused::TooLarge(why, _)) => Err(PyValueError::new_err(format!(
-                "cannot send to {label}: {why}"
+                "cannot send to {}: {why}",
+                self.inner.label()
             ))),
         }
     }
