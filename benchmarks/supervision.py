@@ -291,10 +291,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=31)
     parser.add_argument("--kills", type=int, default=15)
     parser.add_argument("--restarts", type=int, default=500)
-    parser.add_argument("--seconds", type=float, default=0.1)
+    parser.add_argument("--seconds", type=float, default=0.2)
     parser.add_argument("--write", type=Path)
     parser.add_argument("--sample", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
