@@ -966,3 +966,13 @@ class Supervisor(ThreadingActor):
         ActorRegistry.unregister(child.ref)
         end = child._ended()  # noqa: SLF001
         _monitor.ended(child.ref, end.reason, end.exception, end.detail)
+
+
+def supervisor_of(actor_ref: ActorRef[Any]) -> ActorRef[Any] | None:
+    """The supervisor of a supervised actor, from its ref, or None.
+
+    Known in the supervisor's process (where the actor's stable ref was
+    made), which is where the registry lists supervised actors; for
+    `pykka_rs.stats()` and tools that show the tree.
+    """
+    return actor_ref._supervised_by  # noqa: SLF001

@@ -95,6 +95,7 @@ from supervised_actors import (
 
 import pykka_rs as pykka
 from pykka_rs import ActorDeadError, ActorRegistry, Backoff, ChildSpec, Supervisor
+from pykka_rs._supervisor import supervisor_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -917,4 +918,13 @@ def test_a_child_ref_passed_to_another_process_follows_its_restarts(
     )
     assert p.proxy().ping_other(a).get(timeout=20) == ("a", 1)
     assert a.proxy().ping_other(p).get(timeout=20) == ("p", 1)
+    sup.stop()
+
+
+def test_a_supervised_ref_names_its_supervisor(journal: pykka.ActorRef[Any]) -> None:
+    sup = Supervisor.start([member("a", journal)])
+    (a,) = children(sup)
+    assert supervisor_of(a) == sup
+    assert supervisor_of(sup) is None
+    assert supervisor_of(journal) is None
     sup.stop()
