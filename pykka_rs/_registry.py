@@ -217,7 +217,9 @@ class ActorRegistry:
         each actor has stopped before the next is asked to, so actors that
         depend on the ones started before them are stopped first. Orders that
         need more than last-in, first-out are up to the actors themselves,
-        for instance stopping what they depend on in `on_stop()`.
+        for instance stopping what they depend on in `on_stop()`. Actors
+        kept by a `Supervisor` come after the others: their supervisors stop
+        them, newest first, without restarting them.
 
         In a system of processes, every actor of every process is stopped.
         When blocking, in the process that started process actors, the worker
