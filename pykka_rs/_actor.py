@@ -262,7 +262,11 @@ class Actor(abc.ABC):
         scope = ActorThread(inbox) if isinstance(inbox, Mailbox) else nullcontext()
         try:
             with scope:
-                self._actor_loop_setup()
+                try:
+                    self._actor_loop_setup()
+                finally:
+                    if run is not None:
+                        run.began.set()
                 try:
                     self._actor_loop_running()
                 except BaseException:  # noqa: BLE001

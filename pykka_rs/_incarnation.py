@@ -78,6 +78,8 @@ class Run:
         # Ends the loop between two messages; the mailbox stays open.
         self.ended = _core.Event()
         self.stop_requested = False
+        # Set once its on_start() has run; then `over` once its loop is over.
+        self.began = threading.Event()
         self.over = threading.Event()
         with hosted.lock:
             self.previous = hosted.last_over
@@ -135,10 +137,16 @@ def start_run(
     kwargs: dict[str, Any],
     run: Run,
 ) -> Actor:
-    """Make the actor of `run` and start its thread.
+    """Make the actor of `run`, start its thread, and wait for its `on_start()`.
+
+    As OTP's start of a child waits for its `init`, so that children start
+    in order and a failing `on_start()` is a failed start. Unless the run
+    before it is still finishing a message (a thread its supervisor gave up
+    waiting for): then this returns at once, and the run starts after it.
 
     Raises:
-        Exception: whatever the constructor raised; the run is forgotten
+        Exception: whatever the constructor or `on_start()` raised; the run
+            is forgotten (a failed `on_start()` also ends it)
     """
     try:
         with assigned_run(run):
@@ -154,6 +162,11 @@ def start_run(
         raise
     logger.debug(f"Starting run {run.number} of {actor}")
     actor._start_actor_loop()  # noqa: SLF001
+    if run.previous is None or run.previous.is_set():
+        run.began.wait()
+        failed = actor._exit_reason  # noqa: SLF001
+        if failed is not None and failed[0] == "failure" and failed[1] is not None:
+            raise failed[1]
     return actor
 
 

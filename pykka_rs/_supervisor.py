@@ -210,23 +210,34 @@ class SupervisorError(Exception):
 # --- The supervisor's own messages ---------------------------------------------
 
 
+# Both carry what they are about by identity (the run's `done` future, the
+# supervisor object that set the timer): a supervisor that is itself
+# supervised keeps its mailbox across its runs, and its next run, with a
+# core of its own, numbers children and timers afresh, so a message from
+# an earlier run could otherwise pass for one of its own.
+
+
 class _ChildEnded:
     """A child's run ended (told by its `done` future)."""
 
-    __slots__ = ("incarnation", "key")
+    __slots__ = ("done", "incarnation", "key")
 
-    def __init__(self, key: str | int, incarnation: int) -> None:
+    def __init__(
+        self, key: str | int, incarnation: int, done: ThreadingFuture[ActorExit]
+    ) -> None:
         self.key = key
         self.incarnation = incarnation
+        self.done = done
 
 
 class _TimerFired:
     """A restart timer ran out."""
 
-    __slots__ = ("timer",)
+    __slots__ = ("owner", "timer")
 
-    def __init__(self, timer: int) -> None:
+    def __init__(self, timer: int, owner: Supervisor) -> None:
         self.timer = timer
+        self.owner = owner
 
 
 # --- Children -------------------------------------------------------------------
@@ -280,7 +291,7 @@ class _Child:
             # supervisor stops is answered quietly, not logged as dropped.
             # If the supervisor is gone, nobody waits for this.
             with contextlib.suppress(ActorDeadError):
-                supervisor.ask(_ChildEnded(key, incarnation), block=False)
+                supervisor.ask(_ChildEnded(key, incarnation, done), block=False)
 
         done._slot.add_done_callback(tell)  # noqa: SLF001
 
@@ -509,7 +520,10 @@ class Supervisor(ThreadingActor):
 
     The supervisor runs in a thread of the process that starts it, and
     handles one thing at a time: starting or stopping a child, a child's
-    end, a call. Subclasses that override `on_stop()`, `on_failure()` or
+    end, a call. Starting a child returns once the child's `on_start()` has
+    run (as OTP's start waits for `init`), and an `on_start()` that raises
+    is a failed start: so a child must not wait on its supervisor from its
+    `on_start()`. Subclasses that override `on_stop()`, `on_failure()` or
     `on_receive()` must call the supervisor's own.
     """
 
@@ -654,9 +668,14 @@ class Supervisor(ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         """Handle the supervisor's own messages: children's ends and timers."""
         if isinstance(message, _ChildEnded):
-            self._child_ended(message.key, message.incarnation)
+            child = self._children.get(message.key)
+            run = None if child is None else child.runs.get(message.incarnation)
+            if run is message.done:
+                self._child_ended(message.key, message.incarnation)
             return None
         if isinstance(message, _TimerFired):
+            if message.owner is not self:
+                return None  # an earlier run's
             self._timers.pop(message.timer, None)
             if not self._finished:
                 self._carry_out(self._core.timer_fired(message.timer))
@@ -930,7 +949,7 @@ class Supervisor(ThreadingActor):
 
         def fire() -> None:
             with contextlib.suppress(ActorDeadError):
-                me.ask(_TimerFired(timer), block=False)  # see _Child._watch
+                me.ask(_TimerFired(timer, self), block=False)  # see _Child._watch
 
         thread = threading.Timer(seconds, fire)
         thread.daemon = True

@@ -59,6 +59,7 @@ class Member:
         journal: pykka.ActorRef[Any] | None = None,
         *,
         fail_start: bool = False,
+        fail_on_start: bool = False,
         trap: bool = False,
     ) -> None:
         super().__init__()  # type: ignore[call-arg]
@@ -69,12 +70,16 @@ class Member:
         self.journal = journal
         self.handled = 0
         self.trap_exits = trap
+        self.fail_on_start = fail_on_start
 
     def _note(self, *event: Any) -> None:
         if self.journal is not None:
             self.journal.tell(event)
 
     def on_start(self) -> None:
+        if self.fail_on_start:
+            msg = f"{self.name} cannot begin"
+            raise ConnectionError(msg)
         self._note("start", self.name, os.getpid())
 
     def on_stop(self) -> None:

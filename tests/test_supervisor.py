@@ -17,6 +17,7 @@ checklist, case by case:
   callback to return a bad value; bad settings are the counterpart)
 - sup_start_fail:
   test_a_supervisor_whose_child_fails_to_start_raises_and_stops_the_others,
+  test_an_on_start_that_raises_is_a_failed_start,
   test_a_supervisor_whose_constructor_raises_raises_at_start
 - sup_start_map: test_a_child_spec_reads_back_with_otps_defaults
 - sup_start_map_faulty_specs, child_specs:
@@ -174,6 +175,22 @@ def test_a_supervisor_whose_child_fails_to_start_raises_and_stops_the_others(
     events = Journal.of(journal).wait_for(lambda e: stopped(e) == ["first"])
     assert started(events) == ["first"]
     # Nothing of it is left running.
+    assert ActorRegistry.get_all() == [journal]
+
+
+def test_an_on_start_that_raises_is_a_failed_start(
+    journal: pykka.ActorRef[Any],
+) -> None:
+    specs = [
+        member("first", journal),
+        ChildSpec(
+            ThreadMember, ("second", journal), {"fail_on_start": True}, id="second"
+        ),
+    ]
+    with pytest.raises(pykka.SupervisorError, match="second cannot begin") as raised:
+        Supervisor.start(specs)
+    assert raised.value.code == "failed_to_start_child"
+    Journal.of(journal).wait_for(lambda e: stopped(e) == ["first"])
     assert ActorRegistry.get_all() == [journal]
 
 
