@@ -22,23 +22,32 @@ from pykka_rs._actor import Actor  # isort:skip
 from pykka_rs._threading import ThreadingActor, ThreadingFuture  # isort:skip
 from pykka_rs._process import ProcessActor, configure  # isort:skip
 from pykka_rs._interpreters import InterpreterActor  # isort:skip
+from pykka_rs._monitor import ActorExit, LinkError, Monitor, link, monitor, unlink  # isort:skip
+from pykka_rs._supervisor import Backoff, ChildSpec, Supervisor, SupervisorError  # isort:skip
 
 __all__ = [
     "Actor",
     "ActorDeadError",
+    "ActorExit",
     "ActorProxy",
     "ActorRef",
     "ActorRegistry",
     "ActorStats",
+    "Backoff",
     "CallableProxy",
     "ChannelStats",
+    "ChildSpec",
     "Future",
     "InterpreterActor",
+    "LinkError",
     "MetricsServer",
+    "Monitor",
     "ProcessActor",
     "RemoteError",
     "StatsCollector",
     "StatsServer",
+    "Supervisor",
+    "SupervisorError",
     "SystemStats",
     "ThreadingActor",
     "ThreadingFuture",
@@ -46,11 +55,14 @@ __all__ = [
     "WorkerStats",
     "configure",
     "get_all",
+    "link",
+    "monitor",
     "serve_metrics",
     "serve_stats",
     "stats",
     "top",
     "traversable",
+    "unlink",
 ]
 
 # Pykka's log records go to the "pykka" logger, quiet (as Pykka's) until the

@@ -6,9 +6,9 @@ import sys
 import threading
 import uuid
 from contextlib import contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
-from pykka_rs import ActorDeadError, ActorRef, ActorRegistry, messages
+from pykka_rs import ActorDeadError, ActorRef, ActorRegistry, _monitor, messages
 from pykka_rs._core import ActorThread, Mailbox, run_actor_loop
 from pykka_rs._introspection import get_attr_directly
 from pykka_rs._pickling import exception_repr
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from pykka_rs import Future
     from pykka_rs._envelope import Envelope
+    from pykka_rs._incarnation import Run
 
 __all__ = ["Actor"]
 
@@ -37,6 +38,19 @@ def assigned_urn(urn: str) -> Iterator[None]:
         yield
     finally:
         _assigned.urn = None
+
+
+@contextmanager
+def assigned_run(run: Run) -> Iterator[None]:
+    """Make the next actor made on this thread `run`, a run of a supervised actor.
+
+    It takes the run's URN, inbox and (stable) ref instead of new ones.
+    """
+    _assigned.run = run
+    try:
+        yield
+    finally:
+        _assigned.run = None
 
 
 class ActorInbox(Protocol):
@@ -162,6 +176,19 @@ class Actor(abc.ABC):
     has `threading.Event`'s methods and closes the mailbox when set.
     """
 
+    trap_exits: ClassVar[bool] = False
+    """Whether the end of a linked actor (see `pykka_rs.link()`) reaches this
+    actor as a message, a `pykka_rs.ActorExit` for `on_receive()`, instead
+    of stopping it. May also be set on an instance, e.g. in `__init__()`.
+    """
+
+    # For a supervised actor: the run this object is (see _incarnation.py).
+    _incarnation: Run | None = None
+    # How the actor ended: the first of ("normal" | "shutdown" | "failure",
+    # the exception) noted; then the ActorExit its monitors were told.
+    _exit_reason: tuple[str, BaseException | None] | None = None
+    _exit: _monitor.ActorExit | None = None
+
     def __init__(
         self,
         *_args: Any,
@@ -173,8 +200,18 @@ class Actor(abc.ABC):
         `pykka_rs.ThreadingActor.__init__(self)`). It runs before the actor is
         started and registered.
         """
+        run: Run | None = getattr(_assigned, "run", None)
+        _assigned.run = None
         urn = getattr(_assigned, "urn", None)
         _assigned.urn = None
+        if run is not None:
+            # A supervised actor's next run: its mailbox and ref are the actor's own.
+            self._incarnation = run
+            self.actor_urn = run.ref.actor_urn
+            self.actor_inbox = run.hosted.mailbox
+            self.actor_stopped = run.hosted.mailbox.stopped  # type: ignore[assignment]
+            self._actor_ref = run.ref
+            return
         self.actor_urn = urn or uuid.uuid4().urn
         self.actor_inbox = self._create_actor_inbox()
         inbox = self.actor_inbox
@@ -191,14 +228,28 @@ class Actor(abc.ABC):
         self.actor_ref.tell(messages._ActorStop())  # noqa: SLF001
 
     def _stop(self) -> None:
-        """Stop now, leaving the rest of the inbox unhandled."""
-        ActorRegistry.unregister(self.actor_ref)
-        self.actor_stopped.set()
+        """Stop now, leaving the rest of the inbox unhandled.
+
+        A supervised actor's run ends instead, leaving its mailbox, and the
+        messages in it, to the next run, if its supervisor starts one.
+        """
+        self._note_exit("normal")
+        run = self._incarnation
+        if run is None:
+            ActorRegistry.unregister(self.actor_ref)
+            self.actor_stopped.set()
+        else:
+            run.end()
         logger.debug(f"Stopped {self}")
         try:
             self.on_stop()
         except Exception:  # noqa: BLE001
             self._handle_failure(*sys.exc_info())
+
+    def _note_exit(self, reason: str, exception: BaseException | None = None) -> None:
+        """Note why the actor ends; the first reason noted stands."""
+        if self._exit_reason is None:
+            self._exit_reason = (reason, exception)
 
     def _actor_loop(self) -> None:
         """Run the actor: `on_start()`, the messages, then the leftovers.
@@ -206,19 +257,44 @@ class Actor(abc.ABC):
         This is what the actor's thread runs.
         """
         inbox = self.actor_inbox
+        run = self._incarnation
+        if run is not None:
+            # The run before this one may still be finishing a message.
+            run.wait_for_predecessor()
         # From on_start() on, this thread is the actor's: waiting here for a
         # reply only the actor could send is refused instead of hanging.
         scope = ActorThread(inbox) if isinstance(inbox, Mailbox) else nullcontext()
-        with scope:
-            self._actor_loop_setup()
-            try:
-                self._actor_loop_running()
-            except BaseException:  # noqa: BLE001
-                # The loop itself broke, not a message handler (those failures
-                # are handled per message): stop the actor, as for any failure.
-                self._handle_failure(*sys.exc_info())
-            finally:
-                self._actor_loop_teardown()
+        try:
+            with scope:
+                try:
+                    self._actor_loop_setup()
+                finally:
+                    if run is not None:
+                        run.began.set()
+                try:
+                    self._actor_loop_running()
+                except BaseException:  # noqa: BLE001
+                    # The loop itself broke, not a message handler (those failures
+                    # are handled per message): stop the actor, as for any failure.
+                    self._handle_failure(*sys.exc_info())
+                finally:
+                    self._actor_loop_teardown()
+        finally:
+            self._actor_ended()
+
+    def _actor_ended(self) -> None:
+        """Tell whoever watches how the actor ended: its last message is handled.
+
+        A supervised actor's run tells its supervisor; any other actor, its
+        monitors (see `pykka_rs.monitor()`).
+        """
+        _monitor.drop_links(self)
+        reason, exception = self._exit_reason or ("normal", None)
+        run = self._incarnation
+        if run is not None:
+            self._exit = run.finish(reason, exception)
+        else:
+            self._exit = _monitor.ended(self.actor_ref, reason, exception)
 
     def _actor_loop_setup(self) -> None:
         try:
@@ -229,7 +305,8 @@ class Actor(abc.ABC):
     def _actor_loop_running(self) -> None:
         inbox = self.actor_inbox
         if isinstance(inbox, Mailbox):
-            run_actor_loop(self, inbox)
+            run = self._incarnation
+            run_actor_loop(self, inbox, None if run is None else run.ended)
             return
         # An inbox of another kind, from a custom actor type: the same loop in Python.
         while not self.actor_stopped.is_set():
@@ -275,6 +352,7 @@ class Actor(abc.ABC):
             # The actors running now, taken before on_stop() can tell anyone
             # this one stopped: an actor started after that is left alone.
             others = [ref for ref in ActorRegistry.get_all() if ref != self.actor_ref]
+            self._note_exit("failure", exc)
             self._stop()
             ActorRegistry._stop_each(others, block=True, timeout=None)  # noqa: SLF001
             if reply_to is not None:
@@ -287,6 +365,18 @@ class Actor(abc.ABC):
 
     def _actor_loop_teardown(self) -> None:
         inbox = self.actor_inbox
+        run = self._incarnation
+        if run is not None and not self.actor_stopped.is_set():
+            # A supervised actor's run is over, its mailbox open for the next.
+            if run.stop_requested and self._exit_reason is None:
+                # Its supervisor ended it between two messages.
+                self._note_exit("shutdown")
+                logger.debug(f"Stopped {self}")
+                try:
+                    self.on_stop()
+                except Exception:  # noqa: BLE001
+                    self._handle_failure(*sys.exc_info())
+            return
         if isinstance(inbox, Mailbox):
             if not self.actor_stopped.is_set():
                 self.actor_stopped.set()
@@ -295,27 +385,7 @@ class Actor(abc.ABC):
             left = []
             while not inbox.empty():
                 left.append(inbox.get())
-        unanswered = 0
-        for envelope in left:
-            if envelope.reply_to is None:
-                unanswered += 1
-            elif isinstance(envelope.message, messages._ActorStop):  # noqa: SLF001
-                envelope.reply_to.set(None)
-            else:
-                envelope.reply_to.set_exception(
-                    exc_info=(
-                        ActorDeadError,
-                        ActorDeadError(
-                            f"{self.actor_ref} stopped before handling the message"
-                        ),
-                        None,
-                    )
-                )
-        if unanswered:
-            logger.warning(
-                f"{self} stopped before handling {unanswered} message(s) "
-                "sent to it with tell(); they were dropped"
-            )
+        answer_leftovers(str(self), self.actor_ref, left)
 
     def on_start(self) -> None:  # noqa: B027
         """Run code at the beginning of the actor's life.
@@ -340,13 +410,21 @@ class Actor(abc.ABC):
         exception_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Log an unexpected failure, unregister the actor and stop it."""
+        """Log an unexpected failure, unregister the actor and stop it.
+
+        A supervised actor's run ends instead, for its supervisor to restart.
+        """
         logger.error(
             f"Unhandled exception in {self}:",
             exc_info=(exception_type, exception_value, traceback),  # type: ignore[arg-type]
         )
-        ActorRegistry.unregister(self.actor_ref)
-        self.actor_stopped.set()
+        self._note_exit("failure", exception_value)
+        run = self._incarnation
+        if run is None:
+            ActorRegistry.unregister(self.actor_ref)
+            self.actor_stopped.set()
+        else:
+            run.end()
 
     def on_failure(  # noqa: B027
         self,
@@ -361,7 +439,7 @@ class Actor(abc.ABC):
         logged too.
         """
 
-    def _handle_receive(self, message: Any) -> Any:
+    def _handle_receive(self, message: Any) -> Any:  # noqa: PLR0911 (one per kind)
         """Handle a message: Pykka's own messages here, the rest in `on_receive()`.
 
         Actors with a pykka_rs mailbox do this dispatch in the core unless a
@@ -369,6 +447,17 @@ class Actor(abc.ABC):
         """
         if isinstance(message, messages._ActorStop):  # noqa: SLF001
             return self._stop()
+        if isinstance(message, messages._Shutdown):  # noqa: SLF001
+            if message.incarnation is None:
+                self._note_exit("shutdown")
+                return self._stop()
+            # Its supervisor ended the run already, and this woke it (another
+            # run ignores it).
+            return None
+        if isinstance(message, messages._Link):  # noqa: SLF001
+            return _monitor.handle_link(self, message)
+        if isinstance(message, messages._Exit):  # noqa: SLF001
+            return _monitor.handle_exit_signal(self, message)
         if isinstance(message, messages.ProxyCall):
             callee = get_attr_directly(self, message.attr_path)
             return callee(*message.args, **message.kwargs)
@@ -407,6 +496,33 @@ class Actor(abc.ABC):
 
         """
         logger.warning(f"Unexpected message received by {self}: {message}")
+
+
+def answer_leftovers(who: str, actor_ref: object, left: list[Envelope[Any]]) -> None:
+    """Answer what a stopped actor's inbox still held, and log the tells lost.
+
+    Each ask fails with `ActorDeadError` (a stop request is answered as
+    done); the messages sent with `tell()` are counted in a warning.
+    """
+    unanswered = 0
+    for envelope in left:
+        if envelope.reply_to is None:
+            unanswered += 1
+        elif isinstance(envelope.message, messages._ActorStop):  # noqa: SLF001
+            envelope.reply_to.set(None)
+        else:
+            envelope.reply_to.set_exception(
+                exc_info=(
+                    ActorDeadError,
+                    ActorDeadError(f"{actor_ref} stopped before handling the message"),
+                    None,
+                )
+            )
+    if unanswered:
+        logger.warning(
+            f"{who} stopped before handling {unanswered} message(s) "
+            "sent to it with tell(); they were dropped"
+        )
 
 
 def _hide_this_frame(exc: BaseException) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykka_rs import _core
 from pykka_rs._logs import emit
+from pykka_rs._monitor import deliver as deliver_down
 from pykka_rs._pickling import dump_error, dumps, loads
 from pykka_rs._registry import ActorRegistry
 
@@ -40,6 +41,7 @@ _users: set[str] = set()
 _thread: threading.Thread | None = None
 _starters: dict[str, Starter] = {}
 _handlers: dict[str, Callable[..., Any]] = {}
+_waiting: dict[str, Callable[..., Any]] = {}
 
 
 def _pickled_each(refs: list[ActorRef[Any]]) -> list[bytes]:
@@ -60,17 +62,25 @@ def serving() -> bool:
     return threading.current_thread() is _thread
 
 
-def join(pool: str, starter: Starter, **handlers: Callable[..., Any]) -> None:
+def join(
+    pool: str,
+    starter: Starter,
+    *,
+    waiting: dict[str, Callable[..., Any]] | None = None,
+    **handlers: Callable[..., Any],
+) -> None:
     """`pool` is running: serve its workers, starting actors with `starter`.
 
     `handlers` answer the pool's own requests, by kind; each gets the
-    request's details and returns the answer.
+    request's details and returns the answer. Those in `waiting` may wait
+    on a worker, so they run on a thread of their own, as starts do.
     """
     global _thread  # noqa: PLW0603
     with _lock:
         _users.add(pool)
         _starters[pool] = starter
         _handlers.update(handlers)
+        _waiting.update(waiting or {})
         if _thread is None or not _thread.is_alive():
             _thread = threading.Thread(target=_serve, name="pykka_rs-pool", daemon=True)
             _thread.start()
@@ -117,6 +127,8 @@ def _handle(item: tuple[Any, ...]) -> None:
         logger.error(item[1])
     elif kind == "barrier":
         item[1].set()
+    elif kind == "down":
+        deliver_down(item[1], item[2])
 
 
 def _answer(reply: tuple[int, int], payload: bytes) -> None:
@@ -142,21 +154,23 @@ def _answer(reply: tuple[int, int], payload: bytes) -> None:
         if kind in _handlers:
             _core.reply(reply, True, dumps(_handlers[kind](*details)))  # noqa: FBT003
             return
-        if kind != "start":
+        if kind in _waiting:
+            work, arguments = _waiting[kind], tuple(details)
+        elif kind == "start":
+            pool, *rest = details
+            with _lock:
+                starter = _starters.get(pool)
+            work, arguments = starter or _start_pool(pool), tuple(rest)
+        else:
             msg = f"the parent does not know a worker request {kind!r}"
             raise ValueError(msg)  # noqa: TRY301 (answered to the worker below)
-        pool, *arguments = details
-        with _lock:
-            starter = _starters.get(pool)
-        if starter is None:
-            starter = _start_pool(pool)
     except Exception as exc:  # noqa: BLE001
         _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
         return
     # Starting waits for a worker: not on this thread, which others wait on.
     threading.Thread(
-        target=_start_for,
-        args=(reply, starter, tuple(arguments)),
+        target=_carry_out,
+        args=(reply, work, arguments),
         name="pykka_rs-start",
         daemon=True,
     ).start()
@@ -187,12 +201,12 @@ def _start_pool(pool: str) -> Starter:
     raise ValueError(msg)
 
 
-def _start_for(
-    reply: tuple[int, int], starter: Starter, arguments: tuple[Any, ...]
+def _carry_out(
+    reply: tuple[int, int], work: Callable[..., Any], arguments: tuple[Any, ...]
 ) -> None:
-    """Start an actor as a worker asked: `arguments` are class, seat, args, kwargs."""
+    """Do a worker's request that waits on a worker, such as starting an actor."""
     try:
-        ref = starter(*arguments)
-        _core.reply(reply, True, dumps(ref))  # noqa: FBT003
+        answer = work(*arguments)
+        _core.reply(reply, True, dumps(answer))  # noqa: FBT003
     except Exception as exc:  # noqa: BLE001
         _core.reply(reply, False, dump_error(exc))  # noqa: FBT003

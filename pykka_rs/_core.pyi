@@ -11,10 +11,12 @@ __all__ = [
     "FakeClock",
     "Mailbox",
     "Pool",
+    "Relay",
     "RemoteMailbox",
     "Slot",
     "SupervisorCore",
     "_panic",
+    "announce_exit",
     "announce_registered",
     "announce_unregistered",
     "await_exit",
@@ -46,6 +48,8 @@ __all__ = [
     "spawn_actor",
     "spin",
     "subscribe",
+    "unwatch",
+    "watch",
     "withdraw",
 ]
 
@@ -103,6 +107,9 @@ class Mailbox:
         """How errors name the actor."""
     @label.setter
     def label(self, label: str) -> None: ...
+    @property
+    def exported(self) -> int | None:
+        """The mailbox's number in this process if other processes can reach it (see `export`), else None."""
     def export(self) -> tuple[int, int]:
         """Let other processes send to this mailbox; return its address `(process, number)`."""
     def put(self, envelope: Envelope[Any]) -> None:
@@ -171,6 +178,53 @@ class RemoteMailbox:
         """
 
 @final
+class Relay:
+    """The inbox of a supervised actor of another process: messages go through it to the mailbox of the actor's current run; while the actor restarts (its worker died), it holds them, in order.
+
+    Only its supervisor points it elsewhere (`redirect`), and closes it once
+    the actor will not run again; then its `stopped` flag is set.
+    """
+
+    def __init__(self) -> None: ...
+    @property
+    def stopped(self) -> Event:
+        """Set once the relay is closed: its actor will not run again."""
+    @property
+    def label(self) -> str:
+        """How errors name the actor, e.g. `"MyActor (urn:uuid:...)"`."""
+    @label.setter
+    def label(self, label: str) -> None: ...
+    @property
+    def target(self) -> tuple[int, int] | None:
+        """The mailbox messages go to now, `(process, number)`, or None while the relay holds them."""
+    @property
+    def held(self) -> int:
+        """How many messages the relay holds."""
+    @property
+    def exported(self) -> int | None:
+        """The relay's number in this process if other processes can reach it, else None."""
+    def export(self) -> tuple[int, int]:
+        """Let other processes send to this relay; return `(process, number)`, its address for them."""
+    def redirect(self, process: int, number: int) -> None:
+        """Pass messages to mailbox `number` of process `process` from now on, first those held, in order."""
+    def hold(self) -> None:
+        """Hold messages until the next `redirect`."""
+    def close(self) -> int:
+        """Close the relay for good; return how many told messages it held, which are dropped."""
+    def tell(self, message: Any) -> None:
+        """Send `message` with no reply."""
+    def ask(self, message: Any, future: Any) -> None:
+        """Send `message` with `future` for the reply."""
+    def ask_blocking(self, message: Any, timeout: float | None = None) -> Any:
+        """Send `message` and wait for the reply; return it or raise the actor's exception."""
+    def put(self, envelope: Envelope[Any]) -> None:
+        """Send an `Envelope`'s message, answered to its `reply_to`."""
+    def get(self) -> Envelope[Any]:
+        """Not possible: the actor's own process takes its messages."""
+    def empty(self) -> bool:
+        """Not known here: the actor's own process sees its queue."""
+
+@final
 class Pool:
     """The parent's worker processes: starting them, keeping every seat filled, placing actors on them, shutting them down."""
 
@@ -201,9 +255,17 @@ class Pool:
     def wait_for_worker(self, seat: int | None, timeout: float) -> int | None:
         """The process number of the worker in `seat`, or of the least busy worker."""
     def spawn_actor(
-        self, process: int, payload: bytes, label: str, timeout: float | None = None
-    ) -> int:
+        self,
+        process: int,
+        payload: bytes,
+        label: str,
+        timeout: float | None = None,
+        *,
+        count: bool = True,
+    ) -> Any:
         """Ask worker `process` to make an actor; return its number there."""
+    def kill(self, process: int, why: str) -> None:
+        """Kill worker `process` (SIGKILL) now, `why` being the cause its death is reported with."""
     def workers(self) -> list[dict[str, int]]:
         """The workers that are up, as dicts: seat, process, pid, actors, waiting, restarts."""
     def shutdown(self, patience: float) -> list[tuple[int, int, list[bytes]]]:
@@ -340,8 +402,8 @@ class SupervisorCore:
     def child_spec(self, id: _ChildId) -> _ChildSpec | None:  # noqa: A002
         """Child `id`'s spec as a dict with every key (a dynamic child's is the template), or None."""
 
-def run_actor_loop(actor: Any, mailbox: Mailbox) -> None:
-    """Run `actor`'s message loop on the calling thread until the actor stops."""
+def run_actor_loop(actor: Any, mailbox: Mailbox, until: Event | None = None) -> None:
+    """Run `actor`'s message loop on the calling thread until the actor stops, or until `until` is found set between two messages."""
 
 def process() -> int:
     """This process's number in its system: 0 for the parent, 1 and up for workers."""
@@ -383,6 +445,21 @@ def announce_registered(number: int, payload: bytes) -> None:
 
 def announce_unregistered(number: int) -> None:
     """Worker: tell the parent that local actor `number` left the registry."""
+
+def watch(
+    process: int, number: int
+) -> (
+    tuple[Literal["watching"], int]
+    | tuple[Literal["exited"], str, bytes]
+    | tuple[Literal["died"], str]
+):
+    """Watch actor `number` of process `process` for its end."""
+
+def unwatch(token: int) -> bool:
+    """Cancel a watch; return whether it was still waiting."""
+
+def announce_exit(number: int, reason: str, payload: bytes) -> None:
+    """Announce that local actor `number` ended, to the watches of every process."""
 
 def withdraw(process: int, number: int) -> bool:
     """Parent: take actor `number` of worker `process` out of the registry."""

@@ -89,7 +89,12 @@ class Parent:
                 protocol=PROTOCOL,
             )
             python, args = worker_command()
-            control.join("process", self.start)
+            control.join(
+                "process",
+                self.start,
+                waiting={"supervised": self.start_supervised, "direct": self.direct},
+                kill=self.kill,
+            )
             self.core.start(
                 python, args, bootstrap, STARTUP_PATIENCE, heartbeat_timeout
             )
@@ -119,6 +124,36 @@ class Parent:
             # reply; emit them before start() returns, as a thread actor's are.
             _core.control_barrier().wait(LOG_PATIENCE)
         return rebuild_ref(process, number, urn, cls)
+
+    def start_supervised(
+        self,
+        cls: type[Actor],
+        process: int | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        context: dict[str, Any],
+    ) -> tuple[int, int]:
+        """Start a run of a supervised actor; return its mailbox's address."""
+        payload = dumps(("supervised", cls, args, kwargs, context))
+        if process is None:
+            process = self._choose(None)
+        label = str(context["ref"])
+        number = self.core.spawn_actor(
+            process, payload, label, count=context["reuse"] is None
+        )
+        if not control.serving():
+            _core.control_barrier().wait(LOG_PATIENCE)
+        return process, number
+
+    def direct(self, process: int, directive: tuple[Any, ...]) -> Any:
+        """Have worker `process` carry out a supervisor's directive."""
+        return self.core.spawn_actor(
+            process, dumps(directive), f"worker process {process}", count=False
+        )
+
+    def kill(self, process: int, why: str) -> None:
+        """Kill worker `process`; its death is reported as `why`."""
+        self.core.kill(process, why)
 
     def _choose(self, seat: int | None) -> int:
         """The process for the next actor, waiting while workers restart."""

@@ -276,6 +276,29 @@ class _Side(Protocol):
         kwargs: dict[str, Any],
     ) -> ActorRef[Any]: ...
 
+    def start_supervised(
+        self,
+        cls: type[Actor],
+        process: int | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        context: dict[str, Any],
+    ) -> tuple[int, int]:
+        """Start a run of a supervised actor (see `_incarnation.spawn`).
+
+        On worker `process`, or on the least busy one; returns the address
+        of the run's mailbox.
+        """
+
+    def direct(self, process: int, directive: tuple[Any, ...]) -> Any:
+        """Have worker `process` carry out a supervisor's directive.
+
+        `("end", mailbox, incarnation)` or `("close", mailbox)`.
+        """
+
+    def kill(self, process: int, why: str) -> None:
+        """Kill worker `process`; its death is reported as `why`."""
+
 
 _pool: Parent | None = None
 _pool_lock = threading.Lock()

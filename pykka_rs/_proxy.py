@@ -4,7 +4,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pykka_rs import ActorDeadError, messages
-from pykka_rs._core import RemoteMailbox
+from pykka_rs._core import Relay, RemoteMailbox
 from pykka_rs._introspection import AttrInfo, introspect_attrs, introspect_class
 
 if TYPE_CHECKING:
@@ -96,7 +96,9 @@ class ActorProxy(Generic[A]):
         if not actor_ref.is_alive():
             raise actor_ref._not_found()  # noqa: SLF001
         actor = actor_ref._actor_weakref()  # noqa: SLF001
-        if actor is None and not isinstance(actor_ref.actor_inbox, RemoteMailbox):
+        if actor is None and not isinstance(
+            actor_ref.actor_inbox, RemoteMailbox | Relay
+        ):
             msg = f"{actor_ref}'s actor weakref has been deallocated"
             raise ActorDeadError(msg)
         self._setup(actor_ref, actor, attr_path or (), None)

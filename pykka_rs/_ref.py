@@ -13,7 +13,7 @@ from typing import (
 )
 
 from pykka_rs import ActorDeadError, ActorProxy, _system
-from pykka_rs._core import Mailbox, RemoteMailbox, catch_up
+from pykka_rs._core import Mailbox, Relay, RemoteMailbox, catch_up
 from pykka_rs._envelope import Envelope
 from pykka_rs._stats import ActorStats, actor_stats
 from pykka_rs.messages import _ActorStop
@@ -67,6 +67,10 @@ class ActorRef(Generic[A]):
     # in this process learned, which new proxies start from.
     _attr_table: dict[AttrPath, AttrInfo] | None = None
 
+    # For a supervised actor's stable ref, in its supervisor's process: the
+    # supervisor's ref.
+    _supervised_by: ActorRef[Any] | None = None
+
     def __init__(
         self,
         actor: A,
@@ -80,7 +84,7 @@ class ActorRef(Generic[A]):
         # a blocking ask needs no Python future when the actor's futures are
         # plain ThreadingFutures.
         inbox = self.actor_inbox
-        self._mailbox: Mailbox | RemoteMailbox | None = (
+        self._mailbox: Mailbox | RemoteMailbox | Relay | None = (
             inbox if isinstance(inbox, Mailbox) else None
         )
         if self._mailbox is not None:
@@ -105,6 +109,37 @@ class ActorRef(Generic[A]):
         ref._mailbox = inbox  # noqa: SLF001
         inbox.label = str(ref)
         ref._ask_in_core = True  # noqa: SLF001
+        return ref
+
+    @classmethod
+    def _stable(
+        cls,
+        actor_class: type[A],
+        actor_urn: str,
+        inbox: Mailbox | Relay,
+        supervisor: ActorRef[Any],
+    ) -> ActorRef[A]:
+        """The ref of a supervised actor, valid across its restarts.
+
+        `inbox` outlives the actor's runs: the mailbox they take over in
+        turn (a thread actor), or the relay to the mailbox of the current
+        run (a process actor). Its supervisor closes it once the actor will
+        not run again.
+        """
+        ref = cls.__new__(cls)
+        ref._actor_weakref = _no_actor  # type: ignore[assignment]  # noqa: SLF001
+        ref.actor_class = actor_class
+        ref.actor_urn = actor_urn
+        ref.actor_inbox = inbox
+        ref.actor_stopped = inbox.stopped  # type: ignore[assignment]
+        ref._mailbox = inbox  # noqa: SLF001
+        inbox.label = str(ref)
+        ref._ask_in_core = isinstance(inbox, Relay) or getattr(  # noqa: SLF001
+            actor_class._create_future,  # noqa: SLF001
+            "_makes_threading_future",
+            False,
+        )
+        ref._supervised_by = supervisor  # noqa: SLF001
         return ref
 
     @classmethod

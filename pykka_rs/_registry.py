@@ -217,7 +217,9 @@ class ActorRegistry:
         each actor has stopped before the next is asked to, so actors that
         depend on the ones started before them are stopped first. Orders that
         need more than last-in, first-out are up to the actors themselves,
-        for instance stopping what they depend on in `on_stop()`.
+        for instance stopping what they depend on in `on_stop()`. Actors
+        kept by a `Supervisor` come after the others: their supervisors stop
+        them, newest first, without restarting them.
 
         In a system of processes, every actor of every process is stopped.
         When blocking, in the process that started process actors, the worker
@@ -238,7 +240,17 @@ class ActorRegistry:
         block: bool,
         timeout: float | None,
     ) -> list[bool] | list[Future[bool]]:
-        """Stop `refs`, the last first, as `stop_all()` stops every actor."""
+        """Stop `refs`, the last first, as `stop_all()` stops every actor.
+
+        Supervised actors come after the rest: their supervisors, stopped
+        first, stop them in their own order, and would restart one stopped
+        before them.
+        """
+        refs = [ref for ref in refs if ref._supervised_by is not None] + [  # noqa: SLF001
+            ref
+            for ref in refs
+            if ref._supervised_by is None  # noqa: SLF001
+        ]
         if not block:
             return [ref.stop(block=False, timeout=timeout) for ref in reversed(refs)]
         stopped = [ref.stop(block=True, timeout=timeout) for ref in reversed(refs)]

@@ -117,7 +117,7 @@ class WorkerSpan:
     def announce(self, actor_ref: ActorRef[Any]) -> None:
         """Tell the parent of an actor registered here."""
         inbox = actor_ref.actor_inbox
-        if not isinstance(inbox, _core.Mailbox):
+        if not isinstance(inbox, _core.Mailbox | _core.Relay):
             return  # an actor type of its own: it cannot be reached from elsewhere
         try:
             payload = describe(actor_ref)
@@ -135,7 +135,7 @@ class WorkerSpan:
     def withdraw(self, actor_ref: ActorRef[Any]) -> bool:
         """Tell the parent that an actor left the registry."""
         inbox = actor_ref.actor_inbox
-        if isinstance(inbox, _core.Mailbox):
+        if isinstance(inbox, _core.Mailbox | _core.Relay):
             if actor_ref.actor_stopped.is_set():
                 return False  # its stop says it all
             _core.announce_unregistered(inbox.export()[1])

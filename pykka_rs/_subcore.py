@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 import weakref
-from collections import deque
+from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, cast
 
 from pykka_rs import _wire
@@ -526,6 +526,11 @@ class Mailbox:
     def label(self, label: str) -> None:
         self._label = label
 
+    @property
+    def exported(self) -> int | None:
+        """The mailbox's number here if other processes can reach it, else None."""
+        return self._exported
+
     def export(self) -> tuple[int, int]:
         """Let other processes send to this mailbox; return its address."""
         node = _node()
@@ -846,13 +851,17 @@ class _Loop:
                 self.fail(exc, reply)
 
 
-def run_actor_loop(actor: Any, mailbox: Mailbox) -> None:
-    """Run `actor`'s message loop on the calling thread until the actor stops."""
+def run_actor_loop(actor: Any, mailbox: Mailbox, until: Event | None = None) -> None:
+    """Run `actor`'s message loop on the calling thread until the actor stops.
+
+    Or until `until` is found set between two messages (a supervised run's
+    end, as in the core; no supervised actor runs here, so it stays None).
+    """
     previous = getattr(_current, "mailbox", None)
     _current.mailbox = mailbox
     loop = _Loop(actor, mailbox)
     try:
-        while not mailbox.stopped.is_set():
+        while not mailbox.stopped.is_set() and not (until and until.is_set()):
             taken = mailbox._take()  # noqa: SLF001
             if taken is None:
                 break
@@ -963,6 +972,10 @@ class Node:
         self._recent: deque[tuple[int, int]] = deque()
         self._recent_set: set[tuple[int, int]] = set()
         self._dead: dict[int, str] = {}
+        # Monitors: the latest ends heard of, and the watches waiting for one.
+        self._ends: OrderedDict[tuple[int, int], tuple[str, bytes]] = OrderedDict()
+        self._watches: dict[tuple[int, int], list[int]] = {}
+        self._watched: dict[int, tuple[int, int]] = {}
         self.controls: deque[tuple[Any, ...]] = deque()
         self._controls_ready = threading.Condition(threading.Lock())
         self.parent_lost = threading.Event()
@@ -1123,6 +1136,62 @@ class Node:
     def _on_process_died(self, fields: dict[str, Any], _payload: bytes) -> None:
         self._process_died(fields["process"], fields["cause"])
 
+    def _on_exited(self, fields: dict[str, Any], payload: bytes) -> None:
+        actor = fields["actor"]
+        self._exited((actor["process"], actor["actor"]), fields["reason"], payload)
+
+    # Monitors, as the core's node keeps them (rust/node/exits.rs).
+
+    def _exited(self, actor: tuple[int, int], reason: str, payload: bytes) -> None:
+        with self._lock:
+            self._ends[actor] = (reason, payload)
+            self._ends.move_to_end(actor)
+            while len(self._ends) > _RECENT_STOPS:
+                self._ends.popitem(last=False)
+            told = self._unwatch_all(actor)
+        for token in told:
+            self._control(("down", token, ("exited", reason, payload)))
+
+    def _unwatch_all(self, actor: tuple[int, int]) -> list[int]:
+        tokens = self._watches.pop(actor, [])
+        for token in tokens:
+            del self._watched[token]
+        return tokens
+
+    def watch(self, actor: tuple[int, int]) -> tuple[Any, ...]:
+        with self._lock:
+            end = self._ends.get(actor)
+            if end is not None:
+                return ("exited", *end)
+            cause = self._dead.get(actor[0])
+            if cause is not None:
+                return ("died", cause)
+            token = self.new_id()
+            self._watches.setdefault(actor, []).append(token)
+            self._watched[token] = actor
+        return ("watching", token)
+
+    def unwatch(self, token: int) -> bool:
+        with self._lock:
+            actor = self._watched.pop(token, None)
+            if actor is None:
+                return False
+            self._watches[actor].remove(token)
+            if not self._watches[actor]:
+                del self._watches[actor]
+        return True
+
+    def announce_exit(self, number: int, reason: str, payload: bytes) -> None:
+        self._exited((self.process, number), reason, payload)
+        self._send(
+            _wire.make_frame(
+                "Exited",
+                actor={"process": self.process, "actor": number},
+                reason=reason,
+            ),
+            payload,
+        )
+
     def _on_gather_stats(self, fields: dict[str, Any], _payload: bytes) -> None:
         with self._lock:
             numbers = {id(ref()): number for number, ref in self._exports.items()}
@@ -1148,6 +1217,7 @@ class Node:
         "ProcessDied": _on_process_died,
         "Shutdown": _on_shutdown,
         "GatherStats": _on_gather_stats,
+        "Exited": _on_exited,
     }
 
     def _refuse(
@@ -1248,8 +1318,12 @@ class Node:
             ]
             for key, _ in orphans:
                 del self._pending[key]
+            watched = [actor for actor in self._watches if actor[0] == process]
+            told = [token for actor in watched for token in self._unwatch_all(actor)]
         for flag in flags:
             flag.set()
+        for token in told:
+            self._control(("down", token, ("died", cause)))
         for _, (slot, _, label) in orphans:
             _resolve(slot, f"{label} died with its process: {cause}")
 
@@ -1486,6 +1560,44 @@ def announce_registered(number: int, payload: bytes) -> None:
 def announce_unregistered(number: int) -> None:
     """Worker: tell the parent that local actor `number` left the registry."""
     _the_node.announce("Unregistered", number)
+
+
+_NO_SUPERVISION = (
+    "supervisors run in the main interpreter or in worker processes, not in "
+    "a subinterpreter: start the Supervisor outside the InterpreterActor"
+)
+
+
+class Relay:
+    """A supervised process actor's inbox: never made in a subinterpreter."""
+
+    exported: int | None = None
+
+    def __init__(self) -> None:
+        raise RuntimeError(_NO_SUPERVISION)
+
+
+class SupervisorCore:
+    """A supervisor's bookkeeping: never made in a subinterpreter."""
+
+    def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError(_NO_SUPERVISION)
+
+
+def watch(process: int, number: int) -> tuple[Any, ...]:
+    """Watch actor `number` of process `process` for its end (see `_core.watch`)."""
+    return _the_node.watch((process, number))
+
+
+def unwatch(token: int) -> bool:
+    """Cancel a watch; return whether it was still waiting."""
+    return _the_node.unwatch(token)
+
+
+def announce_exit(number: int, reason: str, payload: bytes) -> None:
+    """Announce that local actor `number` ended, to the watches of every process."""
+    with contextlib.suppress(ActorDeadError):
+        _the_node.announce_exit(number, reason, payload)
 
 
 def withdraw(process: int, number: int) -> bool:  # noqa: ARG001

@@ -169,6 +169,7 @@ VARIANTS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = MappingProxyType(
         "Shutdown": (),
         "GatherStats": (("reply", "FutureId"),),
         "Stats": (),
+        "Exited": (("actor", "Address"), ("reason", _STR)),
     }
 )
 """Every frame variant, in the order `rust/pool/frame.rs` declares them, with

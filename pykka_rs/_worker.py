@@ -25,9 +25,10 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any
 
-from pykka_rs import _core, _system
+from pykka_rs import _core, _incarnation, _system
 from pykka_rs._actor import Actor, assigned_urn
 from pykka_rs._logs import ForwardHandler
+from pykka_rs._monitor import deliver as deliver_down
 from pykka_rs._pickling import dump_error, dumps, loads
 from pykka_rs._process import become_worker
 from pykka_rs._registry import ActorRegistry
@@ -75,13 +76,50 @@ class WorkerSide:
         ref: ActorRef[Any] = ThreadingFuture._from_slot(slot).get()  # noqa: SLF001
         return ref
 
+    def start_supervised(
+        self,
+        cls: type[Actor],
+        process: int | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        context: dict[str, Any],
+    ) -> tuple[int, int]:
+        slot = _core.request(dumps(("supervised", cls, process, args, kwargs, context)))
+        address: tuple[int, int] = ThreadingFuture._from_slot(slot).get()  # noqa: SLF001
+        return address
+
+    def direct(self, process: int, directive: tuple[Any, ...]) -> Any:
+        slot = _core.request(dumps(("direct", process, directive)))
+        return ThreadingFuture._from_slot(slot).get()  # noqa: SLF001
+
+    def kill(self, process: int, why: str) -> None:
+        slot = _core.request(dumps(("kill", process, why)))
+        ThreadingFuture._from_slot(slot).get()  # noqa: SLF001
+
 
 def spawn(side: WorkerSide, reply: tuple[int, int], payload: bytes) -> None:
-    """Make the actor the parent asked for, and answer with its number."""
+    """Make the actor the parent asked for, and answer with its number.
+
+    Or carry out a supervisor's request: start a run of a supervised actor
+    (answered with its mailbox's number), end one, or close its mailbox.
+    """
     try:
         if side.broken is not None:
             raise RuntimeError(side.broken)  # noqa: TRY301 (answered below, as any failure)
-        cls, args, kwargs, urn = loads(payload)
+        request = loads(payload)
+        if request[0] == "supervised":
+            number = _incarnation.spawn(*request[1:])
+            _core.reply(reply, True, dumps(number))  # noqa: FBT003
+            return
+        if request[0] == "end":
+            _incarnation.end(*request[1:])
+            _core.reply(reply, True, dumps(None))  # noqa: FBT003
+            return
+        if request[0] == "close":
+            _incarnation.close(*request[1:])
+            _core.reply(reply, True, dumps(None))  # noqa: FBT003
+            return
+        cls, args, kwargs, urn = request
         with assigned_urn(urn):
             # Actor.start itself: ProcessActor.start would ask the pool again.
             ref = Actor.start.__func__(cls, *args, **kwargs)  # type: ignore[attr-defined]
@@ -99,6 +137,7 @@ def stop_actors(patience: float, *, ending: str = "its worker process ended") ->
     running `on_stop()`, if that happens in time.
     """
     deadline = time.monotonic() + patience
+    runs = _incarnation.stop_all()
     refs = [ref for _, ref in ActorRegistry._local_refs()]  # noqa: SLF001
     stops: list[Future[bool]] = []
     for ref in reversed(refs):
@@ -111,6 +150,12 @@ def stop_actors(patience: float, *, ending: str = "its worker process ended") ->
             stop.get(timeout=max(0.0, deadline - time.monotonic()))
         except Exception:
             logger.debug("an actor did not stop in time", exc_info=True)
+    for run in runs:
+        if not run.over.wait(max(0.0, deadline - time.monotonic())):
+            logger.warning(
+                f"{run.ref} did not stop within {patience} seconds of the "
+                "shutdown; it was cut off when its worker process ended"
+            )
     for ref in refs:
         if ref.is_alive():
             logger.warning(
@@ -147,6 +192,8 @@ def serve(
                 return
             elif kind == "barrier":
                 item[1].set()
+            elif kind == "down":
+                deliver_down(item[1], item[2])
         except Exception:
             logger.exception(f"pykka_rs worker could not handle {kind!r}")
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    from pykka_rs import ActorExit, ActorRef
     from pykka_rs._types import AttrPath
 
 
@@ -33,6 +34,35 @@ class _Introspect(NamedTuple):
 
     A proxy in another process sends this instead of looking at the actor.
     """
+
+
+class _Shutdown(NamedTuple):
+    """Asks the actor to stop, as a shutdown: its end's reason is "shutdown".
+
+    It stops as for `_ActorStop`. With an `incarnation`, it only wakes a
+    supervised actor's run that its supervisor has ended already; another
+    run (the next) ignores it.
+    """
+
+    incarnation: int | None = None
+
+
+class _Link(NamedTuple):
+    """Asks the actor to link to `peer`, or to unlink (see `pykka_rs.link`)."""
+
+    peer: ActorRef[Any]
+    link: bool = True
+
+
+class _Exit(NamedTuple):
+    """An exit signal: `exit` tells how an actor linked to this one ended.
+
+    `link` names the link it came through; a signal for a link the actor
+    no longer has (an earlier run's) is ignored.
+    """
+
+    exit: ActorExit
+    link: int
 
 
 class ProxyCall(NamedTuple):

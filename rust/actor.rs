@@ -25,6 +25,12 @@
 //! The loop is generic over a [`Host`], which knows how to hold and release
 //! the interpreter and how to handle one envelope; the Python bindings are one
 //! host, the tests below another.
+//!
+//! A loop ends when the mailbox's stopped flag is set, or when the host says
+//! it has [ended](Host::ended) with the mailbox still open: a supervised
+//! actor's run (an incarnation) that crashed or was stopped for a restart
+//! leaves its mailbox, and the messages in it, to the next run. The host is
+//! asked between envelopes only; an envelope already taken is handled.
 
 use std::time::Instant;
 
@@ -64,13 +70,19 @@ pub trait Host<T> {
     /// Delivers a reply; called with the interpreter released, except for
     /// the replies of the batch that stopped the actor (see the module).
     fn publish(reply: Self::Reply);
+
+    /// Whether this run of the actor is over although its mailbox stays
+    /// open (see the module); asked between envelopes. Never, by default.
+    fn ended(&self) -> bool {
+        false
+    }
 }
 
 /// Runs the actor until its mailbox's stopped flag is set. Envelopes still
 /// queued then are left for the caller to drain.
 pub fn run<T: Send, H: Host<T>>(mailbox: &Mailbox<T>, host: &mut H) {
     let mut replies: Vec<H::Reply> = Vec::new();
-    while !mailbox.stopped().is_set() {
+    while !mailbox.stopped().is_set() && !host.ended() {
         let outbox = std::mem::take(&mut replies);
         let first = host.release(move || {
             outbox.into_iter().for_each(H::publish);
@@ -111,7 +123,7 @@ fn handle_batch<T, H: Host<T>>(mailbox: &Mailbox<T>, host: &mut H, first: T) -> 
             replies.push(reply);
             break;
         }
-        if handled < MAX_BATCH && !mailbox.stopped().is_set() {
+        if handled < MAX_BATCH && !mailbox.stopped().is_set() && !host.ended() {
             next = mailbox.try_recv();
         }
     }
@@ -132,6 +144,9 @@ mod tests {
     struct Recorder {
         log: Arc<Mutex<Vec<String>>>,
         stopped: Option<Arc<crate::event::Event>>,
+        /// Ends the run after this envelope id, leaving the mailbox open.
+        end_after: Option<u32>,
+        ended: bool,
     }
 
     impl Host<(u32, bool, bool)> for Recorder {
@@ -149,6 +164,9 @@ mod tests {
 
         fn handle(&mut self, (id, wants_reply, stops): (u32, bool, bool)) -> Handled<Self::Reply> {
             self.log.lock().unwrap().push(format!("handle {id}"));
+            if self.end_after == Some(id) {
+                self.ended = true;
+            }
             if stops {
                 self.stopped.as_ref().unwrap().set();
             }
@@ -161,6 +179,10 @@ mod tests {
 
         fn publish((id, log): Self::Reply) {
             log.lock().unwrap().push(format!("publish {id}"));
+        }
+
+        fn ended(&self) -> bool {
+            self.ended
         }
     }
 
@@ -268,5 +290,33 @@ mod tests {
         };
         run(&mailbox, &mut host);
         assert_eq!(mailbox.drain_stopped().len(), 1);
+    }
+
+    #[test]
+    fn an_ended_run_leaves_the_rest_in_the_open_mailbox_for_the_next() {
+        let mailbox = Mailbox::default();
+        for id in 1..=4 {
+            mailbox.send((id, false, false)).unwrap();
+        }
+        let mut first = Recorder {
+            end_after: Some(2),
+            ..Recorder::default()
+        };
+        run(&mailbox, &mut first);
+        assert_eq!(
+            *first.log.lock().unwrap(),
+            ["release", "hold", "handle 1", "handle 2"]
+        );
+        assert!(!mailbox.stopped().is_set());
+        mailbox.send((5, false, true)).unwrap();
+        let mut next = Recorder {
+            stopped: Some(Arc::clone(mailbox.stopped())),
+            ..Recorder::default()
+        };
+        run(&mailbox, &mut next);
+        assert_eq!(
+            *next.log.lock().unwrap(),
+            ["release", "hold", "handle 3", "handle 4", "handle 5"]
+        );
     }
 }

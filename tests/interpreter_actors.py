@@ -21,9 +21,29 @@ class Methods:
         self.tag = tag
         self.seen: list[Any] = []
 
+        self.ends: list[tuple[str, str | None]] = []
+
     def on_receive(self, message: Any) -> Any:
+        if message == "crash":
+            raise ValueError(message)
         self.seen.append(message)
         return message
+
+    def watch(self, other: pykka.ActorRef[Any]) -> None:
+        """Monitor `other`; its end is kept for `ended()`."""
+
+        def told(end: pykka.ActorExit) -> None:
+            error = None if end.exception is None else type(end.exception).__name__
+            self.ends.append((end.reason, error))
+
+        pykka.monitor(other, told)
+
+    def ended(self) -> list[tuple[str, str | None]]:
+        """The ends of the actors watched: (reason, exception class name)."""
+        return self.ends
+
+    def start_supervisor(self) -> None:
+        pykka.Supervisor.start()
 
     def place(self) -> tuple[int, int, str]:
         """(pid, process number, the core's module name) of this actor."""

@@ -44,3 +44,24 @@ def test_cpu_parallel_reports_both_kinds_of_actor() -> None:
         (line,) = [line for line in lines if line.startswith(label)]
         timings = rf"{label}: 1 actor +[\d.]+ s, \d+ actors +[\d.]+ s, speedup +[\d.]+x"
         assert re.fullmatch(rf"{timings} \(2,262 primes\)", line), line
+
+
+def test_supervised_pool_survives_a_killed_worker_and_shows_the_speedup() -> None:
+    out = run("supervised_pool.py", "40000")
+    lines = [line.strip() for line in out.splitlines()]
+    assert re.fullmatch(
+        r"Counting primes below 40,000 on \d+ supervised actors \(\d+ CPUs\):", lines[0]
+    )
+    (killed,) = [line for line in lines if line.startswith("killed worker process")]
+    pid = killed.split()[3]
+    (restart,) = [line for line in lines if line.startswith("restarted:")]
+    assert "restarts ProcessCruncher" in restart
+    assert f"(pid {pid}) killed by SIGKILL" in restart
+    (processes,) = [line for line in lines if line.startswith("process actors:")]
+    lost = r"\(\d+ slices lost with the worker, sent again\)"
+    assert re.fullmatch(rf"process actors: 4,203 primes in [\d.]+ s {lost}", processes)
+    (threads,) = [line for line in lines if line.startswith("thread actors:")]
+    assert re.fullmatch(r"thread actors: +4,203 primes in [\d.]+ s", threads)
+    assert re.fullmatch(
+        r"speedup of process actors over thread actors: [\d.]+x", lines[-1]
+    )

@@ -24,21 +24,31 @@ if typing.TYPE_CHECKING:
 
 # Names pykka_rs adds to Pykka's public API.
 ADDITIONS = {
+    "ActorExit",
     "ActorStats",
+    "Backoff",
     "ChannelStats",
+    "ChildSpec",
     "InterpreterActor",
+    "LinkError",
     "MetricsServer",
+    "Monitor",
     "ProcessActor",
     "RemoteError",
     "StatsCollector",
     "StatsServer",
+    "Supervisor",
+    "SupervisorError",
     "SystemStats",
     "WorkerStats",
     "configure",
+    "link",
+    "monitor",
     "serve_metrics",
     "serve_stats",
     "stats",
     "top",
+    "unlink",
 }
 
 MODULES = ["", ".messages", ".typing", ".debug"]

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -215,6 +216,55 @@ def test_threads_interpreters_and_processes_ask_each_other(where: Any) -> None:
     assert where.proxy().proxy_other(process).get(timeout=30)[0] != os.getpid()
     for ref in (other, process, thread):
         ref.stop()
+
+
+def _eventually(read: Any, expected: Any) -> None:
+    deadline = time.monotonic() + 30
+    while (got := read()) != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert got == expected
+
+
+@needs_312
+def test_monitors_hear_of_interpreter_actors_ends_and_from_them(where: Any) -> None:
+    # This interpreter watches an interpreter actor that crashes.
+    crashing = Where.start("crashing")
+    heard: list[pykka.ActorExit] = []
+    pykka.monitor(crashing, heard.append)
+    crashing.tell("crash")
+    _eventually(
+        lambda: [(e.reason, type(e.exception)) for e in heard],
+        [("failure", ValueError)],
+    )
+    assert "ValueError: crash" in (heard[0].traceback or "")
+    # An interpreter actor watches actors of every kind, in other interpreters,
+    # another subinterpreter's and a process's included.
+    others = [
+        Where.start("other"),
+        ProcessWhere.start("process"),
+        ThreadWhere.start("thread"),
+    ]
+    for other in others:
+        where.proxy().watch(other).get(timeout=30)
+    others[0].tell("crash")
+    others[1].stop()
+    others[2].stop()
+    _eventually(
+        lambda: sorted(where.proxy().ended().get(timeout=30)),
+        [("failure", "ValueError"), ("normal", None), ("normal", None)],
+    )
+    # An actor that ended before the watch is reported at once.
+    where.proxy().watch(crashing).get(timeout=30)
+    _eventually(lambda: len(where.proxy().ended().get(timeout=30)), 4)
+
+
+@needs_312
+def test_a_supervisor_in_a_subinterpreter_is_refused_with_why(where: Any) -> None:
+    with pytest.raises(RuntimeError, match="supervisors run in the main interpreter"):
+        where.proxy().start_supervisor().get(timeout=30)
+    assert where.is_alive()
+    with pytest.raises(TypeError, match="ThreadingActor or ProcessActor subclass"):
+        pykka.ChildSpec(Where)
 
 
 @needs_312

@@ -90,6 +90,15 @@ GOLDEN: list[tuple[Any, bytes]] = [
     ("Shutdown", b""),
     ({"GatherStats": {"reply": {"process": 0, "id": 2**63 - 1}}}, b""),
     ("Stats", b"stats"),
+    (
+        {
+            "Exited": {
+                "actor": {"process": 0x8000_0000, "actor": 2**63 - 1},
+                "reason": "fa\u00eflure",
+            }
+        },
+        b"details",
+    ),
 ]
 
 
@@ -231,6 +240,7 @@ def test_constants_match_the_rust_core(wire: Any) -> None:
         "Shutdown",
         "GatherStats",
         "Stats",
+        "Exited",
     ]
 
 
@@ -303,6 +313,7 @@ def test_destinations_follow_the_routing_rules(wire: Any) -> None:
         3,
         0,
         2,
+        None,
         None,
         None,
         None,
@@ -878,7 +889,7 @@ def check_reports(parent: Parent, actor: dict[str, int], reply: dict[str, int]) 
     assert [a["number"] for a in report["actors"]] in ([], [actor["actor"]])
 
 
-def run_worker_session(
+def run_worker_session(  # noqa: PLR0915 (one session, frame by frame)
     parent: Parent,
     process: int,
     echo: type,
@@ -971,6 +982,9 @@ def run_worker_session(
     parent.expect("Stopped", actor=actor)
     parent.send(here("Ask", to=actor, reply=future(8)), pickle.dumps("late"))
     parent.expect("Undeliverable", to=future(8), reason="not found")
+    # Once it has handled its last message, its end, for monitors.
+    details = parent.expect("Exited", actor=actor, reason="normal")
+    assert pickle.loads(details) == (None, None, "")  # noqa: S301
 
     # Shutdown: the worker exits and its end of the socket closes, between frames.
     parent.send("Shutdown")

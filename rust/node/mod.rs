@@ -29,16 +29,24 @@
 //! its threads; [`Node::disown`] makes the copy refuse to touch the links,
 //! whose other ends belong to the original.
 //!
+//! Supervision adds two things (`exits.rs`, `relay.rs`): an actor's end is
+//! announced with its reason (`Exited`), for monitors in any process, and a
+//! supervised process actor is reached through a relay, a stable address in
+//! its supervisor's process that forwards to whichever run of the actor is
+//! current and holds messages while it restarts.
+//!
 //! Rejected: a mesh of links between workers (N² sockets and an address
 //! exchange, for one hop saved on worker-to-worker messages), a thread of the
 //! runtime per link (every message would wait for an interpreter twice), and
 //! the node in the bindings (its races were found only by chance, through
 //! Python; here they are tested frame by frame).
 
+pub mod exits;
 pub mod host;
 mod link;
 pub mod memory;
 pub mod metrics;
+pub mod relay;
 mod stops;
 
 use std::collections::{BTreeMap, HashMap};
@@ -49,8 +57,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
+use exits::Exits;
+pub use exits::{Down, ExitRecord, Watch};
 pub use host::{Host, Resolution};
 use link::{LinkState, Reader, Woke};
+pub use relay::{Relay, RelayRefused};
 use stops::StopFlags;
 
 use crate::event::Event;
@@ -100,6 +111,15 @@ pub enum Control {
     PoolEvent(String),
     /// Set this flag: everything queued before it has been handled.
     Barrier(Arc<Event>),
+    /// A watch ([`Node::watch`]) learnt how its actor ended.
+    Down {
+        /// The watch's token.
+        token: u64,
+        /// The actor watched.
+        actor: Address,
+        /// How it ended.
+        down: Down,
+    },
 }
 
 /// Why a frame could not be sent; nothing was sent.
@@ -151,8 +171,15 @@ pub enum Answer<F> {
     There(FutureId),
 }
 
+/// Who waits for an answer: a future here, or (for an ask a relay passed
+/// on) a future of another process, told through this one.
+enum Waiter<F> {
+    Here(Arc<F>),
+    There(FutureId),
+}
+
 struct Pending<F> {
-    future: Arc<F>,
+    waiter: Waiter<F>,
     /// The process expected to answer: if it dies, so does the wait.
     from: u32,
     /// Names the awaited actor in error messages, e.g. "Echo (urn:uuid:…)".
@@ -211,6 +238,8 @@ pub struct Node<H: Host> {
     linked: AtomicBool,
     links: RwLock<HashMap<u32, Arc<LinkState>>>,
     exports: Mutex<HashMap<u64, Weak<Mailbox<H::Envelope>>>>,
+    relays: Mutex<HashMap<u64, Weak<Relay<H>>>>,
+    exits: Mutex<Exits>,
     next_id: AtomicU64,
     pending: Mutex<HashMap<u64, Pending<H::Future>>>,
     shared: Mutex<Swept<u64, SharedFuture<H::Future>>>,
@@ -240,6 +269,8 @@ impl<H: Host> Node<H> {
             linked: AtomicBool::new(false),
             links: RwLock::default(),
             exports: Mutex::default(),
+            relays: Mutex::default(),
+            exits: Mutex::default(),
             next_id: AtomicU64::new(1),
             pending: Mutex::default(),
             shared: Mutex::default(),
@@ -467,11 +498,16 @@ impl<H: Host> Node<H> {
     /// Notes that `future` waits for an answer from process `from`, which
     /// error messages call `label`; returns where the answer must go.
     fn expect(&self, future: Arc<H::Future>, from: u32, label: String) -> FutureId {
+        self.expect_for(Waiter::Here(future), from, label)
+    }
+
+    /// As [`Node::expect`], for whoever `waiter` is.
+    fn expect_for(&self, waiter: Waiter<H::Future>, from: u32, label: String) -> FutureId {
         let id = self.new_id();
         lock(&self.pending).insert(
             id,
             Pending {
-                future,
+                waiter,
                 from,
                 label,
             },
@@ -559,14 +595,26 @@ impl<H: Host> Node<H> {
     fn complete(&self, id: u64, outcome: Resolution) {
         let pending = lock(&self.pending).remove(&id);
         let (future, outcome) = match pending {
-            Some(pending) => {
+            Some(Pending {
+                waiter: Waiter::There(asker),
+                ..
+            }) => {
+                // Relayed: pass the answer on, as it came.
+                self.send_resolution(asker, outcome);
+                return;
+            }
+            Some(Pending {
+                waiter: Waiter::Here(future),
+                label,
+                ..
+            }) => {
                 let outcome = match outcome {
                     Resolution::Undeliverable(reason) => {
-                        Resolution::Undeliverable(format!("{} {reason}", pending.label))
+                        Resolution::Undeliverable(format!("{label} {reason}"))
                     }
                     other @ Resolution::Pickled { .. } => other,
                 };
-                (pending.future, outcome)
+                (future, outcome)
             }
             None => match self.local_future(id) {
                 Some(future) => (future, outcome),
@@ -578,11 +626,17 @@ impl<H: Host> Node<H> {
         H::resolve(&future, outcome);
     }
 
-    /// Puts a message into a local actor's mailbox, or says why it cannot.
-    fn deliver(&self, actor: u64, message: Vec<u8>, reply: Option<FutureId>) {
+    /// Puts a message into a local actor's mailbox, or passes it to a local
+    /// relay, or says why it cannot.
+    fn deliver(self: &Arc<Self>, actor: u64, message: Vec<u8>, reply: Option<FutureId>) {
         let refused = match self.local_mailbox(actor) {
-            None => true,
             Some(mailbox) => mailbox.send(H::incoming(message, reply)).is_err(),
+            None => match self.local_relay(actor) {
+                Some(relay) => self
+                    .relay_send(&relay, message, reply.map(Answer::There))
+                    .is_err(),
+                None => true,
+            },
         };
         if refused {
             if let Some(reply) = reply {
@@ -624,6 +678,7 @@ impl<H: Host> Node<H> {
             return;
         }
         lock(&self.exports).remove(&id);
+        lock(&self.relays).remove(&id);
         let actor = Address {
             process: self.process,
             actor: id,
@@ -718,10 +773,79 @@ impl<H: Host> Node<H> {
     }
 
     fn broadcast(&self, header: &Frame, except: Option<u32>) {
+        self.broadcast_with(header, &[], except);
+    }
+
+    fn broadcast_with(&self, header: &Frame, payload: &[u8], except: Option<u32>) {
         for (process, link) in self.links_now() {
             if Some(process) != except {
-                drop(link.out.transmit(header, &[]));
+                drop(link.out.transmit(header, payload));
             }
+        }
+    }
+
+    /// Records how `actor` ended and tells the watches waiting for it.
+    fn exited(&self, actor: Address, record: &ExitRecord) {
+        let tokens = lock(&self.exits).record(actor, record.clone());
+        for token in tokens {
+            drop(self.control.0.send(Control::Down {
+                token,
+                actor,
+                down: Down::Exited(record.clone()),
+            }));
+        }
+    }
+
+    /// Watches `actor` for its end: returns a token that a
+    /// [`Control::Down`] will name once, or the end if it is known already
+    /// (announced recently, or its process is dead).
+    pub fn watch(&self, actor: Address) -> Watch {
+        let mut exits = lock(&self.exits);
+        if let Some(record) = exits.known(actor) {
+            return Watch::Ended(Down::Exited(record.clone()));
+        }
+        // Under the exits lock: a death recorded after this check takes
+        // the watch made below (see `process_died`).
+        if let Some(cause) = self.death_of(actor.process) {
+            return Watch::Ended(Down::ProcessDied(cause));
+        }
+        let token = self.new_id();
+        exits.watch(actor, token);
+        Watch::Watching(token)
+    }
+
+    /// Cancels a watch; returns whether it was still waiting.
+    pub fn unwatch(&self, token: u64) -> bool {
+        lock(&self.exits).unwatch(token)
+    }
+
+    /// Announces that local actor `id` ended, for `reason`, with the
+    /// runtime's `payload` (its details): the watches of every process hear
+    /// of it, this one's included. Call it once the actor has handled its
+    /// last message.
+    pub fn announce_exit(&self, id: u64, reason: &str, payload: &[u8]) {
+        let actor = Address {
+            process: self.process,
+            actor: id,
+        };
+        self.exited(
+            actor,
+            &ExitRecord {
+                reason: reason.to_owned(),
+                payload: Arc::from(payload),
+            },
+        );
+        if self.is_disowned() {
+            return;
+        }
+        let header = Frame::Exited {
+            actor,
+            reason: reason.to_owned(),
+        };
+        if self.process == 0 {
+            self.broadcast_with(&header, payload, None);
+        } else {
+            drop(self.send_frame(0, &header, payload));
         }
     }
 
@@ -759,13 +883,24 @@ impl<H: Host> Node<H> {
                 .collect()
         };
         for orphan in orphans {
-            H::resolve(
-                &orphan.future,
-                Resolution::Undeliverable(format!(
-                    "{} died with its process: {cause}",
-                    orphan.label
-                )),
-            );
+            let reason = format!("died with its process: {cause}");
+            match orphan.waiter {
+                Waiter::Here(future) => {
+                    H::resolve(
+                        &future,
+                        Resolution::Undeliverable(format!("{} {reason}", orphan.label)),
+                    );
+                }
+                Waiter::There(asker) => self.send_undeliverable(asker, reason),
+            }
+        }
+        let watches = lock(&self.exits).of_process(process);
+        for (token, actor) in watches {
+            drop(self.control.0.send(Control::Down {
+                token,
+                actor,
+                down: Down::ProcessDied(cause.to_owned()),
+            }));
         }
     }
 
@@ -805,6 +940,7 @@ impl<H: Host> Node<H> {
             Frame::Stopped { actor }
             | Frame::Registered { actor }
             | Frame::Unregistered { actor }
+            | Frame::Exited { actor, .. }
                 if parent && actor.process != from =>
             {
                 self.refuse_frame(from, &header, "a process announces only its own actors");
@@ -864,6 +1000,9 @@ impl<H: Host> Node<H> {
                     if let Some(peer) = lock(&self.peers).get_mut(&actor.process) {
                         peer.load.actors = peer.load.actors.saturating_sub(1);
                     }
+                }
+                self.mark_stopped(actor);
+                if self.process == 0 {
                     self.broadcast(&Frame::Stopped { actor }, Some(from));
                 }
             }
@@ -877,6 +1016,16 @@ impl<H: Host> Node<H> {
             Frame::Shutdown => drop(self.control.0.send(Control::Shutdown)),
             Frame::GatherStats { reply } => self.answer_gather(reply),
             Frame::Stats => self.take_counters(from, &payload),
+            Frame::Exited { actor, reason } => {
+                let record = ExitRecord {
+                    reason: reason.clone(),
+                    payload: Arc::from(payload.as_slice()),
+                };
+                self.exited(actor, &record);
+                if self.process == 0 {
+                    self.broadcast_with(&Frame::Exited { actor, reason }, &payload, Some(from));
+                }
+            }
         }
     }
 

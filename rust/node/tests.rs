@@ -774,3 +774,270 @@ fn in_memory_garbage_from_the_worker_breaks_only_its_link() {
     };
     assert!(cause.contains("bad frame header"), "{cause}");
 }
+
+/// The next `Control::Down` of `node`.
+fn down(node: &FakeNode) -> (u64, Address, Down) {
+    let Control::Down { token, actor, down } = control(node, |c| matches!(c, Control::Down { .. }))
+    else {
+        unreachable!()
+    };
+    (token, actor, down)
+}
+
+fn exited(reason: &str, payload: &[u8]) -> Down {
+    Down::Exited(ExitRecord {
+        reason: reason.into(),
+        payload: Arc::from(payload),
+    })
+}
+
+#[test]
+fn an_end_announced_by_a_worker_reaches_a_watch_in_the_parent_once_with_its_reason() {
+    let (parent, worker, _end) = linked();
+    let (_mailbox, address) = actor(&worker);
+    let Watch::Watching(token) = parent.watch(address) else {
+        panic!("the actor has not ended yet")
+    };
+    worker.announce_exit(address.actor, "failure", b"ZeroDivisionError");
+    assert_eq!(
+        down(&parent),
+        (token, address, exited("failure", b"ZeroDivisionError"))
+    );
+    // A later watch hears of the end at once, from memory.
+    assert_eq!(
+        parent.watch(address),
+        Watch::Ended(exited("failure", b"ZeroDivisionError"))
+    );
+    // Told once: a second announcement tells nobody.
+    worker.announce_exit(address.actor, "normal", b"");
+    let barrier = parent.control_barrier();
+    assert!(matches!(
+        control(&parent, |c| matches!(
+            c,
+            Control::Down { .. } | Control::Barrier(_)
+        )),
+        Control::Barrier(_)
+    ));
+    drop(barrier);
+}
+
+#[test]
+fn the_parent_passes_an_end_on_to_the_other_workers() {
+    let parent = Arc::new(FakeNode::new(0));
+    let first = Arc::new(FakeNode::new(1));
+    let second = Arc::new(FakeNode::new(2));
+    for (number, worker) in [(1, &first), (2, &second)] {
+        let (up, down) = UnixStream::pair().unwrap();
+        parent.connect(number, up, None).unwrap();
+        worker.connect(0, down, None).unwrap();
+    }
+    let (_mailbox, address) = actor(&first);
+    let Watch::Watching(token) = second.watch(address) else {
+        panic!("the actor has not ended yet")
+    };
+    first.announce_exit(address.actor, "normal", b"");
+    assert_eq!(down(&second), (token, address, exited("normal", b"")));
+}
+
+#[test]
+fn a_watch_on_an_actor_whose_process_dies_is_told_the_cause() {
+    let (parent, worker, end) = linked();
+    let (_mailbox, address) = actor(&worker);
+    let Watch::Watching(token) = parent.watch(address) else {
+        panic!("the actor has not ended yet")
+    };
+    let Watch::Watching(cancelled) = parent.watch(address) else {
+        panic!("the actor has not ended yet")
+    };
+    assert!(parent.unwatch(cancelled));
+    end.shutdown(std::net::Shutdown::Both).unwrap();
+    let (told, actor, down) = down(&parent);
+    assert_eq!((told, actor), (token, address));
+    let Down::ProcessDied(cause) = down else {
+        panic!("expected a death, got {down:?}")
+    };
+    assert!(cause.starts_with("worker process 1"), "{cause}");
+    assert!(matches!(
+        parent.watch(address),
+        Watch::Ended(Down::ProcessDied(_))
+    ));
+    assert!(!parent.unwatch(token));
+}
+
+#[test]
+fn a_worker_announcing_the_end_of_another_process_actor_is_ignored() {
+    let (parent, worker, _end) = linked();
+    let elsewhere = Address {
+        process: 2,
+        actor: 5,
+    };
+    let Watch::Watching(_) = parent.watch(elsewhere) else {
+        panic!("nothing ended yet")
+    };
+    worker
+        .send_frame(
+            0,
+            &Frame::Exited {
+                actor: elsewhere,
+                reason: "normal".into(),
+            },
+            b"",
+        )
+        .unwrap();
+    let Control::DeadLetter(text) = control(&parent, |c| {
+        matches!(c, Control::DeadLetter(_) | Control::Down { .. })
+    }) else {
+        panic!("the forged end was believed")
+    };
+    assert!(text.contains("announces only its own actors"), "{text}");
+}
+
+/// A relay of `node`, exported, pointing at `target`.
+fn relay(node: &Arc<FakeNode>, target: Option<Address>) -> (Arc<Relay<Fake>>, Address) {
+    let relay = Arc::new(Relay::new());
+    relay.set_label("Stable (urn:2)".into());
+    node.redirect(&relay, target).unwrap();
+    let id = node.export_relay(&relay);
+    (
+        relay,
+        Address {
+            process: node.process(),
+            actor: id,
+        },
+    )
+}
+
+fn relay_ask(node: &Arc<FakeNode>, relay: &Relay<Fake>, message: &[u8]) -> Arc<FakeFuture> {
+    let future = Arc::new(FakeFuture::default());
+    let answer = Answer::Here(Arc::clone(&future), relay.label());
+    assert!(
+        node.relay_send(relay, message.to_vec(), Some(answer))
+            .is_ok()
+    );
+    future
+}
+
+#[test]
+fn a_relay_passes_messages_on_in_order_and_holds_them_without_a_target() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    let (relay, _) = relay(&parent, None);
+    for i in 0..3u8 {
+        assert!(parent.relay_send(&relay, vec![i], None).is_ok());
+    }
+    assert_eq!(relay.held(), 3);
+    parent.redirect(&relay, Some(address)).unwrap();
+    for i in 3..6u8 {
+        assert!(parent.relay_send(&relay, vec![i], None).is_ok());
+    }
+    for i in 0..6u8 {
+        assert_eq!(receive(&mailbox), (vec![i], None));
+    }
+    let future = relay_ask(&parent, &relay, b"ping");
+    let (_, reply) = receive(&mailbox);
+    worker.send_reply(reply.unwrap(), true, b"pong".to_vec());
+    assert_eq!(
+        future.wait(),
+        Resolution::Pickled {
+            ok: true,
+            payload: b"pong".to_vec()
+        }
+    );
+}
+
+#[test]
+fn a_relay_whose_target_died_holds_until_redirected_to_a_new_one() {
+    let parent = Arc::new(FakeNode::new(0));
+    let first = Arc::new(FakeNode::new(1));
+    let second = Arc::new(FakeNode::new(2));
+    let (up, down) = UnixStream::pair().unwrap();
+    let first_end = down.try_clone().unwrap();
+    parent.connect(1, up, None).unwrap();
+    first.connect(0, down, None).unwrap();
+    let (up, down) = UnixStream::pair().unwrap();
+    parent.connect(2, up, None).unwrap();
+    second.connect(0, down, None).unwrap();
+    let (_old, old_address) = actor(&first);
+    let (relay, _) = relay(&parent, Some(old_address));
+    let lost = relay_ask(&parent, &relay, b"in the dying worker");
+    first_end.shutdown(std::net::Shutdown::Both).unwrap();
+    assert!(
+        undeliverable(&lost.wait()).starts_with("Stable (urn:2) died with its process"),
+        "{:?}",
+        lost.wait()
+    );
+    // Sent after the death: held, then passed to the new run, in order.
+    assert!(parent.relay_send(&relay, b"one".to_vec(), None).is_ok());
+    let answered = relay_ask(&parent, &relay, b"two");
+    assert_eq!(relay.target(), None);
+    let (new, new_address) = actor(&second);
+    parent.redirect(&relay, Some(new_address)).unwrap();
+    assert_eq!(receive(&new), (b"one".to_vec(), None));
+    let (message, reply) = receive(&new);
+    assert_eq!(message, b"two");
+    second.send_reply(reply.unwrap(), true, b"from the new run".to_vec());
+    assert_eq!(
+        answered.wait(),
+        Resolution::Pickled {
+            ok: true,
+            payload: b"from the new run".to_vec()
+        }
+    );
+}
+
+#[test]
+fn an_ask_from_another_process_through_a_relay_is_failed_when_the_target_dies() {
+    // The relay is in the parent; the asker in worker 1; the target in worker 2.
+    let parent = Arc::new(FakeNode::new(0));
+    let asker = Arc::new(FakeNode::new(1));
+    let host = Arc::new(FakeNode::new(2));
+    let (up, down) = UnixStream::pair().unwrap();
+    parent.connect(1, up, None).unwrap();
+    asker.connect(0, down, None).unwrap();
+    let (up, down) = UnixStream::pair().unwrap();
+    let host_end = down.try_clone().unwrap();
+    parent.connect(2, up, None).unwrap();
+    host.connect(0, down, None).unwrap();
+    let (mailbox, target) = actor(&host);
+    let (_relay, stable) = relay(&parent, Some(target));
+    let answered = ask(&asker, stable, b"first");
+    let (_, reply) = receive(&mailbox);
+    host.send_reply(reply.unwrap(), true, b"answered".to_vec());
+    assert_eq!(
+        answered.wait(),
+        Resolution::Pickled {
+            ok: true,
+            payload: b"answered".to_vec()
+        }
+    );
+    let stranded = ask(&asker, stable, b"second");
+    receive(&mailbox);
+    host_end.shutdown(std::net::Shutdown::Both).unwrap();
+    let reason = undeliverable(&stranded.wait()).to_owned();
+    assert!(
+        reason.starts_with("Echo (urn:1) died with its process: worker process 2"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_closed_relay_fails_what_it_held_and_is_announced_stopped() {
+    let (parent, worker, _end) = linked();
+    let (relay, stable) = relay(&parent, None);
+    let flag = worker.stop_flag(stable);
+    assert!(parent.relay_send(&relay, b"told".to_vec(), None).is_ok());
+    let held = relay_ask(&parent, &relay, b"asked");
+    assert_eq!(parent.close_relay(&relay), 1);
+    assert_eq!(
+        undeliverable(&held.wait()),
+        "Stable (urn:2) stopped before handling the message"
+    );
+    assert!(flag.wait(Some(Instant::now() + PATIENCE)));
+    assert!(matches!(
+        parent.relay_send(&relay, b"late".to_vec(), None),
+        Err(RelayRefused::Closed(None))
+    ));
+    // From elsewhere, the closed relay is an actor that is not found.
+    let refused = ask(&worker, stable, b"anyone?");
+    assert_eq!(undeliverable(&refused.wait()), "Echo (urn:1) not found");
+}

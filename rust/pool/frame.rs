@@ -145,6 +145,16 @@ pub enum Frame {
     /// Worker to parent: the counters of the worker's actors that changed
     /// since its last `Stats`; payload: a pickled list of `ActorCounters`.
     Stats,
+    /// An actor ended, once it had handled its last message; sent by its
+    /// process to the parent, which tells every worker, for monitors.
+    /// Payload: the runtime's details of the end (for Python, a pickle of
+    /// the exception and the traceback's text).
+    Exited {
+        /// The actor that ended.
+        actor: Address,
+        /// Why: "normal", "failure" or "shutdown".
+        reason: String,
+    },
 }
 
 impl Frame {
@@ -364,6 +374,10 @@ mod tests {
             Frame::Shutdown,
             Frame::GatherStats { reply },
             Frame::Stats,
+            Frame::Exited {
+                actor: to,
+                reason: "failure".into(),
+            },
         ]
     }
 
@@ -491,6 +505,16 @@ mod tests {
                 Vec::new(),
             ),
             (Frame::Stats, b"stats".to_vec()),
+            (
+                Frame::Exited {
+                    actor: Address {
+                        process: 0x8000_0000,
+                        actor: (1 << 63) - 1,
+                    },
+                    reason: "fa\u{ef}lure".into(),
+                },
+                b"details".to_vec(),
+            ),
         ]
     }
 
@@ -638,6 +662,7 @@ mod tests {
                 Some(0),
                 Some(0),
                 Some(2),
+                None,
                 None,
                 None,
                 None,

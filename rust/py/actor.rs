@@ -18,6 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::envelope::{Envelope, Reply};
+use super::event::PyEvent;
 use super::future::{FutureState, Outcome};
 use super::mailbox::PyMailbox;
 use super::node;
@@ -139,6 +140,8 @@ struct PyHost<'a, 'py> {
     base_dispatch: bool,
     /// An error the actor's own failure handling raised; it ends the loop.
     fatal: Option<PyErr>,
+    /// Set when this run of a supervised actor is over (see `crate::actor`).
+    until: Option<Arc<crate::event::Event>>,
 }
 
 impl<'py> PyHost<'_, 'py> {
@@ -279,6 +282,10 @@ impl Host<Envelope> for PyHost<'_, '_> {
             Published::Remote(to, ok, payload) => node::get().send_reply(to, ok, payload),
         }
     }
+
+    fn ended(&self) -> bool {
+        self.until.as_ref().is_some_and(|until| until.is_set())
+    }
 }
 
 /// Marks the calling thread as the actor of `mailbox` while the `with`
@@ -316,12 +323,19 @@ impl PyActorThread {
     }
 }
 
-/// Run `actor`'s message loop on the calling thread until the actor stops.
+/// Run `actor`'s message loop on the calling thread until the actor stops,
+/// or until `until` (an `Event`) is found set between two messages: a
+/// supervised actor's run is over, and its mailbox stays open for the next.
 ///
 /// Waits for messages with the GIL released; handles each with the GIL held.
 /// Messages still queued when it returns are left for `Mailbox.drain()`.
 #[pyfunction]
-pub fn run_actor_loop(actor: &Bound<'_, PyAny>, mailbox: &Bound<'_, PyMailbox>) -> PyResult<()> {
+#[pyo3(signature = (actor, mailbox, until = None))]
+pub fn run_actor_loop(
+    actor: &Bound<'_, PyAny>,
+    mailbox: &Bound<'_, PyMailbox>,
+    until: Option<&Bound<'_, PyEvent>>,
+) -> PyResult<()> {
     let py = actor.py();
     let mailbox = mailbox.get();
     let _running = Running::enter(mailbox.id());
@@ -332,6 +346,7 @@ pub fn run_actor_loop(actor: &Bound<'_, PyAny>, mailbox: &Bound<'_, PyMailbox>) 
         stats: mailbox.inner.stats(),
         base_dispatch: python::uses_base_dispatch(actor)?,
         fatal: None,
+        until: until.map(|until| Arc::clone(&until.get().inner)),
     };
     actor::run(&mailbox.inner, &mut host);
     host.fatal.map_or(Ok(()), Err)

@@ -88,6 +88,13 @@ impl PyMailbox {
         *lock(&self.label) = label;
     }
 
+    /// The mailbox's number in this process if other processes can reach
+    /// it (see `export`), else None.
+    #[getter]
+    fn exported(&self) -> Option<u64> {
+        self.exported.get().copied()
+    }
+
     /// Let other processes send to this mailbox; return `(process, number)`,
     /// its address for them. Its actor's stop is then announced to them.
     fn export(&self) -> (u32, u64) {

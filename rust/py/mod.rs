@@ -22,6 +22,7 @@ mod node;
 mod pickling;
 mod pool;
 mod python;
+mod relay;
 mod remote;
 mod supervision;
 mod system;
@@ -65,6 +66,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<future::PySlot>()?;
     m.add_class::<mailbox::PyMailbox>()?;
     m.add_class::<remote::PyRemoteMailbox>()?;
+    m.add_class::<relay::PyRelay>()?;
     m.add_class::<pool::PyPool>()?;
     m.add_class::<actor::PyActorThread>()?;
     supervision::register(m)?;
@@ -92,6 +94,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(system::spawn_actor, m)?)?;
     m.add_function(wrap_pyfunction!(system::shutdown_worker, m)?)?;
     m.add_function(wrap_pyfunction!(system::await_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(system::watch, m)?)?;
+    m.add_function(wrap_pyfunction!(system::unwatch, m)?)?;
+    m.add_function(wrap_pyfunction!(system::announce_exit, m)?)?;
     m.add_function(wrap_pyfunction!(system::set_message_limit, m)?)?;
     m.add_function(wrap_pyfunction!(system::message_limit, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::local_stats, m)?)?;

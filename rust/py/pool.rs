@@ -133,7 +133,10 @@ impl PyPool {
     /// Ask worker `process` to make an actor from the pickled `payload`;
     /// wait for its answer (the new actor's number there) or raise the
     /// exception making it raised. `label` names the actor in errors.
-    #[pyo3(signature = (process, payload, label, timeout = None))]
+    /// With `count`, the worker counts one actor more for placement, until
+    /// the actor's stop is announced; a supervisor's request that makes no
+    /// new mailbox is not counted.
+    #[pyo3(signature = (process, payload, label, timeout = None, *, count = true))]
     fn spawn_actor(
         &self,
         py: Python<'_>,
@@ -141,6 +144,7 @@ impl PyPool {
         payload: &[u8],
         label: String,
         timeout: Option<&Bound<'_, PyAny>>,
+        count: bool,
     ) -> PyResult<Py<PyAny>> {
         let state = Arc::new(FutureState::default());
         let here = node::get();
@@ -151,7 +155,9 @@ impl PyPool {
             )));
         }
         let actor = state.get(py, timeout)?;
-        here.count_actor(process);
+        if count {
+            here.count_actor(process);
+        }
         Ok(actor)
     }
 
@@ -198,6 +204,14 @@ impl PyPool {
             )?)?;
         }
         Ok(list)
+    }
+
+    /// Kill worker `process` (SIGKILL) now, `why` being the cause its death
+    /// is reported with, e.g. "was killed by its supervisor". The pool
+    /// replaces it, as any worker that dies. Does nothing if no such worker
+    /// is running.
+    fn kill(&self, process: u32, why: String) {
+        node::get().kill(process, Some(why));
     }
 
     /// Whether the pool was shut down.

@@ -114,9 +114,20 @@ pub fn message_types(py: Python<'_>) -> PyResult<&MessageTypes> {
             get("ProxySetAttr")?,
             get("_ActorStop")?,
         ];
-        let private = get("_Introspect")?;
-        let all: Vec<&Bound<'_, PyType>> =
-            types.iter().chain([&private]).map(|t| t.bind(py)).collect();
+        // The private ones, which only Python's `_handle_receive` handles:
+        // proxies' introspection, and supervision's stops, links and exit
+        // signals.
+        let private = [
+            get("_Introspect")?,
+            get("_Shutdown")?,
+            get("_Link")?,
+            get("_Exit")?,
+        ];
+        let all: Vec<&Bound<'_, PyType>> = types
+            .iter()
+            .chain(private.iter())
+            .map(|t| t.bind(py))
+            .collect();
         let all = PyTuple::new(py, all)?.unbind();
         let [call, get_attr, set_attr, stop] = types;
         Ok(MessageTypes {

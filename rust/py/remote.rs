@@ -71,7 +71,7 @@ impl PyRemoteMailbox {
 }
 
 /// A future state whose outcome is passed on to a foreign Python future.
-fn bridge(future: Py<PyAny>) -> Arc<FutureState> {
+pub(crate) fn bridge(future: Py<PyAny>) -> Arc<FutureState> {
     let state = Arc::new(FutureState::default());
     let source = Arc::clone(&state);
     state.on_done(move || {

@@ -15,7 +15,7 @@ use super::errors::ActorDeadError;
 use super::event::PyEvent;
 use super::future::{FutureState, Outcome, PySlot};
 use super::node;
-use crate::node::{Control, SendError};
+use crate::node::{Control, Down, SendError, Watch};
 use crate::pool::frame::{self, Frame, FutureId};
 use crate::pool::handshake::Secret;
 use crate::pool::worker;
@@ -72,7 +72,8 @@ fn future_id(id: FutureId) -> (u32, u64) {
 /// expected)`, `("pool_event", text)`, `("parent_lost", text)` or
 /// `("shutdown",)`; `reply` is a `(process, number)` pair for `reply()`;
 /// `("barrier", event)` asks for `event` to be set (see
-/// `control_barrier()`). Return None at the timeout.
+/// `control_barrier()`); `("down", token, end)` tells a watch (see
+/// `watch()`) how its actor ended. Return None at the timeout.
 #[pyfunction]
 pub fn next_control(py: Python<'_>, timeout: f64) -> PyResult<Option<Bound<'_, PyTuple>>> {
     let until =
@@ -100,8 +101,56 @@ pub fn next_control(py: Python<'_>, timeout: f64) -> PyResult<Option<Bound<'_, P
         Control::ParentLost(text) => ("parent_lost", text).into_pyobject(py)?,
         Control::Shutdown => ("shutdown",).into_pyobject(py)?,
         Control::Barrier(event) => ("barrier", PyEvent { inner: event }).into_pyobject(py)?,
+        Control::Down { token, down, .. } => {
+            ("down", token, down_to_py(py, &down)?).into_pyobject(py)?
+        }
     };
     Ok(Some(tuple))
+}
+
+/// An actor's end as Python sees it: `("exited", reason, payload)` or
+/// `("died", cause)`.
+fn down_to_py<'py>(py: Python<'py>, down: &Down) -> PyResult<Bound<'py, PyTuple>> {
+    match down {
+        Down::Exited(record) => (
+            "exited",
+            record.reason.as_str(),
+            PyBytes::new(py, &record.payload),
+        )
+            .into_pyobject(py),
+        Down::ProcessDied(cause) => ("died", cause.as_str()).into_pyobject(py),
+    }
+}
+
+/// Watch actor `number` of process `process` for its end: return
+/// `("watching", token)`, and `next_control()` gives `("down", token,
+/// end)` once, when the actor's process announces its end or dies; or the
+/// end at once, if it is known already: `("exited", reason, payload)` or
+/// `("died", cause)`.
+#[pyfunction]
+pub fn watch(py: Python<'_>, process: u32, number: u64) -> PyResult<Bound<'_, PyTuple>> {
+    let actor = crate::pool::frame::Address {
+        process,
+        actor: number,
+    };
+    match node::get().watch(actor) {
+        Watch::Watching(token) => ("watching", token).into_pyobject(py),
+        Watch::Ended(down) => down_to_py(py, &down),
+    }
+}
+
+/// Cancel a watch; return whether it was still waiting.
+#[pyfunction]
+pub fn unwatch(token: u64) -> bool {
+    node::get().unwatch(token)
+}
+
+/// Announce that local actor `number` (an exported mailbox or relay) ended
+/// for `reason` (`"normal"`, `"failure"` or `"shutdown"`), with the pickled
+/// details in `payload`, to the watches of every process.
+#[pyfunction]
+pub fn announce_exit(py: Python<'_>, number: u64, reason: &str, payload: Vec<u8>) {
+    py.detach(|| node::get().announce_exit(number, reason, &payload));
 }
 
 /// Handle every frame other processes have sent this one so far (GIL
