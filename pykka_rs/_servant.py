@@ -1,0 +1,252 @@
+"""The channel servant: how other processes reach this process's channels.
+
+A process whose channel is pickled starts, once, a mailbox exported to the
+node, like an actor's, and a daemon thread that serves it. Handles of the
+channel in other processes ask it, as they would ask an actor: the asks
+travel over the links every actor message takes, and a process that dies
+fails them with `ActorDeadError`, which the handle turns into
+`ChannelClosed`.
+
+A send or receive that can complete at once is answered at once. One that
+cannot waits here, in order of arrival, and is answered by whichever thread
+makes the channel ready: the core calls back on readiness
+(`when_readable`, `when_writable`), so nothing polls and no thread waits
+per request. A handle whose wait timed out asks to cancel it; the answer
+says whether it was still waiting, or was answered already.
+
+Rejected: an actor as servant (it would show in the registry, count as a
+leak for `stop_all()`, and could only answer one request at a time), and a
+thread per waiting request (a thread start per receive on an idle channel).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from pykka_rs import _core
+from pykka_rs._actor import Actor
+from pykka_rs._exceptions import ChannelClosed, ChannelEmpty, ChannelFull
+
+if TYPE_CHECKING:
+    from pykka_rs import ActorRef
+
+__all__ = ["ChannelServant", "export", "local", "ref"]
+
+logger = logging.getLogger("pykka_rs.channel")
+
+
+class ChannelServant(Actor):
+    """What a ref to a process's channel servant names as its class.
+
+    Never started: the servant is a mailbox and a thread, not an actor.
+    """
+
+
+_lock = threading.Lock()
+_address: tuple[int, int] | None = None
+_waits: dict[int, _Waits] = {}
+
+
+def export(channel: _core.Channel) -> tuple[int, int]:
+    """Serve `channel` to other processes; return the servant's address."""
+    global _address  # noqa: PLW0603
+    with _lock:
+        if _address is None:
+            mailbox = _core.Mailbox()
+            mailbox.label = "channel servant"
+            _address = mailbox.export()
+            threading.Thread(
+                target=_serve, args=(mailbox,), name="pykka_rs-channels", daemon=True
+            ).start()
+        if channel.number not in _waits:
+            # Kept as long as the process lives: handles elsewhere may use it.
+            _waits[channel.number] = _Waits(channel)
+        return _address
+
+
+def local(number: int) -> _core.Channel | None:
+    """This process's channel `number`, if it was ever exported."""
+    with _lock:
+        waits = _waits.get(number)
+    return None if waits is None else waits.channel
+
+
+def ref(process: int, number: int) -> ActorRef[Any]:
+    """The ref to the servant at `(process, number)`."""
+    from pykka_rs._remote import rebuild_ref  # noqa: PLC0415 (import cycle)
+
+    urn = f"urn:pykka_rs:channel-servant:{process}:{number}"
+    return rebuild_ref(process, number, urn, ChannelServant)
+
+
+def _serve(mailbox: _core.Mailbox) -> None:
+    while True:
+        envelope = mailbox.get()
+        reply = envelope.reply_to
+        try:
+            _handle(envelope.message, reply)
+        except BaseException as exc:  # noqa: BLE001 (told to the asker)
+            if reply is None:
+                logger.exception("A channel request failed")
+            else:
+                reply.set_exception((type(exc), exc, exc.__traceback__))
+
+
+def _handle(message: Any, reply: Any) -> None:
+    kind, number, *args = message
+    with _lock:
+        waits = _waits.get(number)
+    if waits is None:
+        msg = f"no channel {number} in process {_core.process()}"
+        raise ChannelClosed(msg)
+    channel = waits.channel
+    if kind == "info":
+        reply.set(channel.record())
+    elif kind == "close":
+        reply.set(channel.close())
+    elif kind == "cancel":
+        reply.set(waits.cancel(args[0]))
+    elif kind == "send":
+        request, block, item = args
+        if block:
+            waits.park_sender(request, item, reply)
+        else:
+            channel.try_send(item)
+            reply.set(None)
+    elif kind == "recv":
+        request, block = args
+        if block:
+            waits.park_receiver(request, reply)
+        else:
+            reply.set(channel.try_recv())
+    else:
+        msg = f"unknown channel request {kind!r}"
+        raise ValueError(msg)
+
+
+class _Waits:
+    """The sends and receives waiting at one channel, in order of arrival."""
+
+    def __init__(self, channel: _core.Channel) -> None:
+        self.channel = channel
+        # Reentrant: the core may call back on the thread that is serving.
+        self.lock = threading.RLock()
+        self.senders: deque[tuple[Any, Any, Any]] = deque()
+        self.receivers: deque[tuple[Any, Any]] = deque()
+        self.readable_armed = False
+        self.writable_armed = False
+        self.dirty = False
+        self.serving = False
+
+    def park_sender(self, request: Any, item: Any, reply: Any) -> None:
+        with self.lock:
+            self.senders.append((request, item, reply))
+        self.kick()
+
+    def park_receiver(self, request: Any, reply: Any) -> None:
+        with self.lock:
+            self.receivers.append((request, reply))
+        self.kick()
+
+    def cancel(self, request: Any) -> bool:
+        """Forget a waiting request; False if it was answered already."""
+        with self.lock:
+            for waiting in (self.receivers, self.senders):
+                for entry in waiting:
+                    if entry[0] == request:
+                        waiting.remove(entry)
+                        return True
+        return False
+
+    def kick(self) -> None:
+        """Serve what can be served now; one thread serves, others leave it word."""
+        with self.lock:
+            self.dirty = True
+            if self.serving:
+                return
+            self.serving = True
+        try:
+            while True:
+                with self.lock:
+                    if not self.dirty:
+                        self.serving = False
+                        return
+                    self.dirty = False
+                    answers = self._serve_once()
+                # Answers go out with no lock held: each may send a frame.
+                for future, outcome in answers:
+                    _answer(future, outcome)
+        except BaseException:
+            with self.lock:
+                self.serving = False
+            raise
+
+    def _serve_once(self) -> list[tuple[Any, Any]]:
+        answers: list[tuple[Any, Any]] = []
+        channel = self.channel
+        progress = True
+        while progress:
+            progress = False
+            while self.receivers:
+                try:
+                    item = channel.try_recv()
+                except ChannelEmpty:
+                    break
+                except ChannelClosed as exc:
+                    answers += [(reply, exc) for _, reply in self.receivers]
+                    self.receivers.clear()
+                    break
+                answers.append((self.receivers.popleft()[1], _Value(item)))
+                progress = True
+            while self.senders:
+                _, item, reply = self.senders[0]
+                try:
+                    channel.try_send(item)
+                except ChannelFull:
+                    break
+                except ChannelClosed as exc:
+                    answers += [(reply, exc) for _, _, reply in self.senders]
+                    self.senders.clear()
+                    break
+                self.senders.popleft()
+                answers.append((reply, _Value(None)))
+                progress = True
+        if self.receivers and not self.readable_armed:
+            self.readable_armed = True
+            channel.when_readable(self._readable)
+        if self.senders and not self.writable_armed:
+            self.writable_armed = True
+            channel.when_writable(self._writable)
+        return answers
+
+    def _readable(self) -> None:
+        with self.lock:
+            self.readable_armed = False
+        self.kick()
+
+    def _writable(self) -> None:
+        with self.lock:
+            self.writable_armed = False
+        self.kick()
+
+
+class _Value:
+    """An answer that is a value, not an exception."""
+
+    __slots__ = ["value"]
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _answer(future: Any, outcome: Any) -> None:
+    try:
+        if isinstance(outcome, _Value):
+            future.set(outcome.value)
+        else:
+            future.set_exception((type(outcome), outcome, outcome.__traceback__))
+    except Exception:
+        logger.exception("A channel's answer could not be sent")
