@@ -27,7 +27,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from pykka_rs import _core
-from pykka_rs._actor import Actor
+from pykka_rs._threading import ThreadingActor
 from pykka_rs._exceptions import ChannelClosed, ChannelEmpty, ChannelFull
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ __all__ = ["ChannelServant", "export", "local", "ref"]
 logger = logging.getLogger("pykka_rs.channel")
 
 
-class ChannelServant(Actor):
+class ChannelServant(ThreadingActor):
     """What a ref to a process's channel servant names as its class.
 
     Never started: the servant is a mailbox and a thread, not an actor.
