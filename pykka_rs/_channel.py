@@ -53,7 +53,9 @@ def _check_timeout(timeout: float | None) -> None:
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, (int, float))
     ):
-        msg = f"timeout must be a number of seconds or None, not {type(timeout).__name__}"
+        msg = (
+            f"timeout must be a number of seconds or None, not {type(timeout).__name__}"
+        )
         raise TypeError(msg)
 
 
@@ -102,7 +104,9 @@ class Channel(Generic[T]):
                 "the main interpreter (or a process worker) and pass it in"
             )
             raise RuntimeError(msg)
-        self._end: _LocalEnd | _RemoteEnd = _LocalEnd(core_channel(capacity, name or ""))
+        self._end: _LocalEnd | _RemoteEnd = _LocalEnd(
+            core_channel(capacity, name or "")
+        )
 
     @classmethod
     def _of(cls, end: _LocalEnd | _RemoteEnd) -> Channel[Any]:
@@ -136,7 +140,9 @@ class Channel(Generic[T]):
         """Items queued now."""
         return self._end.length()
 
-    def send(self, item: T, *, block: bool = True, timeout: float | None = None) -> None:
+    def send(
+        self, item: T, *, block: bool = True, timeout: float | None = None
+    ) -> None:
         """Queue `item`, waiting for room while the channel is full.
 
         Args:
@@ -199,8 +205,9 @@ class Channel(Generic[T]):
     try_recv = try_receive
 
     def close(self) -> bool:
-        """Close the channel: sends fail from now on; receivers take what is
-        queued, then get `ChannelClosed`. Closing twice is harmless.
+        """Close the channel: sends fail; receivers drain it, then get `ChannelClosed`.
+
+        Closing twice is harmless.
 
         Returns:
             whether this call closed it (`False` if it was closed already)
@@ -230,8 +237,7 @@ class Channel(Generic[T]):
         await self._end.send_async(item)
 
     async def receive_async(self) -> T:
-        """Take the next item, suspending the awaiting task while the channel
-        is empty.
+        """Take the next item, suspending the awaiting task while it is empty.
 
         The event loop keeps running meanwhile; the task is woken when an
         item arrives. Cancelled (say by `asyncio.wait_for`), it takes nothing:
@@ -280,7 +286,13 @@ class _LocalEnd:
         from pykka_rs import _servant  # noqa: PLC0415 (import cycle)
 
         servant = _servant.export(self.channel)
-        return (_system.identity(), *servant, self.channel.number, self.capacity, self.name)
+        return (
+            _system.identity(),
+            *servant,
+            self.channel.number,
+            self.capacity,
+            self.name,
+        )
 
     def closed(self) -> bool:
         return self.channel.closed
@@ -464,7 +476,7 @@ class _RemoteEnd:
             raise
 
 
-def _rebuild(  # noqa: PLR0913 (an address and what a handle shows without asking)
+def _rebuild(  # noqa: PLR0913, PLR0917 (an address, and what a handle shows without asking)
     system: str,
     process: int,
     servant: int,

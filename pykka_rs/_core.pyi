@@ -7,6 +7,7 @@ from pykka_rs._envelope import Envelope
 
 __all__ = [
     "ActorThread",
+    "Channel",
     "Event",
     "FakeClock",
     "Mailbox",
@@ -118,36 +119,44 @@ class Channel:
         """Whether the channel was closed."""
     def __len__(self) -> int: ...
     def send(self, item: Any, timeout: float | None = None) -> None:
-        """Queue `item`, waiting while the channel is full, up to `timeout`
-        seconds (forever if None). Raise `Timeout` if it stays full,
-        `ChannelClosed` if it is closed.
+        """Queue `item`, waiting while the channel is full.
+
+        Waits up to `timeout` seconds (forever if None). Raise `Timeout` if
+        it stays full, `ChannelClosed` if it is closed.
         """
     def try_send(self, item: Any) -> None:
-        """Queue `item` if there is room now; raise `ChannelFull` if not,
-        `ChannelClosed` if the channel is closed.
+        """Queue `item` if there is room now.
+
+        Raise `ChannelFull` if not, `ChannelClosed` if the channel is closed.
         """
     def recv(self, timeout: float | None = None) -> Any:
-        """Take the next item, waiting while the channel is empty, up to
-        `timeout` seconds (forever if None). Raise `Timeout` if it stays
-        empty, `ChannelClosed` once it is closed and empty.
+        """Take the next item, waiting while the channel is empty.
+
+        Waits up to `timeout` seconds (forever if None). Raise `Timeout` if
+        it stays empty, `ChannelClosed` once it is closed and empty.
         """
     def try_recv(self) -> Any:
-        """Take the next item if one is queued; raise `ChannelEmpty` if not,
-        `ChannelClosed` once the channel is closed and empty.
+        """Take the next item if one is queued.
+
+        Raise `ChannelEmpty` if not, `ChannelClosed` once the channel is
+        closed and empty.
         """
     def close(self) -> bool:
         """Close the channel; return whether it was open."""
     def when_readable(self, callback: Callable[[], object]) -> None:
-        """Call `callback()` once an item is queued or the channel is closed:
-        now if so already, else on the thread that makes it so.
+        """Call `callback()` once an item is queued or the channel is closed.
+
+        Now if so already, else on the thread that makes it so.
         """
     def when_writable(self, callback: Callable[[], object]) -> None:
-        """Call `callback()` once there is room or the channel is closed: now
-        if so already, else on the thread that makes it so.
+        """Call `callback()` once there is room or the channel is closed.
+
+        Now if so already, else on the thread that makes it so.
         """
     def record(self) -> dict[str, Any]:
-        """The channel's counters: name, capacity, waiting, sent, received,
-        high_water, closed.
+        """The channel's counters.
+
+        `name`, `capacity`, `waiting`, `sent`, `received`, `high_water`, `closed`.
         """
 
 @final

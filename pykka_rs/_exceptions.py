@@ -41,11 +41,11 @@ class RemoteError(Exception):
         return f"{self.type_name}: {self.message}\n\n{self.traceback.rstrip()}"
 
 
-class ChannelClosed(Exception):
-    """Raised by a `Channel` that is closed: by a send, and by a receive once
-    everything queued before the close was taken.
+class ChannelClosed(Exception):  # noqa: N818 (a state, as queue.Full and queue.Empty)
+    """Raised by a `Channel` that is closed, or whose process is gone.
 
-    Also raised when the process that held the channel is gone.
+    A send raises it at once; a receive once everything queued before the
+    close was taken.
     """
 
 
@@ -54,4 +54,4 @@ class ChannelFull(queue.Full):
 
 
 class ChannelEmpty(queue.Empty):
-    """Raised by `Channel.try_receive()` (or `receive(block=False)`) on an empty channel."""
+    """Raised by `Channel.try_receive()` (or `receive(block=False)`) when empty."""

@@ -27,8 +27,8 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from pykka_rs import _core
-from pykka_rs._threading import ThreadingActor
 from pykka_rs._exceptions import ChannelClosed, ChannelEmpty, ChannelFull
+from pykka_rs._threading import ThreadingActor
 
 if TYPE_CHECKING:
     from pykka_rs import ActorRef
@@ -88,7 +88,7 @@ def _serve(mailbox: _core.Mailbox) -> None:
         reply = envelope.reply_to
         try:
             _handle(envelope.message, reply)
-        except BaseException as exc:  # noqa: BLE001 (told to the asker)
+        except BaseException as exc:
             if reply is None:
                 logger.exception("A channel request failed")
             else:
@@ -154,11 +154,14 @@ class _Waits:
     def cancel(self, request: Any) -> bool:
         """Forget a waiting request; False if it was answered already."""
         with self.lock:
-            for waiting in (self.receivers, self.senders):
-                for entry in waiting:
-                    if entry[0] == request:
-                        waiting.remove(entry)
-                        return True
+            for receiver in self.receivers:
+                if receiver[0] == request:
+                    self.receivers.remove(receiver)
+                    return True
+            for sender in self.senders:
+                if sender[0] == request:
+                    self.senders.remove(sender)
+                    return True
         return False
 
     def kick(self) -> None:

@@ -34,7 +34,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::sync::lock;
 
-type Callback = Box<dyn FnOnce() + Send>;
+/// A one-shot readiness callback.
+pub type Callback = Box<dyn FnOnce() + Send>;
 
 /// Why an item was not sent; each carries the item back.
 #[derive(PartialEq, Eq)]
@@ -398,7 +399,7 @@ impl<T> Channel<T> {
     /// channel that is being thrown away while its owner can still dispose
     /// of them properly (the bindings drop Python objects only while
     /// attached to the interpreter).
-    pub fn take_all(&self) -> (Vec<T>, Vec<Box<dyn FnOnce() + Send>>) {
+    pub fn take_all(&self) -> (Vec<T>, Vec<Callback>) {
         let mut state = lock(&self.state);
         let items = state.items.drain(..).collect();
         let mut callbacks = std::mem::take(&mut state.on_readable);
@@ -446,8 +447,8 @@ mod tests {
         Channel::new(capacity, "").unwrap()
     }
 
-    fn soon() -> Option<Instant> {
-        Some(Instant::now() + Duration::from_millis(20))
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_millis(20)
     }
 
     #[test]
@@ -472,7 +473,7 @@ mod tests {
         ch.try_send(2).unwrap();
         assert_eq!(ch.try_send(3), Err(SendError::Full(3)));
         let before = Instant::now();
-        assert_eq!(ch.send_until(4, soon()), Err(SendError::TimedOut(4)));
+        assert_eq!(ch.send_until(4, Some(soon())), Err(SendError::TimedOut(4)));
         assert!(before.elapsed() >= Duration::from_millis(19));
         assert_eq!(ch.len(), 2);
     }
@@ -481,7 +482,7 @@ mod tests {
     fn an_empty_channel_refuses_a_try_and_times_out_a_recv() {
         let ch = channel(1);
         assert_eq!(ch.try_recv(), Err(RecvError::Empty));
-        assert_eq!(ch.recv_until(soon()), Err(RecvError::TimedOut));
+        assert_eq!(ch.recv_until(Some(soon())), Err(RecvError::TimedOut));
     }
 
     #[test]

@@ -37,7 +37,9 @@ class ChannelUser:
         """Every item until the channel is closed and empty."""
         return list(channel)
 
-    def check_sum(self, channel: pykka.Channel[Any], count: int, pause: float) -> tuple[int, int, int]:
+    def check_sum(
+        self, channel: pykka.Channel[Any], count: int, pause: float
+    ) -> tuple[int, int, int]:
         """Receive `count` ints, slowly; return their count, sum and how many
         were out of order."""
         total = 0
@@ -57,10 +59,12 @@ class ChannelUser:
         what it raised."""
         try:
             return getattr(channel, operation)(*args)
-        except Exception as exc:  # noqa: BLE001 (the test reads the name)
+        except Exception as exc:
             return type(exc).__name__
 
-    def timed_receive(self, channel: pykka.Channel[Any], timeout: float) -> tuple[str, float]:
+    def timed_receive(
+        self, channel: pykka.Channel[Any], timeout: float
+    ) -> tuple[str, float]:
         started = time.monotonic()
         try:
             channel.receive(timeout=timeout)
@@ -72,14 +76,16 @@ class ChannelUser:
         self.made = pykka.Channel(capacity, name="made-in-a-worker")
         return self.made
 
-    def echo(self, inbox: pykka.Channel[Any], outbox: pykka.Channel[Any], count: int) -> None:
+    def echo(
+        self, inbox: pykka.Channel[Any], outbox: pykka.Channel[Any], count: int
+    ) -> None:
         for _ in range(count):
             outbox.send(inbox.receive())
 
     def unpicklable_send(self, channel: pykka.Channel[Any]) -> str:
         try:
             channel.send(lambda: None)
-        except Exception as exc:  # noqa: BLE001 (the test reads the name)
+        except Exception as exc:
             return type(exc).__name__
         return "sent"
 

@@ -147,8 +147,12 @@ def test_close_wakes_a_blocked_receiver_and_a_blocked_sender() -> None:
             errors.append(type(exc))
 
     threads = [
-        threading.Thread(target=expect_closed, args=(lambda: empty.receive(timeout=10),)),
-        threading.Thread(target=expect_closed, args=(lambda: full.send(1, timeout=10),)),
+        threading.Thread(
+            target=expect_closed, args=(lambda: empty.receive(timeout=10),)
+        ),
+        threading.Thread(
+            target=expect_closed, args=(lambda: full.send(1, timeout=10),)
+        ),
     ]
     for thread in threads:
         thread.start()
@@ -437,7 +441,9 @@ def test_interpreter_actors_send_and_receive_on_a_channel() -> None:
         assert sent.get(timeout=60) == 500
         channel.send(41)
         assert producer.consume(channel, 1).get(timeout=30) == [41]
-        assert producer.outcome(channel, "try_receive").get(timeout=30) == "ChannelEmpty"
+        assert (
+            producer.outcome(channel, "try_receive").get(timeout=30) == "ChannelEmpty"
+        )
     finally:
         pykka.ActorRegistry.stop_all()
 
@@ -448,7 +454,9 @@ def test_an_interpreter_actor_cannot_make_a_channel_and_says_why() -> None:
 
     actor = InterpreterUser.start().proxy()
     try:
-        with pytest.raises(RuntimeError, match="cannot be made in an interpreter worker"):
+        with pytest.raises(
+            RuntimeError, match="cannot be made in an interpreter worker"
+        ):
             actor.make_channel(1).get(timeout=30)
     finally:
         pykka.ActorRegistry.stop_all()
@@ -495,4 +503,3 @@ def test_a_million_items_to_a_slow_consumer_keep_memory_bounded() -> None:
     assert stats.high_water == 1000  # the consumer was the slower one
     assert seen.count(1) == count  # each exactly once
     assert peak[0] - before < 50 * 2**20
-

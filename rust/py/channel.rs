@@ -78,9 +78,10 @@ impl PyChannel {
         self.inner.len()
     }
 
-    /// Queue `item`, waiting while the channel is full, up to `timeout`
-    /// seconds (forever if None). Raise `Timeout` if it stays full,
-    /// `ChannelClosed` if it is closed.
+    /// Queue `item`, waiting while the channel is full.
+    ///
+    /// Waits up to `timeout` seconds (forever if None). Raise `Timeout` if
+    /// it stays full, `ChannelClosed` if it is closed.
     #[pyo3(signature = (item, timeout = None))]
     fn send(
         &self,
@@ -118,15 +119,17 @@ impl PyChannel {
         }
     }
 
-    /// Queue `item` if there is room now; raise `ChannelFull` if not,
-    /// `ChannelClosed` if the channel is closed.
+    /// Queue `item` if there is room now.
+    ///
+    /// Raise `ChannelFull` if not, `ChannelClosed` if the channel is closed.
     fn try_send(&self, item: Py<PyAny>) -> PyResult<()> {
         self.inner.try_send(item).map_err(PyErr::from)
     }
 
-    /// Take the next item, waiting while the channel is empty, up to
-    /// `timeout` seconds (forever if None). Raise `Timeout` if it stays
-    /// empty, `ChannelClosed` once it is closed and empty.
+    /// Take the next item, waiting while the channel is empty.
+    ///
+    /// Waits up to `timeout` seconds (forever if None). Raise `Timeout` if
+    /// it stays empty, `ChannelClosed` once it is closed and empty.
     #[pyo3(signature = (timeout = None))]
     fn recv(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
         match self.inner.try_recv() {
@@ -148,8 +151,10 @@ impl PyChannel {
         }
     }
 
-    /// Take the next item if one is queued; raise `ChannelEmpty` if not,
-    /// `ChannelClosed` once the channel is closed and empty.
+    /// Take the next item if one is queued.
+    ///
+    /// Raise `ChannelEmpty` if not, `ChannelClosed` once the channel is
+    /// closed and empty.
     fn try_recv(&self) -> PyResult<Py<PyAny>> {
         self.inner.try_recv().map_err(PyErr::from)
     }
@@ -159,20 +164,23 @@ impl PyChannel {
         self.inner.close()
     }
 
-    /// Call `callback()` once an item is queued or the channel is closed:
-    /// now if so already, else on the thread that makes it so.
+    /// Call `callback()` once an item is queued or the channel is closed.
+    ///
+    /// Now if so already, else on the thread that makes it so.
     fn when_readable(&self, callback: Py<PyAny>) {
         self.inner.when_readable(python_callback(callback));
     }
 
-    /// Call `callback()` once there is room or the channel is closed: now
-    /// if so already, else on the thread that makes it so.
+    /// Call `callback()` once there is room or the channel is closed.
+    ///
+    /// Now if so already, else on the thread that makes it so.
     fn when_writable(&self, callback: Py<PyAny>) {
         self.inner.when_writable(python_callback(callback));
     }
 
-    /// The channel's counters: name, capacity, waiting, sent, received,
-    /// high_water, closed.
+    /// The channel's counters.
+    ///
+    /// `name`, `capacity`, `waiting`, `sent`, `received`, `high_water`, `closed`.
     fn record<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let record = self.inner.record();
         let dict = PyDict::new(py);
