@@ -279,7 +279,6 @@ class _LocalEnd:
         self.channel = channel
         self.capacity = channel.capacity
         self.name = channel.name
-        # Items a cancelled remote-style wait could leave; never used here.
         self.process = _core.process()
 
     def address(self) -> tuple[Any, ...]:
@@ -407,14 +406,29 @@ class _RemoteEnd:
                 return True, self.kept.popleft()
         return False, None
 
+    def _info(self) -> dict[str, Any]:
+        record = self._wait(self._ask("info", self.number))
+        if record is None:
+            # Closed, drained and forgotten by its process: its counters are gone.
+            record = {
+                "name": self.name,
+                "capacity": self.capacity,
+                "waiting": 0,
+                "sent": 0,
+                "received": 0,
+                "high_water": 0,
+                "closed": True,
+            }
+        return cast("dict[str, Any]", record)
+
     def closed(self) -> bool:
-        return bool(self._wait(self._ask("info", self.number))["closed"])
+        return bool(self._info()["closed"])
 
     def length(self) -> int:
-        return int(self._wait(self._ask("info", self.number))["waiting"])
+        return int(self._info()["waiting"])
 
     def record(self) -> tuple[dict[str, Any], int]:
-        return self._wait(self._ask("info", self.number)), self.process
+        return self._info(), self.process
 
     def close(self) -> bool:
         return bool(self._wait(self._ask("close", self.number)))

@@ -61,10 +61,22 @@ def export(channel: _core.Channel) -> tuple[int, int]:
             threading.Thread(
                 target=_serve, args=(mailbox,), name="pykka_rs-channels", daemon=True
             ).start()
+        _sweep()
         if channel.number not in _waits:
-            # Kept as long as the process lives: handles elsewhere may use it.
+            # Kept while handles elsewhere may use it: until closed and drained.
             _waits[channel.number] = _Waits(channel)
         return _address
+
+
+def _sweep() -> None:
+    """Forget the channels that are closed and drained, with nobody waiting.
+
+    Every handle's request is then answered as a closed channel would
+    answer it. Called with `_lock` held.
+    """
+    done = [number for number, waits in _waits.items() if waits.finished()]
+    for number in done:
+        del _waits[number]
 
 
 def local(number: int) -> _core.Channel | None:
@@ -98,9 +110,17 @@ def _serve(mailbox: _core.Mailbox) -> None:
 def _handle(message: Any, reply: Any) -> None:
     kind, number, *args = message
     with _lock:
+        _sweep()
         waits = _waits.get(number)
     if waits is None:
-        msg = f"no channel {number} in process {_core.process()}"
+        # Closed and drained, then forgotten.
+        if kind == "info":
+            reply.set(None)
+            return
+        if kind in {"close", "cancel"}:
+            reply.set(False)
+            return
+        msg = "the channel is closed and empty"
         raise ChannelClosed(msg)
     channel = waits.channel
     if kind == "info":
@@ -140,6 +160,16 @@ class _Waits:
         self.writable_armed = False
         self.dirty = False
         self.serving = False
+
+    def finished(self) -> bool:
+        """Whether the channel is closed and drained, with nobody waiting."""
+        with self.lock:
+            return (
+                self.channel.closed
+                and len(self.channel) == 0
+                and not self.senders
+                and not self.receivers
+            )
 
     def park_sender(self, request: Any, item: Any, reply: Any) -> None:
         with self.lock:

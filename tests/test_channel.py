@@ -503,3 +503,39 @@ def test_a_million_items_to_a_slow_consumer_keep_memory_bounded() -> None:
     assert stats.high_water == 1000  # the consumer was the slower one
     assert seen.count(1) == count  # each exactly once
     assert peak[0] - before < 50 * 2**20
+
+
+def test_a_drained_closed_channel_of_a_worker_still_answers_as_closed(
+    two_workers: Any,
+) -> None:
+    maker, other = two_workers
+    channel = maker.make_channel(2).get(timeout=30)
+    channel.send("last")
+    assert channel.close() is True
+    assert other.drain(channel).get(timeout=30) == ["last"]
+    # The worker forgets it at the next request; the answers stay the same.
+    assert other.outcome(channel, "try_receive").get(timeout=30) == "ChannelClosed"
+    assert channel.closed
+    assert len(channel) == 0
+    assert channel.close() is False
+    with pytest.raises(ChannelClosed):
+        channel.send(1)
+    with pytest.raises(ChannelClosed):
+        channel.receive(timeout=5)
+
+
+def test_top_lists_channels_fullest_first() -> None:
+    rich_console = pytest.importorskip("rich.console")
+    from pykka_rs import _top  # noqa: PLC0415
+
+    calm: Channel[int] = Channel(10, name="calm")
+    packed: Channel[int] = Channel(2, name="packed")
+    calm.send(1)
+    packed.send(1)
+    packed.send(2)
+    console = rich_console.Console(width=140, record=True)
+    console.print(_top.render(pykka.stats(), None))
+    screen = console.export_text()
+    assert screen.index("packed") < screen.index("calm")
+    packed_row = next(line for line in screen.splitlines() if "packed" in line)
+    assert packed_row.split()[1:5] == ["main", "2", "2", "2"]

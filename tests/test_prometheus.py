@@ -40,6 +40,10 @@ def value(samples: list[Any], name: str, **labels: str) -> float:
 
 def test_the_endpoint_serves_every_actors_depth_and_counts(tmp_path: Path) -> None:
     refs = [ThreadTally.start(), ProcessTally.start()]
+    channel: pykka.Channel[int] = pykka.Channel(4, name="scraped")
+    for i in range(3):
+        channel.send(i)
+    channel.receive()
     # A proxy to a process actor asks it what it has: one message more.
     proxies = [ref.proxy() for ref in refs]
     base = {a.actor_urn: a for a in pykka.stats().actors}
@@ -101,7 +105,16 @@ def test_the_endpoint_serves_every_actors_depth_and_counts(tmp_path: Path) -> No
     assert {int(s.labels["process"]) for s in cpu} == snapshot_processes
     assert all(s.value > 0 for s in cpu)
     assert value(families["pykka_rs_dead_letters"], "pykka_rs_dead_letters_total") >= 0
-    assert families["pykka_rs_channel_items_waiting"] == []
+    channel_labels = {"channel": "scraped", "process": "0"}
+    for family, name, expected in [
+        ("items_waiting", "items_waiting", 2),
+        ("items_high_water", "items_high_water", 3),
+        ("capacity", "capacity", 4),
+        ("items_sent", "items_sent_total", 3),
+        ("items_received", "items_received_total", 1),
+    ]:
+        samples = families[f"pykka_rs_channel_{family}"]
+        assert value(samples, f"pykka_rs_channel_{name}", **channel_labels) == expected
     for ref in refs:
         ref.stop()
 
