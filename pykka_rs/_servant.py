@@ -31,6 +31,8 @@ from pykka_rs._exceptions import ChannelClosed, ChannelEmpty, ChannelFull
 from pykka_rs._threading import ThreadingActor
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pykka_rs import ActorRef
 
 __all__ = ["ChannelServant", "export", "local", "ref"]
@@ -113,38 +115,51 @@ def _handle(message: Any, reply: Any) -> None:
         _sweep()
         waits = _waits.get(number)
     if waits is None:
-        # Closed and drained, then forgotten.
-        if kind == "info":
-            reply.set(None)
-            return
-        if kind in {"close", "cancel"}:
-            reply.set(False)
-            return
-        msg = "the channel is closed and empty"
-        raise ChannelClosed(msg)
-    channel = waits.channel
-    if kind == "info":
-        reply.set(channel.record())
-    elif kind == "close":
-        reply.set(channel.close())
-    elif kind == "cancel":
-        reply.set(waits.cancel(args[0]))
-    elif kind == "send":
-        request, block, item = args
-        if block:
-            waits.park_sender(request, item, reply)
-        else:
-            channel.try_send(item)
-            reply.set(None)
-    elif kind == "recv":
-        request, block = args
-        if block:
-            waits.park_receiver(request, reply)
-        else:
-            reply.set(channel.try_recv())
-    else:
+        _answer_forgotten(kind, reply)
+        return
+    handler = _HANDLERS.get(kind)
+    if handler is None:
         msg = f"unknown channel request {kind!r}"
         raise ValueError(msg)
+    handler(waits, reply, *args)
+
+
+def _answer_forgotten(kind: str, reply: Any) -> None:
+    """Answer for a channel closed, drained, then forgotten."""
+    if kind == "info":
+        reply.set(None)  # the handle makes up a closed channel's record
+    elif kind in {"close", "cancel"}:
+        reply.set(False)
+    else:
+        msg = "the channel is closed and empty"
+        raise ChannelClosed(msg)
+
+
+def _info(waits: _Waits, reply: Any) -> None:
+    reply.set(waits.channel.record())
+
+
+def _close(waits: _Waits, reply: Any) -> None:
+    reply.set(waits.channel.close())
+
+
+def _cancel(waits: _Waits, reply: Any, request: Any) -> None:
+    reply.set(waits.cancel(request))
+
+
+def _send(waits: _Waits, reply: Any, request: Any, block: bool, item: Any) -> None:  # noqa: FBT001
+    if block:
+        waits.park_sender(request, item, reply)
+    else:
+        waits.channel.try_send(item)
+        reply.set(None)
+
+
+def _recv(waits: _Waits, reply: Any, request: Any, block: bool) -> None:  # noqa: FBT001
+    if block:
+        waits.park_receiver(request, reply)
+    else:
+        reply.set(waits.channel.try_recv())
 
 
 class _Waits:
@@ -283,3 +298,12 @@ def _answer(future: Any, outcome: Any) -> None:
             future.set_exception((type(outcome), outcome, outcome.__traceback__))
     except Exception:
         logger.exception("A channel's answer could not be sent")
+
+
+_HANDLERS: dict[str, Callable[..., None]] = {
+    "info": _info,
+    "close": _close,
+    "cancel": _cancel,
+    "send": _send,
+    "recv": _recv,
+}

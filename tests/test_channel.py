@@ -538,4 +538,5 @@ def test_top_lists_channels_fullest_first() -> None:
     screen = console.export_text()
     assert screen.index("packed") < screen.index("calm")
     packed_row = next(line for line in screen.splitlines() if "packed" in line)
-    assert packed_row.split()[1:5] == ["main", "2", "2", "2"]
+    cells = [cell.strip() for cell in packed_row.split("│")]
+    assert cells[1:6] == ["packed", "main", "2", "2", "2"]

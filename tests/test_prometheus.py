@@ -38,11 +38,35 @@ def value(samples: list[Any], name: str, **labels: str) -> float:
     return float(found[0])
 
 
+def check_channel(
+    families: dict[str, Any],
+    name: str,
+    *,
+    waiting: int,
+    peak: int,
+    capacity: int,
+    sent: int,
+    taken: int,
+) -> None:
+    """The channel families say what the channel `name` of process 0 holds."""
+    labels = {"channel": name, "process": "0"}
+    for family, sample, expected in [
+        ("items_waiting", "items_waiting", waiting),
+        ("items_high_water", "items_high_water", peak),
+        ("capacity", "capacity", capacity),
+        ("items_sent", "items_sent_total", sent),
+        ("items_received", "items_received_total", taken),
+    ]:
+        samples = families[f"pykka_rs_channel_{family}"]
+        assert value(samples, f"pykka_rs_channel_{sample}", **labels) == expected
+
+
 def test_the_endpoint_serves_every_actors_depth_and_counts(tmp_path: Path) -> None:
     refs = [ThreadTally.start(), ProcessTally.start()]
     channel: pykka.Channel[int] = pykka.Channel(4, name="scraped")
-    for i in range(3):
-        channel.send(i)
+    channel.send(1)
+    channel.send(2)
+    channel.send(3)
     channel.receive()
     # A proxy to a process actor asks it what it has: one message more.
     proxies = [ref.proxy() for ref in refs]
