@@ -266,14 +266,13 @@ def wakeup_samples(count: int, only_314: bool) -> dict[str, list[int]]:  # noqa:
         samples["Channel, main process to a process actor"] = actor_wakeups(
             ProcessPlayer, count
         )
+    version = platform.python_version()
     if sys.version_info >= (3, 12):
-        samples[
-            f"Channel, main interpreter to an interpreter actor ({platform.python_version()})"
-        ] = actor_wakeups(InterpreterPlayer, count)
+        label = f"Channel, main interpreter to an interpreter actor ({version})"
+        samples[label] = actor_wakeups(InterpreterPlayer, count)
     if sys.version_info >= (3, 14):
-        samples[
-            f"concurrent.interpreters queue, to a subinterpreter ({platform.python_version()})"
-        ] = stdlib_interp_wakeups(count)
+        label = f"concurrent.interpreters queue, to a subinterpreter ({version})"
+        samples[label] = stdlib_interp_wakeups(count)
     return samples
 
 
@@ -321,10 +320,11 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def round_trip_rows(results: dict[str, list[float]]) -> list[str]:
+    pipe = us(statistics.median(results["pipe"]))
     rows = [
         "| Round trip between two processes | Median | Ratio to Pipe | Target |",
         "|---|---|---|---|",
-        f"| multiprocessing.Pipe | {us(statistics.median(results['pipe']))} | 1.00x | |",
+        f"| multiprocessing.Pipe | {pipe} | 1.00x | |",
     ]
     for label, key in (
         ("Channel, each made in its receiver's worker", "receivers"),
@@ -411,10 +411,12 @@ def main() -> None:
         [
             "### Channels: round trips between processes, and the receive wake-up",
             "",
-            f"Measured {when} on {machine()}, at commit {commit()}, with `{command}`:"
-            f" {args.rounds} rounds of about {args.seconds} s per round-trip peer,"
-            f" interleaved; {args.wakeups} wake-ups per row, each after a"
-            f" {PAUSE * 1000:.0f} ms pause.",
+            (
+                f"Measured {when} on {machine()}, at commit {commit()}, with"
+                f" `{command}`: {args.rounds} rounds of about {args.seconds} s per"
+                f" round-trip peer, interleaved; {args.wakeups} wake-ups per row,"
+                f" each after a {PAUSE * 1000:.0f} ms pause."
+            ),
             "",
             *round_trip_rows(results),
             "",
