@@ -32,7 +32,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -307,18 +307,29 @@ impl<T> Channel<T> {
     /// [`SendError::TimedOut`] if the channel stayed full until the
     /// deadline, [`SendError::Closed`] if it is (or gets) closed first.
     pub fn send_until(&self, item: T, deadline: Option<Instant>) -> Result<(), SendError<T>> {
-        let mut state = lock(&self.state);
-        if state.items.len() >= self.capacity && !state.closed && !is_past(deadline) {
-            drop(state);
-            let started = Instant::now();
-            wait::spin_for(&self.send_spin, deadline, || {
-                (self.depth.load(Ordering::Acquire) < self.capacity
-                    || self.closed.load(Ordering::Acquire))
-                .then_some(())
-            });
-            self.send_spin.learn(started.elapsed());
-            state = lock(&self.state);
+        let state = lock(&self.state);
+        if state.items.len() < self.capacity || state.closed || is_past(deadline) {
+            return self.send_locked(state, item, deadline);
         }
+        drop(state);
+        let started = Instant::now();
+        wait::spin_for(&self.send_spin, deadline, || {
+            (self.depth.load(Ordering::Acquire) < self.capacity
+                || self.closed.load(Ordering::Acquire))
+            .then_some(())
+        });
+        let sent = self.send_locked(lock(&self.state), item, deadline);
+        // Learn from the whole wait, so a sender that usually sleeps stops spinning.
+        self.send_spin.learn(started.elapsed());
+        sent
+    }
+
+    fn send_locked(
+        &self,
+        mut state: MutexGuard<'_, State<T>>,
+        item: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendError<T>> {
         loop {
             if state.closed {
                 return Err(SendError::Closed(item));
@@ -361,17 +372,27 @@ impl<T> Channel<T> {
     /// [`RecvError::TimedOut`] if the channel stayed empty until the
     /// deadline, [`RecvError::Closed`] once it is closed and empty.
     pub fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvError> {
-        let mut state = lock(&self.state);
-        if state.items.is_empty() && !state.closed && !is_past(deadline) {
-            drop(state);
-            let started = Instant::now();
-            wait::spin_for(&self.recv_spin, deadline, || {
-                (self.depth.load(Ordering::Acquire) > 0 || self.closed.load(Ordering::Acquire))
-                    .then_some(())
-            });
-            self.recv_spin.learn(started.elapsed());
-            state = lock(&self.state);
+        let state = lock(&self.state);
+        if !state.items.is_empty() || state.closed || is_past(deadline) {
+            return self.recv_locked(state, deadline);
         }
+        drop(state);
+        let started = Instant::now();
+        wait::spin_for(&self.recv_spin, deadline, || {
+            (self.depth.load(Ordering::Acquire) > 0 || self.closed.load(Ordering::Acquire))
+                .then_some(())
+        });
+        let got = self.recv_locked(lock(&self.state), deadline);
+        // Learn from the whole wait, so a receiver that usually sleeps stops spinning.
+        self.recv_spin.learn(started.elapsed());
+        got
+    }
+
+    fn recv_locked(
+        &self,
+        mut state: MutexGuard<'_, State<T>>,
+        deadline: Option<Instant>,
+    ) -> Result<T, RecvError> {
         loop {
             if let Some(item) = state.items.pop_front() {
                 state.received += 1;
@@ -456,9 +477,9 @@ fn is_past(deadline: Option<Instant>) -> bool {
 /// Waits on `condvar` until notified or `deadline`; `None` if the deadline passed.
 fn wait<'a, T>(
     condvar: &Condvar,
-    guard: std::sync::MutexGuard<'a, State<T>>,
+    guard: MutexGuard<'a, State<T>>,
     deadline: Option<Instant>,
-) -> Option<std::sync::MutexGuard<'a, State<T>>> {
+) -> Option<MutexGuard<'a, State<T>>> {
     match deadline {
         None => Some(condvar.wait(guard).unwrap_or_else(PoisonError::into_inner)),
         Some(deadline) => {
@@ -554,6 +575,25 @@ mod tests {
         std::thread::sleep(Duration::from_millis(10));
         ch.try_send(7).unwrap();
         assert_eq!(receiver.join().unwrap(), Ok(7));
+    }
+
+    #[test]
+    fn a_receiver_whose_waits_outlast_the_spin_stops_spinning() {
+        let ch = channel(1);
+        let sender = {
+            let ch = Arc::clone(&ch);
+            std::thread::spawn(move || {
+                for i in 0..12 {
+                    std::thread::sleep(wait::spin() + Duration::from_millis(2));
+                    ch.try_send(i).unwrap();
+                }
+            })
+        };
+        for i in 0..12 {
+            assert_eq!(ch.recv_until(None), Ok(i));
+        }
+        sender.join().unwrap();
+        assert!(ch.recv_spin.current() < wait::spin() / 100);
     }
 
     #[test]
