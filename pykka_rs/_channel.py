@@ -49,6 +49,11 @@ T = TypeVar("T")
 _requests = itertools.count(1)
 
 
+def _request_id() -> tuple[int, int]:
+    """A name for one send or receive, unique in the system."""
+    return (_core.process(), next(_requests))
+
+
 def _check_timeout(timeout: float | None) -> None:
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, (int, float))
@@ -436,7 +441,7 @@ class _RemoteEnd:
     def _request(self, kind: str, timeout: float | None, *args: Any) -> Any:
         """A send or receive at the servant, waiting `timeout` at most."""
         block = timeout is None or timeout > 0
-        request = next(_requests)
+        request = _request_id()
         future = self._ask(kind, self.number, request, block, *args)
         try:
             return self._wait(future, timeout if block else None)
@@ -456,7 +461,7 @@ class _RemoteEnd:
         return self._request("recv", timeout)
 
     async def send_async(self, item: Any) -> None:
-        request = next(_requests)
+        request = _request_id()
         future = self._ask("send", self.number, request, True, item)  # noqa: FBT003
         try:
             await future
@@ -472,7 +477,7 @@ class _RemoteEnd:
         found, item = self._kept()
         if found:
             return item
-        request = next(_requests)
+        request = _request_id()
         future = self._ask("recv", self.number, request, True)  # noqa: FBT003
         try:
             return await future
