@@ -154,8 +154,8 @@ def pipe_round(seconds: float) -> float:
 def channel_rounds(rounds: int, seconds: float) -> dict[str, list[float]]:
     """Interleaved rounds of every round-trip peer."""
     pykka.configure(workers=2)
-    first = ProcessPlayer.start().proxy()
-    second = ProcessPlayer.start().proxy()
+    first = ProcessPlayer.start_on(0).proxy()
+    second = ProcessPlayer.start_on(1).proxy()
     assert first.pid().get() != second.pid().get(), "both on one worker"
     # Each channel in its receiver's worker.
     to_second = second.inbox(16).get()

@@ -21,6 +21,7 @@ answered meanwhile, the answer is taken, so nothing is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 from collections import deque
@@ -438,6 +439,21 @@ class _RemoteEnd:
     def close(self) -> bool:
         return bool(self._wait(self._ask("close", self.number)))
 
+    def _withdraw(self, kind: str, request: Any, future: Any) -> tuple[bool, Any]:
+        """Cancel a waiting send or receive at the servant.
+
+        Returns whether it had been answered already, and the answer: a
+        received item then goes to `kept`, for this handle's next receive,
+        so an interrupted or cancelled receive loses nothing.
+        """
+        if self._wait(self._ask("cancel", self.number, request)):
+            return False, None
+        answer = self._wait(future)
+        if kind == "recv":
+            with self.lock:
+                self.kept.append(answer)
+        return True, answer
+
     def _request(self, kind: str, timeout: float | None, *args: Any) -> Any:
         """A send or receive at the servant, waiting `timeout` at most."""
         block = timeout is None or timeout > 0
@@ -446,10 +462,16 @@ class _RemoteEnd:
         try:
             return self._wait(future, timeout if block else None)
         except Timeout:
-            # Forgotten there: it timed out. Answered meanwhile: take the answer.
-            if self._wait(self._ask("cancel", self.number, request)):
+            # Forgotten there: it timed out. Answered meanwhile: that answer.
+            answered, _ = self._withdraw(kind, request, future)
+            if not answered:
                 raise
-            return self._wait(future)
+            return self._kept()[1] if kind == "recv" else None
+        except BaseException:
+            # Ctrl-C, say: a receive answered meanwhile keeps its item here.
+            with contextlib.suppress(Exception):
+                self._withdraw(kind, request, future)
+            raise
 
     def send(self, item: Any, timeout: float | None) -> None:
         self._request("send", timeout, item)
@@ -460,39 +482,27 @@ class _RemoteEnd:
             return item
         return self._request("recv", timeout)
 
-    async def send_async(self, item: Any) -> None:
+    async def _request_async(self, kind: str, *args: Any) -> Any:
         request = _request_id()
-        future = self._ask("send", self.number, request, True, item)  # noqa: FBT003
-        try:
-            await future
-        except ActorDeadError as exc:
-            raise self._gone(exc) from exc
-        except asyncio.CancelledError:
-            if not self._wait(self._ask("cancel", self.number, request)):
-                # Sent already: it stays sent; the cancellation goes on.
-                pass
-            raise
-
-    async def receive_async(self) -> Any:
-        found, item = self._kept()
-        if found:
-            return item
-        request = _request_id()
-        future = self._ask("recv", self.number, request, True)  # noqa: FBT003
+        future = self._ask(kind, self.number, request, True, *args)  # noqa: FBT003
         try:
             return await future
         except ActorDeadError as exc:
             raise self._gone(exc) from exc
         except asyncio.CancelledError:
-            if not self._wait(self._ask("cancel", self.number, request)):
-                # The servant answered first: keep the item for the next receive.
-                try:
-                    item = self._wait(future)
-                except ChannelClosed:
-                    raise asyncio.CancelledError from None
-                with self.lock:
-                    self.kept.append(item)
+            # An item already sent stays sent; one already received is kept.
+            with contextlib.suppress(Exception):
+                self._withdraw(kind, request, future)
             raise
+
+    async def send_async(self, item: Any) -> None:
+        await self._request_async("send", item)
+
+    async def receive_async(self) -> Any:
+        found, item = self._kept()
+        if found:
+            return item
+        return await self._request_async("recv")
 
 
 def _rebuild(  # noqa: PLR0913, PLR0917 (an address, and what a handle shows without asking)

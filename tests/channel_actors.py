@@ -72,6 +72,20 @@ class ChannelUser:
             return "Timeout", time.monotonic() - started
         return "item", time.monotonic() - started
 
+    def impatient_receive(
+        self, channel: pykka.Channel[Any], count: int
+    ) -> tuple[list[Any], int]:
+        """Receive `count` items with a tiny timeout each try; return them
+        and how many tries timed out."""
+        got: list[Any] = []
+        timeouts = 0
+        while len(got) < count:
+            try:
+                got.append(channel.receive(timeout=0.0005))
+            except pykka.Timeout:
+                timeouts += 1
+        return got, timeouts
+
     def make_channel(self, capacity: int) -> pykka.Channel[Any]:
         self.made = pykka.Channel(capacity, name="made-in-a-worker")
         return self.made

@@ -255,9 +255,8 @@ def test_thread_actors_share_a_channel_and_nothing_is_lost_or_repeated() -> None
 
 @pytest.fixture
 def two_workers() -> Any:
-    first = ProcessUser.start().proxy()
-    second = ProcessUser.start().proxy()
-    # Placement by load puts them on the two workers.
+    first = ProcessUser.start_on(0).proxy()
+    second = ProcessUser.start_on(1).proxy()
     assert first.pid().get(timeout=60) != second.pid().get(timeout=60)
     yield first, second
     pykka.ActorRegistry.stop_all()
@@ -308,6 +307,51 @@ def test_timeouts_hold_across_processes_and_lose_nothing(two_workers: Any) -> No
     assert channel.receive(timeout=5) == "only"
     with pytest.raises(ChannelEmpty):
         channel.try_receive()
+
+
+def test_receives_that_time_out_while_items_arrive_lose_nothing(
+    two_workers: Any,
+) -> None:
+    # Each timed-out receive is withdrawn at the owner; one answered in the
+    # meantime still delivers its item, so every item arrives once, in order.
+    _, consumer = two_workers
+    channel: Channel[int] = Channel(2)
+    got = consumer.impatient_receive(channel, 300)
+    for n in range(300):
+        channel.send(n)
+        if n % 7 == 0:
+            time.sleep(0.001)  # let some receives time out
+    items, timeouts = got.get(timeout=60)
+    assert items == list(range(300))
+    assert timeouts > 0
+
+
+def test_cancelled_remote_receive_async_loses_nothing(two_workers: Any) -> None:
+    maker, _ = two_workers
+    channel = maker.make_channel(2).get(timeout=30)
+
+    def produce() -> None:
+        for n in range(200):
+            channel.send(n)
+            if n % 5 == 0:
+                time.sleep(0.001)
+
+    async def main() -> tuple[list[int], int]:
+        got: list[int] = []
+        cancelled = 0
+        while len(got) < 200:
+            try:
+                got.append(await asyncio.wait_for(channel.receive_async(), 0.0005))
+            except TimeoutError:
+                cancelled += 1
+        return got, cancelled
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    got, cancelled = asyncio.run(main())
+    producer.join()
+    assert got == list(range(200))
+    assert cancelled > 0
 
 
 def test_close_across_processes_drains_then_ends_iteration(two_workers: Any) -> None:
