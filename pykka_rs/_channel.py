@@ -166,7 +166,7 @@ class Channel(Generic[T]):
                 process's channel (nothing is sent)
         """
         _check_timeout(timeout)
-        self._end.send(item, 0.0 if not block else timeout)
+        self._end.send(item, block, timeout)
 
     def try_send(self, item: T) -> None:
         """Queue `item` if there is room now.
@@ -175,7 +175,7 @@ class Channel(Generic[T]):
             ChannelFull: if the channel is full
             ChannelClosed: if the channel is closed, or its process is gone
         """
-        self._end.send(item, 0.0)
+        self._end.send(item, False, None)  # noqa: FBT003
 
     def receive(self, *, block: bool = True, timeout: float | None = None) -> T:
         """Take the next item, waiting for one while the channel is empty.
@@ -195,7 +195,7 @@ class Channel(Generic[T]):
                 process is gone
         """
         _check_timeout(timeout)
-        return cast("T", self._end.receive(0.0 if not block else timeout))
+        return cast("T", self._end.receive(block, timeout))
 
     def try_receive(self) -> T:
         """Take the next item if one is queued.
@@ -205,7 +205,7 @@ class Channel(Generic[T]):
             ChannelClosed: once the channel is closed and empty, or its
                 process is gone
         """
-        return cast("T", self._end.receive(0.0))
+        return cast("T", self._end.receive(False, None))  # noqa: FBT003
 
     recv = receive
     try_recv = try_receive
@@ -305,16 +305,16 @@ class _LocalEnd:
     def length(self) -> int:
         return len(self.channel)
 
-    def send(self, item: Any, timeout: float | None) -> None:
-        if timeout is not None and timeout <= 0:
-            self.channel.try_send(item)
-        else:
+    def send(self, item: Any, block: bool, timeout: float | None) -> None:  # noqa: FBT001
+        if block:
             self.channel.send(item, timeout)
+        else:
+            self.channel.try_send(item)
 
-    def receive(self, timeout: float | None) -> Any:
-        if timeout is not None and timeout <= 0:
-            return self.channel.try_recv()
-        return self.channel.recv(timeout)
+    def receive(self, block: bool, timeout: float | None) -> Any:  # noqa: FBT001
+        if block:
+            return self.channel.recv(timeout)
+        return self.channel.try_recv()
 
     def close(self) -> bool:
         return self.channel.close()
@@ -454,9 +454,14 @@ class _RemoteEnd:
                 self.kept.append(answer)
         return True, answer
 
-    def _request(self, kind: str, timeout: float | None, *args: Any) -> Any:
+    def _request(
+        self,
+        kind: str,
+        block: bool,  # noqa: FBT001
+        timeout: float | None,
+        *args: Any,
+    ) -> Any:
         """A send or receive at the servant, waiting `timeout` at most."""
-        block = timeout is None or timeout > 0
         request = _request_id()
         future = self._ask(kind, self.number, request, block, *args)
         try:
@@ -473,14 +478,14 @@ class _RemoteEnd:
                 self._withdraw(kind, request, future)
             raise
 
-    def send(self, item: Any, timeout: float | None) -> None:
-        self._request("send", timeout, item)
+    def send(self, item: Any, block: bool, timeout: float | None) -> None:  # noqa: FBT001
+        self._request("send", block, timeout, item)
 
-    def receive(self, timeout: float | None) -> Any:
+    def receive(self, block: bool, timeout: float | None) -> Any:  # noqa: FBT001
         found, item = self._kept()
         if found:
             return item
-        return self._request("recv", timeout)
+        return self._request("recv", block, timeout)
 
     async def _request_async(self, kind: str, *args: Any) -> Any:
         request = _request_id()

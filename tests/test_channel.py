@@ -87,6 +87,18 @@ def test_receive_on_an_empty_channel_times_out() -> None:
     assert time.monotonic() - started >= 0.05
 
 
+def test_a_zero_timeout_is_a_wait_that_runs_out_at_once() -> None:
+    channel: Channel[int] = Channel(1)
+    with pytest.raises(pykka.Timeout):
+        channel.receive(timeout=0)
+    channel.send(1, timeout=0)
+    with pytest.raises(pykka.Timeout):
+        channel.send(2, timeout=0)
+    with pytest.raises(pykka.Timeout):
+        channel.send(2, timeout=-1)
+    assert channel.receive(timeout=0) == 1
+
+
 def test_a_blocked_sender_goes_on_when_a_receiver_makes_room() -> None:
     channel: Channel[int] = Channel(1)
     channel.send(1)
@@ -301,7 +313,11 @@ def test_timeouts_hold_across_processes_and_lose_nothing(two_workers: Any) -> No
     channel = maker.make_channel(1).get(timeout=30)
     with pytest.raises(pykka.Timeout):
         channel.receive(timeout=0.1)
+    with pytest.raises(pykka.Timeout):
+        channel.receive(timeout=0)
     channel.send("only")
+    with pytest.raises(pykka.Timeout):
+        channel.send("more", timeout=0)
     with pytest.raises(pykka.Timeout):
         channel.send("more", timeout=0.1)
     assert channel.receive(timeout=5) == "only"
