@@ -415,7 +415,7 @@ class _RemoteEnd:
     def _info(self) -> dict[str, Any]:
         record = self._wait(self._ask("info", self.number))
         if record is None:
-            # Closed, drained and forgotten by its process: its counters are gone.
+            # Closed, drained and long forgotten by its process, counters and all.
             record = {
                 "name": self.name,
                 "capacity": self.capacity,

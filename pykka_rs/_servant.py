@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
+import time
+from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Any
 
 from pykka_rs import _core
@@ -47,9 +48,17 @@ class ChannelServant(ThreadingActor):
     """
 
 
+# How often, at most, requests look for channels to forget, in seconds.
+SWEEP_EVERY = 1.0
+
+# How many forgotten channels' last counters are kept, for handles' stats().
+RECENT_FINALS = 4096
+
 _lock = threading.Lock()
 _address: tuple[int, int] | None = None
 _waits: dict[int, _Waits] = {}
+_final: OrderedDict[int, dict[str, Any]] = OrderedDict()
+_swept = 0.0
 
 
 def export(channel: _core.Channel) -> tuple[int, int]:
@@ -74,11 +83,19 @@ def _sweep() -> None:
     """Forget the channels that are closed and drained, with nobody waiting.
 
     Every handle's request is then answered as a closed channel would
-    answer it. Called with `_lock` held.
+    answer it. Called with `_lock` held, when a channel is exported and at
+    most every `SWEEP_EVERY` seconds of requests.
     """
     done = [number for number, waits in _waits.items() if waits.finished()]
     for number in done:
-        del _waits[number]
+        _forget(number)
+
+
+def _forget(number: int) -> None:
+    """Forget channel `number`, keeping its last counters. With `_lock` held."""
+    _final[number] = _waits.pop(number).channel.record()
+    while len(_final) > RECENT_FINALS:
+        _final.popitem(last=False)
 
 
 def local(number: int) -> _core.Channel | None:
@@ -97,25 +114,33 @@ def ref(process: int, number: int) -> ActorRef[Any]:
 
 
 def _serve(mailbox: _core.Mailbox) -> None:
+    # Nothing may end this loop: every handle elsewhere depends on it.
     while True:
-        envelope = mailbox.get()
-        reply = envelope.reply_to
+        try:
+            envelope = mailbox.get()
+            reply = envelope.reply_to
+        except Exception:
+            logger.exception("The channel servant could not take a request")
+            continue
         try:
             _handle(envelope.message, reply)
-        except BaseException as exc:
-            if reply is None:
-                logger.exception("A channel request failed")
-            else:
-                reply.set_exception((type(exc), exc, exc.__traceback__))
+        except Exception as exc:  # noqa: BLE001 (told to the asker)
+            _answer(reply, exc)
 
 
 def _handle(message: Any, reply: Any) -> None:
+    global _swept  # noqa: PLW0603
     kind, number, *args = message
     with _lock:
-        _sweep()
+        if time.monotonic() - _swept > SWEEP_EVERY:
+            _sweep()
+            _swept = time.monotonic()
         waits = _waits.get(number)
+        if waits is not None and waits.finished():
+            _forget(number)
+            waits = None
     if waits is None:
-        _answer_forgotten(kind, reply)
+        _answer_forgotten(kind, number, reply)
         return
     handler = _HANDLERS.get(kind)
     if handler is None:
@@ -124,10 +149,12 @@ def _handle(message: Any, reply: Any) -> None:
     handler(waits, reply, *args)
 
 
-def _answer_forgotten(kind: str, reply: Any) -> None:
+def _answer_forgotten(kind: str, number: int, reply: Any) -> None:
     """Answer for a channel closed, drained, then forgotten."""
     if kind == "info":
-        reply.set(None)  # the handle makes up a closed channel's record
+        with _lock:
+            final = _final.get(number)
+        reply.set(final)  # None: long forgotten; the handle makes up a record
     elif kind in {"close", "cancel"}:
         reply.set(False)
     else:
@@ -291,6 +318,10 @@ class _Value:
 
 
 def _answer(future: Any, outcome: Any) -> None:
+    if future is None:  # told, not asked: nobody to answer
+        if isinstance(outcome, BaseException):
+            logger.error("A channel request failed: %r", outcome)
+        return
     try:
         if isinstance(outcome, _Value):
             future.set(outcome.value)

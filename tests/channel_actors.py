@@ -30,6 +30,16 @@ class ChannelUser:
         self.produce(channel, items)
         channel.close()
 
+    def produce_payloads(
+        self, channel: pykka.Channel[Any], count: int, size: int
+    ) -> int:
+        """Send `count` (number, bytes of `size`) items; return the count."""
+        payload = b"x" * size
+        for number in range(count):
+            channel.send((number, bytes(payload)))
+        channel.close()
+        return count
+
     def consume(self, channel: pykka.Channel[Any], count: int) -> list[Any]:
         return [channel.receive(timeout=30) for _ in range(count)]
 

@@ -576,6 +576,8 @@ def test_a_drained_closed_channel_of_a_worker_still_answers_as_closed(
     # The worker forgets it at the next request; the answers stay the same.
     assert other.outcome(channel, "try_receive").get(timeout=30) == "ChannelClosed"
     assert channel.closed
+    final = channel.stats()
+    assert (final.sent, final.received, final.waiting, final.closed) == (1, 1, 0, True)
     assert len(channel) == 0
     assert channel.close() is False
     with pytest.raises(ChannelClosed):
@@ -600,3 +602,42 @@ def test_top_lists_channels_fullest_first() -> None:
     packed_row = next(line for line in screen.splitlines() if "packed" in line)
     cells = [cell.strip() for cell in packed_row.split("│")]
     assert cells[1:6] == ["packed", "main", "2", "2", "2"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_million_items_from_a_worker_to_a_slow_consumer_keep_memory_bounded() -> None:
+    count = 1_000_000
+    channel: Channel[tuple[int, bytes]] = Channel(1000, name="from-a-worker")
+    producer = ProcessUser.start_on(0).proxy()
+    try:
+        gc.collect()
+        before = _rss_bytes()
+        worker_before = _worker_rss(0)
+        sent = producer.produce_payloads(channel, count, 200)
+        seen = bytearray(count)
+        peak = worker_peak = 0
+        for number, payload in channel:
+            seen[number] += 1
+            assert len(payload) == 200
+            if number % 20 == 0:
+                time.sleep(0.001)  # slower than the producer's remote sends
+            if number % 100_000 == 0:
+                peak = max(peak, _rss_bytes())
+                worker_peak = max(worker_peak, _worker_rss(0))
+        assert sent.get(timeout=60) == count
+    finally:
+        pykka.ActorRegistry.stop_all()
+    stats = channel.stats()
+    assert (stats.sent, stats.received, stats.waiting) == (count, count, 0)
+    assert stats.high_water == 1000  # the consumer was the slower one
+    assert seen.count(1) == count  # each exactly once
+    # Unbounded, a million 200-byte items would take over 200 MB here.
+    assert peak - before < 50 * 2**20
+    assert worker_peak - worker_before < 50 * 2**20
+
+
+def _worker_rss(seat: int) -> int:
+    worker = next(w for w in pykka.stats().workers if w.seat == seat)
+    assert worker.rss_bytes is not None
+    return worker.rss_bytes
