@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
@@ -63,6 +64,9 @@ def _check_timeout(timeout: float | None) -> None:
             f"timeout must be a number of seconds or None, not {type(timeout).__name__}"
         )
         raise TypeError(msg)
+    if timeout is not None and math.isnan(timeout):
+        msg = "timeout must be a number of seconds, not NaN"
+        raise ValueError(msg)
 
 
 class Channel(Generic[T]):

@@ -209,6 +209,8 @@ def test_a_bad_timeout_or_name_is_refused_and_nothing_is_sent() -> None:
         channel.send(1, timeout="soon")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="timeout must be a number"):
         channel.receive(timeout="soon")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="NaN"):
+        channel.send(1, timeout=float("nan"))
     assert len(channel) == 0
     with pytest.raises(TypeError, match="name must be a str"):
         Channel(1, name=5)  # type: ignore[arg-type]
