@@ -8,7 +8,14 @@ import logging as _logging
 # First: in a subinterpreter, pykka_rs._core is a stand-in (see _select.py).
 from pykka_rs import _select  # noqa: F401  # isort:skip
 from pykka_rs._endpoint import StatsServer, serve_stats
-from pykka_rs._exceptions import ActorDeadError, RemoteError, Timeout
+from pykka_rs._exceptions import (
+    ActorDeadError,
+    ChannelClosed,
+    ChannelEmpty,
+    ChannelFull,
+    RemoteError,
+    Timeout,
+)
 from pykka_rs._future import Future, get_all
 from pykka_rs._prometheus import MetricsServer, StatsCollector, serve_metrics
 from pykka_rs._proxy import ActorProxy, CallableProxy, traversable
@@ -24,6 +31,7 @@ from pykka_rs._process import ProcessActor, configure  # isort:skip
 from pykka_rs._interpreters import InterpreterActor  # isort:skip
 from pykka_rs._monitor import ActorExit, LinkError, Monitor, link, monitor, unlink  # isort:skip
 from pykka_rs._supervisor import Backoff, ChildSpec, Supervisor, SupervisorError  # isort:skip
+from pykka_rs._channel import Channel  # isort:skip
 
 __all__ = [
     "Actor",
@@ -35,6 +43,10 @@ __all__ = [
     "ActorStats",
     "Backoff",
     "CallableProxy",
+    "Channel",
+    "ChannelClosed",
+    "ChannelEmpty",
+    "ChannelFull",
     "ChannelStats",
     "ChildSpec",
     "Future",

@@ -1,12 +1,13 @@
 """The Rust core of pykka_rs (`rust/py/`). Private: use the `pykka_rs` package."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, Required, Self, TypeAlias, TypedDict, final
 
 from pykka_rs._envelope import Envelope
 
 __all__ = [
     "ActorThread",
+    "Channel",
     "Event",
     "FakeClock",
     "Mailbox",
@@ -93,6 +94,70 @@ class Slot:
         """Call `callback()` once the slot holds something."""
     def export(self) -> tuple[int, int]:
         """Let other processes read this slot; return its address `(process, number)`."""
+
+@final
+class Channel:
+    """A bounded channel of Python objects, in this process.
+
+    `send` waits while the channel is full, `recv` while it is empty, both
+    with the GIL released; `close` refuses further sends and lets receivers
+    take what is queued first.
+    """
+
+    def __new__(cls, capacity: int, name: str = "") -> Channel: ...
+    @property
+    def capacity(self) -> int:
+        """The most items the channel holds."""
+    @property
+    def name(self) -> str:
+        """What the channel is called."""
+    @property
+    def number(self) -> int:
+        """The channel's number in this process."""
+    @property
+    def closed(self) -> bool:
+        """Whether the channel was closed."""
+    def __len__(self) -> int: ...
+    def send(self, item: Any, timeout: float | None = None) -> None:
+        """Queue `item`, waiting while the channel is full.
+
+        Waits up to `timeout` seconds (forever if None). Raise `Timeout` if
+        it stays full, `ChannelClosed` if it is closed.
+        """
+    def try_send(self, item: Any) -> None:
+        """Queue `item` if there is room now.
+
+        Raise `ChannelFull` if not, `ChannelClosed` if the channel is closed.
+        """
+    def recv(self, timeout: float | None = None) -> Any:
+        """Take the next item, waiting while the channel is empty.
+
+        Waits up to `timeout` seconds (forever if None). Raise `Timeout` if
+        it stays empty, `ChannelClosed` once it is closed and empty.
+        """
+    def try_recv(self) -> Any:
+        """Take the next item if one is queued.
+
+        Raise `ChannelEmpty` if not, `ChannelClosed` once the channel is
+        closed and empty.
+        """
+    def close(self) -> bool:
+        """Close the channel; return whether it was open."""
+    def when_readable(self, callback: Callable[[], object]) -> None:
+        """Call `callback()` once an item is queued or the channel is closed.
+
+        Now if so already, else on the thread that makes it so.
+        """
+    def when_writable(self, callback: Callable[[], object]) -> None:
+        """Call `callback()` once there is room or the channel is closed.
+
+        Now if so already, else on the thread that makes it so.
+        """
+    def record(self) -> dict[str, Any]:
+        """The channel's counters.
+
+        `name`, `capacity`, `waiting`, `sent`, `received`, `high_water`, `closed`.
+        """
 
 @final
 class Mailbox:

@@ -10,6 +10,7 @@
 #![allow(clippy::needless_pass_by_value, clippy::unused_self)]
 
 mod actor;
+mod channel;
 mod envelope;
 mod errors;
 mod event;
@@ -65,6 +66,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<event::PyEvent>()?;
     m.add_class::<future::PySlot>()?;
     m.add_class::<mailbox::PyMailbox>()?;
+    m.add_class::<channel::PyChannel>()?;
     m.add_class::<remote::PyRemoteMailbox>()?;
     m.add_class::<relay::PyRelay>()?;
     m.add_class::<pool::PyPool>()?;

@@ -15,6 +15,9 @@ use super::future::PySlot;
 
 pyo3::import_exception!(pykka_rs._exceptions, ActorDeadError);
 pyo3::import_exception!(pykka_rs._exceptions, Timeout);
+pyo3::import_exception!(pykka_rs._exceptions, ChannelClosed);
+pyo3::import_exception!(pykka_rs._exceptions, ChannelEmpty);
+pyo3::import_exception!(pykka_rs._exceptions, ChannelFull);
 
 static PICKLE_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
