@@ -17,13 +17,23 @@
 //! length a peer announces, and reports an allocation that fails instead
 //! of aborting.
 //!
+//! A frame with shared buffers (`crate::payload`) is written by one
+//! `sendmsg` that carries their descriptors (`SCM_RIGHTS`) on its first
+//! byte, after everything queued before it; it is never queued itself. The
+//! kernel hands descriptors to the read that takes the first byte of the
+//! write they came with, and ends that read within the write's bytes, so
+//! the `Inbound` gives them to the frame that holds the last byte of that
+//! read, and checks that the frame announced exactly that many.
+//!
 //! Rejected: abstract sockets (no file permissions to keep other users out),
 //! and a thread that blocks in `read` while holding the socket (nobody else
 //! could read it).
 
+use std::collections::VecDeque;
 use std::fs;
-use std::io::{self, Write};
-use std::os::fd::AsFd;
+use std::io::{self, IoSlice, IoSliceMut, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -31,9 +41,13 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, poll};
-use rustix::net::{RecvFlags, recv};
+use rustix::net::{
+    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags, recvmsg, sendmsg,
+};
 
 use super::frame::{self, Frame};
+use crate::payload::{Payload, SharedBuffer};
 use super::handshake::{self, HandshakeError, Secret};
 use crate::sync::lock;
 
@@ -285,6 +299,21 @@ impl Link {
         self.send_encoded(&frame::encode_header(header)?, payload)
     }
 
+    /// Sends a frame with the shared buffers of its payload, now, after
+    /// everything queued before it; a payload without buffers goes as
+    /// [`Link::transmit`] sends it.
+    ///
+    /// # Errors
+    /// As for [`Link::send`]; `InvalidData` for too many buffers.
+    pub fn transmit_payload(&self, header: &Frame, payload: &Payload) -> io::Result<()> {
+        if payload.buffers().is_empty() {
+            return self.transmit(header, payload.bytes());
+        }
+        let header = frame::encode_header(header)?;
+        self.shared
+            .write_shared(&header, payload.bytes(), payload.buffers())
+    }
+
     /// Sends a frame the way its kind calls for: queued with others if
     /// nobody waits for it ([`Frame::may_wait`]), written at once otherwise.
     ///
@@ -363,6 +392,46 @@ impl Outgoing {
         }
     }
 
+    /// Writes everything queued, then a frame whose first byte carries the
+    /// descriptors of `buffers`.
+    fn write_shared(
+        &self,
+        header: &[u8],
+        payload: &[u8],
+        buffers: &[SharedBuffer],
+    ) -> io::Result<()> {
+        let head = frame::frame_head(header, payload, buffers.len())?;
+        let mut writer = lock(&self.writer);
+        let queued = std::mem::take(&mut self.lock_queue().frames);
+        if !queued.is_empty() {
+            writer.write_all(&queued)?;
+        }
+        let fds: Vec<BorrowedFd<'_>> = buffers.iter().map(SharedBuffer::fd).collect();
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(frame::MAX_BUFFERS))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "too many shared buffers for one frame",
+            ));
+        }
+        let parts = [IoSlice::new(&head), IoSlice::new(payload)];
+        let sent = loop {
+            match sendmsg(&*writer, &parts, &mut control, SendFlags::NOSIGNAL) {
+                Ok(sent) => break sent,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(err) => return Err(err.into()),
+            }
+        };
+        // The descriptors went with the first bytes; the rest follows plainly.
+        if sent < head.len() {
+            writer.write_all(&head[sent..])?;
+            writer.write_all(payload)
+        } else {
+            writer.write_all(&payload[sent - head.len()..])
+        }
+    }
+
     /// The flusher thread: writes posted frames until the link closes.
     fn flush_posts(&self) {
         loop {
@@ -397,15 +466,27 @@ impl Outgoing {
 #[derive(Debug)]
 pub struct Inbound {
     stream: UnixStream,
+    /// Every byte of it initialised (a read needs initialised memory to
+    /// take descriptors along); `filled` of them received.
     buf: Vec<u8>,
+    filled: usize,
     start: usize,
     ended: bool,
     limit: u64,
+    /// The offset in the stream of `buf[0]`.
+    consumed: u64,
+    /// Descriptors received, each batch with the offset in the stream of
+    /// the last byte of the read that brought it.
+    arrived: VecDeque<(u64, Vec<OwnedFd>)>,
 }
 
 /// How much room to make for reading when the next frame's size is unknown,
 /// and the least a buffer grows by.
 const READ_CHUNK: usize = 64 * 1024;
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
 
 impl Inbound {
     /// Reads from `stream`, accepting payloads up to [`frame::payload_limit`].
@@ -418,9 +499,12 @@ impl Inbound {
         Self {
             stream,
             buf: Vec::new(),
+            filled: 0,
             start: 0,
             ended: false,
             limit,
+            consumed: 0,
+            arrived: VecDeque::new(),
         }
     }
 
@@ -433,7 +517,7 @@ impl Inbound {
     /// what has arrived of it so far, so memory follows the bytes received
     /// and not the length a peer announced.
     fn make_room(&mut self) -> io::Result<()> {
-        let pending = &self.buf[self.start..];
+        let pending = &self.buf[self.start..self.filled];
         let wanted = match frame::frame_len(pending, self.limit)? {
             Some(len) => len
                 .saturating_sub(pending.len())
@@ -441,78 +525,146 @@ impl Inbound {
             None => READ_CHUNK,
         }
         .max(READ_CHUNK);
-        let spare = self.buf.capacity() - self.buf.len();
+        let spare = self.buf.len() - self.filled;
         if spare >= wanted.min(READ_CHUNK) {
             return Ok(());
         }
-        self.buf.try_reserve(wanted).map_err(|err| {
+        let grow = wanted - spare;
+        self.buf.try_reserve(grow).map_err(|err| {
             io::Error::new(
                 io::ErrorKind::OutOfMemory,
                 format!("no memory for {wanted} more bytes of an incoming frame: {err}"),
             )
-        })
+        })?;
+        self.buf.resize(self.buf.len() + grow, 0);
+        Ok(())
     }
 
     /// Takes whatever bytes have arrived, without waiting. Returns whether any did.
     ///
     /// # Errors
     /// Read errors other than "nothing there yet"; `InvalidData` for a frame
-    /// over the limits; `OutOfMemory` when there is no room for the bytes.
-    /// The end of the stream is not an error but makes [`Inbound::ended`] true.
+    /// over the limits or more descriptors than a frame may carry;
+    /// `OutOfMemory` when there is no room for the bytes. The end of the
+    /// stream is not an error but makes [`Inbound::ended`] true.
     pub fn read_available(&mut self) -> io::Result<bool> {
         if self.ended {
             return Ok(false);
         }
-        if self.start > 0 && self.start >= self.buf.len() / 2 {
-            self.buf.drain(..self.start);
+        if self.start > 0 && self.start >= self.filled / 2 {
+            self.buf.copy_within(self.start..self.filled, 0);
+            self.filled -= self.start;
+            self.consumed += self.start as u64;
             self.start = 0;
         }
         let mut any = false;
         loop {
             self.make_room()?;
-            let room = self.buf.capacity() - self.buf.len();
-            match recv(
+            let room = self.buf.len() - self.filled;
+            let mut space =
+                [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(frame::MAX_BUFFERS))];
+            let mut control = RecvAncillaryBuffer::new(&mut space);
+            let mut parts = [IoSliceMut::new(&mut self.buf[self.filled..])];
+            let got = match recvmsg(
                 &self.stream,
-                rustix::buffer::spare_capacity(&mut self.buf),
-                RecvFlags::DONTWAIT,
+                &mut parts,
+                &mut control,
+                RecvFlags::DONTWAIT | RecvFlags::CMSG_CLOEXEC,
             ) {
-                Ok((0, _)) => {
-                    self.ended = true;
-                    return Ok(any);
+                Ok(msg) if msg.flags.contains(ReturnFlags::CTRUNC) => {
+                    return Err(invalid(format!(
+                        "more descriptors arrived than a frame may carry ({})",
+                        frame::MAX_BUFFERS
+                    )));
                 }
-                // Less than there was room for: the socket had no more, so
-                // asking again would only cost a system call on the hot path.
-                Ok((got, _)) if got < room => return Ok(true),
-                Ok(_) => any = true,
+                Ok(msg) => msg.bytes,
                 Err(rustix::io::Errno::AGAIN) => return Ok(any),
-                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::INTR) => continue,
                 Err(err) => return Err(err.into()),
+            };
+            let fds: Vec<OwnedFd> = control
+                .drain()
+                .filter_map(|message| match message {
+                    RecvAncillaryMessage::ScmRights(fds) => Some(fds),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            drop(control);
+            if got == 0 {
+                self.ended = true;
+                return Ok(any);
             }
+            if !fds.is_empty() {
+                let last = self.consumed + (self.filled + got - 1) as u64;
+                self.arrived.push_back((last, fds));
+            }
+            self.filled += got;
+            // Less than there was room for: the socket had no more, so
+            // asking again would only cost a system call on the hot path.
+            if got < room {
+                return Ok(true);
+            }
+            any = true;
         }
+    }
+
+    /// The descriptors that came with the frame at `[from, to)` of the
+    /// stream, which announced `announced` of them, as shared buffers.
+    fn buffers_for(&mut self, from: u64, to: u64, announced: usize) -> io::Result<Vec<SharedBuffer>> {
+        let mut fds = Vec::new();
+        while let Some(&(at, _)) = self.arrived.front() {
+            if at >= to {
+                break;
+            }
+            let (_, batch) = self.arrived.pop_front().expect("the front was just seen");
+            if at < from {
+                return Err(invalid(
+                    "descriptors arrived inside a frame that announced none".into(),
+                ));
+            }
+            fds.extend(batch);
+        }
+        if fds.len() != announced {
+            return Err(invalid(format!(
+                "a frame announced {announced} shared buffers and came with {} descriptors",
+                fds.len()
+            )));
+        }
+        fds.into_iter()
+            .map(|fd| SharedBuffer::adopt(fd, self.limit))
+            .collect()
     }
 
     /// The next whole frame received so far, with its payload.
     ///
     /// # Errors
-    /// `InvalidData` for a frame that does not decode or is over the limits;
+    /// `InvalidData` for a frame that does not decode, is over the limits,
+    /// or whose shared buffers are missing or not what they must be;
     /// `UnexpectedEof` once the peer ended the stream in the middle of a frame.
-    pub fn next_frame(&mut self) -> io::Result<Option<(Frame, Vec<u8>)>> {
-        let pending = &self.buf[self.start..];
+    pub fn next_frame(&mut self) -> io::Result<Option<(Frame, Payload)>> {
+        let pending = &self.buf[self.start..self.filled];
         match frame::parse_frame(pending, self.limit)? {
             Some((header, payload)) => {
                 let payload = payload.to_vec();
-                self.start += frame::frame_len(pending, self.limit)?.unwrap_or(0);
-                if self.start == self.buf.len() {
+                let len = frame::frame_len(pending, self.limit)?.unwrap_or(0);
+                let announced = frame::buffers_announced(pending).unwrap_or(0);
+                let from = self.consumed + self.start as u64;
+                let buffers = self.buffers_for(from, from + len as u64, announced)?;
+                self.start += len;
+                if self.start == self.filled {
                     // All taken: start over, and give back what a large frame needed.
-                    self.buf.clear();
+                    self.consumed += self.filled as u64;
+                    self.filled = 0;
                     self.start = 0;
-                    if self.buf.capacity() > 16 * READ_CHUNK {
-                        self.buf.shrink_to(READ_CHUNK);
+                    if self.buf.len() > 16 * READ_CHUNK {
+                        self.buf.truncate(READ_CHUNK);
+                        self.buf.shrink_to_fit();
                     }
                 }
-                Ok(Some((header, payload)))
+                Ok(Some((header, Payload::new(payload, buffers))))
             }
-            None if self.ended && self.start < self.buf.len() => Err(io::Error::new(
+            None if self.ended && self.start < self.filled => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "the peer ended the connection inside a frame",
             )),
@@ -659,7 +811,7 @@ mod tests {
                 frames.push(frame);
             }
         }
-        assert_eq!(frames[0], (Frame::Log, b"one".to_vec()));
+        assert_eq!(frames[0], (Frame::Log, b"one".to_vec().into()));
         assert_eq!(frames[1].0, Frame::Shutdown);
         assert_eq!(frames[1].1.len(), 300_000);
 
@@ -754,11 +906,7 @@ mod tests {
         wait_readable(inbound.socket(), Some(PATIENCE)).unwrap();
         inbound.read_available().unwrap();
         assert!(inbound.next_frame().unwrap().is_none());
-        assert!(
-            inbound.buf.capacity() < 1 << 20,
-            "{}",
-            inbound.buf.capacity()
-        );
+        assert!(inbound.buf.len() < 1 << 20, "{}", inbound.buf.len());
     }
 
     #[test]
