@@ -25,6 +25,7 @@ use super::errors::{ActorDeadError, timeout_error};
 use super::gil;
 use super::pickling;
 use crate::future::Slot;
+use crate::payload::Payload;
 use crate::sync::lock;
 
 /// What a future resolves to.
@@ -39,8 +40,8 @@ pub enum Outcome {
     Pickled {
         /// Whether the payload is a value rather than an exception.
         ok: bool,
-        /// The pickle.
-        payload: Vec<u8>,
+        /// The pickle, and the buffers beside it.
+        payload: Payload,
     },
     /// Nobody could answer: `get()` raises `ActorDeadError` with this text.
     Undeliverable(String),
@@ -155,7 +156,7 @@ impl FutureState {
 
     /// A reply from elsewhere that is still pickled, as `(ok, payload)`, or
     /// the reason nobody could answer. `None` for anything else.
-    pub fn pickled(&self) -> Option<Result<(bool, &[u8]), &str>> {
+    pub fn pickled(&self) -> Option<Result<(bool, &Payload), &str>> {
         match self.slot.get()? {
             Outcome::Pickled { ok, payload } => Some(Ok((*ok, payload))),
             Outcome::Undeliverable(reason) => Some(Err(reason)),

@@ -11,6 +11,7 @@ use super::envelope::{Envelope, Message, Reply};
 use super::future::{FutureState, Outcome};
 use super::pickling;
 use crate::node::{Host, Node, Resolution};
+use crate::payload::Payload;
 use crate::pool::frame::FutureId;
 
 /// Python, as the host of this process's node.
@@ -23,7 +24,7 @@ impl Host for PyRuntime {
     type Envelope = Envelope;
     type Future = FutureState;
 
-    fn incoming(message: Vec<u8>, reply: Option<FutureId>) -> Envelope {
+    fn incoming(message: Payload, reply: Option<FutureId>) -> Envelope {
         Envelope {
             message: Message::Pickled(message),
             reply: reply.map_or(Reply::Nobody, Reply::Remote),
@@ -52,7 +53,7 @@ impl Host for PyRuntime {
         match future.pickled() {
             Some(Ok((ok, payload))) => Resolution::Pickled {
                 ok,
-                payload: payload.to_vec(),
+                payload: payload.clone(),
             },
             Some(Err(reason)) => Resolution::Undeliverable(reason.to_owned()),
             None => match pickling::outcome_for_wire(future) {
