@@ -29,7 +29,7 @@ use rustix::fs::{FileType, MemfdFlags, SealFlags};
 
 /// Buffers from this size up travel in shared memory; smaller ones stay in
 /// the pickle, whose copy through the socket costs less than a memfd.
-pub const SHARED_MIN_BYTES: usize = 256 * 1024;
+pub const SHARED_MIN_BYTES: usize = 64 * 1024;
 
 /// The seals a buffer must carry before another process may read it.
 const SEALED: SealFlags = SealFlags::SHRINK

@@ -33,7 +33,7 @@ impl Host for PyRuntime {
 
     fn resolve(future: &FutureState, outcome: Resolution) -> bool {
         let outcome = match outcome {
-            Resolution::Pickled { ok, payload } => Outcome::Pickled { ok, payload },
+            Resolution::Pickled { ok, payload } => Outcome::pickled(ok, payload),
             Resolution::Undeliverable(reason) => Outcome::Undeliverable(reason),
         };
         future.publish(outcome).is_ok()
@@ -53,7 +53,7 @@ impl Host for PyRuntime {
         match future.pickled() {
             Some(Ok((ok, payload))) => Resolution::Pickled {
                 ok,
-                payload: payload.clone(),
+                payload,
             },
             Some(Err(reason)) => Resolution::Undeliverable(reason.to_owned()),
             None => match pickling::outcome_for_wire(future) {

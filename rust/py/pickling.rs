@@ -20,7 +20,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyTuple};
 use super::buffer::PySharedBuffer;
 use super::future::FutureState;
 use super::python;
-use crate::payload::{Payload, SHARED_MIN_BYTES};
+use crate::payload::{Payload, SHARED_MIN_BYTES, SharedBuffer};
 
 /// The pickle protocol for everything that crosses processes.
 const PROTOCOL: u8 = 5;
@@ -150,12 +150,23 @@ fn payload_of(encoded: &Bound<'_, PyAny>) -> PyResult<Payload> {
 /// # Errors
 /// What unpickling raises.
 pub fn loads<'py>(py: Python<'py>, payload: &Payload) -> PyResult<Bound<'py, PyAny>> {
-    let bytes = PyBytes::new(py, payload.bytes());
-    if payload.buffers().is_empty() {
+    loads_parts(py, payload.bytes(), payload.buffers())
+}
+
+/// As [`loads`], for a payload in parts.
+///
+/// # Errors
+/// What unpickling raises.
+pub fn loads_parts<'py>(
+    py: Python<'py>,
+    bytes: &[u8],
+    buffers: &[SharedBuffer],
+) -> PyResult<Bound<'py, PyAny>> {
+    let bytes = PyBytes::new(py, bytes);
+    if buffers.is_empty() {
         return python::pickle_loads(py)?.call1((bytes,));
     }
-    let buffers = payload
-        .buffers()
+    let buffers = buffers
         .iter()
         .map(|inner| PySharedBuffer {
             inner: inner.clone(),

@@ -1,0 +1,94 @@
+"""Actors and probes for the tests of large messages; workers import them by name."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pykka_rs as pykka
+
+# How a memfd of pykka_rs shows in /proc (`rust/payload.rs`).
+MEMFD_NAME = "memfd:pykka_rs-buffer"
+
+
+def shared_descriptors() -> int:
+    """How many descriptors of shared buffers this process holds open."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the directory's own descriptor, closed by now
+            continue
+        count += target.startswith(f"/{MEMFD_NAME}")
+    return count
+
+
+def shared_mappings() -> int:
+    """How many mappings of shared buffers this process has."""
+    with open("/proc/self/maps") as maps:  # noqa: PTH123
+        return sum(MEMFD_NAME in line for line in maps)
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:  # noqa: PTH123
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def probe() -> dict[str, int]:
+    """This process's descriptors, shared buffers, mappings and memory."""
+    return {
+        "pid": os.getpid(),
+        "shared": shared_descriptors(),
+        "mappings": shared_mappings(),
+        "open": open_descriptors(),
+        "rss": rss_bytes(),
+    }
+
+
+class Keeper(pykka.ProcessActor):
+    """Echoes what it is sent, and reports on its process."""
+
+    def on_receive(self, message: Any) -> Any:
+        return message
+
+    def echo(self, value: Any) -> Any:
+        return value
+
+    def probe(self) -> dict[str, int]:
+        return probe()
+
+    def block(self, fifo: str) -> None:
+        """Handle nothing else until a byte arrives on the FIFO `fifo`."""
+        with open(fifo, "rb") as gate:  # noqa: PTH123 (a FIFO, any path)
+            gate.read(1)
+
+    def tell_many(self, other: pykka.ActorRef[Any], value: Any, count: int) -> None:
+        for _ in range(count):
+            other.tell(value)
+
+    def fingerprint(self, value: Any) -> tuple[str, int, int]:
+        """The type, size and a hash of what arrived, without sending it back."""
+        data = bytes(value)
+        return (type(value).__name__, len(data), hash(data))
+
+
+class Collector(pykka.ThreadingActor):
+    """Waits for its gate, then keeps a fingerprint of every message."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        super().__init__()
+        self.gate = gate
+        self.seen: list[tuple[int, int]] = []
+
+    def on_receive(self, message: Any) -> Any:
+        self.gate.wait(60)
+        self.seen.append((len(message), hash(bytes(message))))
+        return None
+
+    def fingerprints(self) -> list[tuple[int, int]]:
+        return self.seen
