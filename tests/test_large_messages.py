@@ -10,6 +10,7 @@ from __future__ import annotations
 import array
 import os
 import signal
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -229,3 +230,30 @@ def test_a_worker_killed_holding_buffers_from_another_worker_leaks_nowhere(
     assert sender.proxy().probe().get(timeout=10)["shared"] == 0
     assert sender.proxy().echo(value).get(timeout=30) == value
     sender.stop()
+
+
+# --- Interpreter actors: no descriptors in a subinterpreter ----------------
+
+needs_312 = pytest.mark.skipif(
+    sys.version_info < (3, 12),
+    reason="InterpreterActor needs CPython 3.12 or later (a GIL per subinterpreter)",
+)
+
+
+@needs_312
+def test_large_buffers_reach_an_interpreter_actor_inline_and_come_back() -> None:
+    from interpreter_actors import ProcessWhere, Where  # noqa: PLC0415 (3.12+)
+
+    where = Where.start("large")
+    elsewhere = ProcessWhere.start("process")
+    value = {"big": ten_megabytes(), "array": array.array("i", range(MB))}
+    try:
+        # From here, from a worker process, and from the subinterpreter to
+        # a worker process, whose reply comes back with shared buffers.
+        assert where.ask(value, timeout=30) == value
+        assert elsewhere.proxy().ask_other(where, value).get(timeout=60) == value
+        assert where.proxy().ask_other(elsewhere, value).get(timeout=60) == value
+    finally:
+        where.stop()
+        elsewhere.stop()
+    assert nothing_shared_here()
