@@ -288,7 +288,7 @@ def reduce_view(view: memoryview) -> tuple[Any, ...]:
     else:
         copy = view.tobytes()
         data = copy if view.readonly else bytearray(copy)
-    return (_rebuild_view, (data, form, tuple(view.shape)))
+    return (_rebuild_view, (data, form, tuple(view.shape or ())))
 
 
 def _rebuild_view(data: bytes | bytearray, form: str, shape: tuple[int, ...]) -> Any:
@@ -296,7 +296,8 @@ def _rebuild_view(data: bytes | bytearray, form: str, shape: tuple[int, ...]) ->
     view = memoryview(data)
     if form == "B" and len(shape) == 1:
         return view
-    return view.cast("B").cast(form, shape)
+    # A format `reduce_view` checked: cast's overloads name each literal.
+    return view.cast("B").cast(form, shape)  # type: ignore[call-overload]
 
 
 def reduce_array(items: array.array[Any]) -> tuple[Any, ...]:
@@ -330,7 +331,7 @@ def loads_with_buffers(data: bytes, read: Callable[[int, bool], Any]) -> Any:
 
     # A plain unpickler with an attribute, not a subclass: subclasses of
     # the C pickler misbehave in 3.12's isolated subinterpreters.
-    unpickler = pickle.Unpickler(io.BytesIO(data))
+    unpickler = pickle.Unpickler(io.BytesIO(data))  # noqa: S301 (only peers that showed the pool's token)
     unpickler.persistent_load = persistent_load  # type: ignore[method-assign]
     return unpickler.load()
 

@@ -101,7 +101,9 @@ impl SharedBuffer {
                 "a shared buffer of {len} bytes is over the limit of {limit} bytes"
             )));
         }
-        let backed = u64::try_from(stat.st_blocks).unwrap_or(0).saturating_mul(512);
+        let backed = u64::try_from(stat.st_blocks)
+            .unwrap_or(0)
+            .saturating_mul(512);
         if backed < len {
             return Err(invalid(format!(
                 "a shared buffer of {len} bytes has only {backed} bytes of memory behind it"

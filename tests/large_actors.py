@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-import threading
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pykka_rs as pykka
+
+if TYPE_CHECKING:
+    import threading
 
 # How a memfd of pykka_rs shows in /proc (`rust/payload.rs`).
 MEMFD_NAME = "memfd:pykka_rs-buffer"
@@ -15,9 +18,9 @@ MEMFD_NAME = "memfd:pykka_rs-buffer"
 def shared_descriptors() -> int:
     """How many descriptors of shared buffers this process holds open."""
     count = 0
-    for fd in os.listdir("/proc/self/fd"):
+    for fd in Path("/proc/self/fd").iterdir():
         try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
+            target = str(fd.readlink())
         except OSError:  # the directory's own descriptor, closed by now
             continue
         count += target.startswith(f"/{MEMFD_NAME}")
@@ -26,17 +29,17 @@ def shared_descriptors() -> int:
 
 def shared_mappings() -> int:
     """How many mappings of shared buffers this process has."""
-    with open("/proc/self/maps") as maps:  # noqa: PTH123
+    with Path("/proc/self/maps").open() as maps:
         return sum(MEMFD_NAME in line for line in maps)
 
 
 def open_descriptors() -> int:
-    return len(os.listdir("/proc/self/fd"))
+    return len(list(Path("/proc/self/fd").iterdir()))
 
 
 def rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:  # noqa: PTH123
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    resident = int(Path("/proc/self/statm").read_text().split()[1])
+    return resident * os.sysconf("SC_PAGE_SIZE")
 
 
 def probe() -> dict[str, int]:

@@ -25,8 +25,8 @@ use std::time::Instant;
 use rustix::event::{PollFd, PollFlags, poll};
 
 use super::memory;
-use crate::pool::frame::Frame;
 use crate::payload::Payload;
+use crate::pool::frame::Frame;
 use crate::pool::ipc::{Inbound, Link};
 
 /// The sending half of a link.

@@ -927,7 +927,11 @@ impl<H: Host> Node<H> {
             )
         {
             // Dropping the payload closes the descriptors.
-            self.refuse_frame(from, &header, "only messages and replies carry shared buffers");
+            self.refuse_frame(
+                from,
+                &header,
+                "only messages and replies carry shared buffers",
+            );
             return;
         }
         if let Some(process) = header.destination() {

@@ -126,7 +126,9 @@ fn tells_reach_an_actor_of_another_process_in_the_order_sent() {
     let (parent, worker, _end) = linked();
     let (mailbox, address) = actor(&worker);
     for i in 0..100u8 {
-        parent.send_message(address, Payload::from(vec![i]), None).unwrap();
+        parent
+            .send_message(address, Payload::from(vec![i]), None)
+            .unwrap();
     }
     for i in 0..100u8 {
         assert_eq!(receive(&mailbox), (vec![i], None));
@@ -398,7 +400,11 @@ fn a_future_of_another_process_can_be_answered_from_here() {
     let (parent, worker, _end) = linked();
     let owned = Arc::new(FakeFuture::default());
     let id = worker.export_future(&owned);
-    parent.send_reply(FutureId { process: 1, id }, true, Payload::from(b"set here".to_vec()));
+    parent.send_reply(
+        FutureId { process: 1, id },
+        true,
+        Payload::from(b"set here".to_vec()),
+    );
     assert_eq!(
         owned.wait(),
         Resolution::Pickled {
@@ -628,7 +634,9 @@ fn in_memory_tells_reach_an_actor_of_the_other_node_in_the_order_sent() {
     let (parent, worker, _end) = linked_in_memory();
     let (mailbox, address) = actor(&worker);
     for i in 0..100u8 {
-        parent.send_message(address, Payload::from(vec![i]), None).unwrap();
+        parent
+            .send_message(address, Payload::from(vec![i]), None)
+            .unwrap();
     }
     for i in 0..100u8 {
         assert_eq!(receive(&mailbox), (vec![i], None));
@@ -668,7 +676,9 @@ fn in_memory_a_large_payload_arrives_whole() {
     let (parent, worker, _end) = linked_in_memory();
     let (mailbox, address) = actor(&worker);
     let big: Vec<u8> = (0..10_000_000u32).map(|i| i as u8).collect();
-    parent.send_message(address, Payload::from(big.clone()), None).unwrap();
+    parent
+        .send_message(address, Payload::from(big.clone()), None)
+        .unwrap();
     assert_eq!(receive(&mailbox).0, big);
 }
 
@@ -923,12 +933,20 @@ fn a_relay_passes_messages_on_in_order_and_holds_them_without_a_target() {
     let (mailbox, address) = actor(&worker);
     let (relay, _) = relay(&parent, None);
     for i in 0..3u8 {
-        assert!(parent.relay_send(&relay, Payload::from(vec![i]), None).is_ok());
+        assert!(
+            parent
+                .relay_send(&relay, Payload::from(vec![i]), None)
+                .is_ok()
+        );
     }
     assert_eq!(relay.held(), 3);
     parent.redirect(&relay, Some(address)).unwrap();
     for i in 3..6u8 {
-        assert!(parent.relay_send(&relay, Payload::from(vec![i]), None).is_ok());
+        assert!(
+            parent
+                .relay_send(&relay, Payload::from(vec![i]), None)
+                .is_ok()
+        );
     }
     for i in 0..6u8 {
         assert_eq!(receive(&mailbox), (vec![i], None));
@@ -967,7 +985,11 @@ fn a_relay_whose_target_died_holds_until_redirected_to_a_new_one() {
         lost.wait()
     );
     // Sent after the death: held, then passed to the new run, in order.
-    assert!(parent.relay_send(&relay, Payload::from(b"one".to_vec()), None).is_ok());
+    assert!(
+        parent
+            .relay_send(&relay, Payload::from(b"one".to_vec()), None)
+            .is_ok()
+    );
     let answered = relay_ask(&parent, &relay, b"two");
     assert_eq!(relay.target(), None);
     let (new, new_address) = actor(&second);
@@ -975,7 +997,11 @@ fn a_relay_whose_target_died_holds_until_redirected_to_a_new_one() {
     assert_eq!(receive(&new), (b"one".to_vec(), None));
     let (message, reply) = receive(&new);
     assert_eq!(message, b"two");
-    second.send_reply(reply.unwrap(), true, Payload::from(b"from the new run".to_vec()));
+    second.send_reply(
+        reply.unwrap(),
+        true,
+        Payload::from(b"from the new run".to_vec()),
+    );
     assert_eq!(
         answered.wait(),
         Resolution::Pickled {
@@ -1025,7 +1051,11 @@ fn a_closed_relay_fails_what_it_held_and_is_announced_stopped() {
     let (parent, worker, _end) = linked();
     let (relay, stable) = relay(&parent, None);
     let flag = worker.stop_flag(stable);
-    assert!(parent.relay_send(&relay, Payload::from(b"told".to_vec()), None).is_ok());
+    assert!(
+        parent
+            .relay_send(&relay, Payload::from(b"told".to_vec()), None)
+            .is_ok()
+    );
     let held = relay_ask(&parent, &relay, b"asked");
     assert_eq!(parent.close_relay(&relay), 1);
     assert_eq!(

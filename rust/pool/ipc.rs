@@ -47,8 +47,8 @@ use rustix::net::{
 };
 
 use super::frame::{self, Frame};
-use crate::payload::{Payload, SharedBuffer};
 use super::handshake::{self, HandshakeError, Secret};
+use crate::payload::{Payload, SharedBuffer};
 use crate::sync::lock;
 
 /// A directory only this user may enter, removed with everything in it on
@@ -611,7 +611,12 @@ impl Inbound {
 
     /// The descriptors that came with the frame at `[from, to)` of the
     /// stream, which announced `announced` of them, as shared buffers.
-    fn buffers_for(&mut self, from: u64, to: u64, announced: usize) -> io::Result<Vec<SharedBuffer>> {
+    fn buffers_for(
+        &mut self,
+        from: u64,
+        to: u64,
+        announced: usize,
+    ) -> io::Result<Vec<SharedBuffer>> {
         let mut fds = Vec::new();
         while let Some(&(at, _)) = self.arrived.front() {
             if at >= to {
@@ -954,5 +959,138 @@ mod tests {
         assert!(listener.path().exists());
         drop(listener);
         assert!(!dir.exists());
+    }
+
+    fn shared(data: &[u8]) -> SharedBuffer {
+        let writer = crate::payload::BufferWriter::new(data.len() as u64).unwrap();
+        writer.write_all(data).unwrap();
+        writer.seal().unwrap()
+    }
+
+    fn frames_until_end(inbound: &mut Inbound) -> io::Result<Vec<(Frame, Payload)>> {
+        let mut frames = Vec::new();
+        loop {
+            wait_readable(inbound.socket(), Some(PATIENCE))?;
+            inbound.read_available()?;
+            while let Some(frame) = inbound.next_frame()? {
+                frames.push(frame);
+            }
+            if inbound.ended() {
+                return Ok(frames);
+            }
+        }
+    }
+
+    fn read_back(buffer: &SharedBuffer) -> Vec<u8> {
+        let mut data = vec![0; buffer.len() as usize];
+        buffer.read_into(&mut data).unwrap();
+        data
+    }
+
+    #[test]
+    fn shared_buffers_travel_with_their_frame_between_posted_ones() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let link = Link::new(theirs).unwrap();
+        let to = |actor| Frame::Tell {
+            to: frame::Address { process: 1, actor },
+        };
+        let big = vec![9u8; 3 << 20];
+        let payload = Payload::new(b"pickle".to_vec(), vec![shared(b"first"), shared(&big)]);
+        let sender = std::thread::spawn(move || {
+            link.post(&to(1), b"before").unwrap();
+            link.transmit_payload(&to(2), &payload).unwrap();
+            link.post(&to(3), b"after").unwrap();
+            link.transmit_payload(&to(4), &Payload::new(vec![0; 200_000], vec![shared(b"x")]))
+                .unwrap();
+        });
+        let mut inbound = Inbound::new(ours);
+        sender.join().unwrap();
+        let frames = frames_until_end(&mut inbound).unwrap();
+        let kinds: Vec<_> = frames.iter().map(|(frame, _)| frame.clone()).collect();
+        assert_eq!(kinds, [to(1), to(2), to(3), to(4)]);
+        assert!(frames[0].1.buffers().is_empty());
+        assert_eq!(frames[1].1.bytes(), b"pickle");
+        let buffers: Vec<_> = frames[1].1.buffers().iter().map(read_back).collect();
+        assert_eq!(buffers, [b"first".to_vec(), big]);
+        assert!(frames[2].1.buffers().is_empty());
+        assert_eq!(frames[3].1.buffers().len(), 1);
+        assert_eq!(frames[3].1.bytes().len(), 200_000);
+    }
+
+    /// Writes `wire` on `socket` with `fds` attached to its first byte.
+    fn send_raw(socket: &UnixStream, wire: &[u8], fds: &[BorrowedFd<'_>]) {
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(4))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        assert!(control.push(SendAncillaryMessage::ScmRights(fds)));
+        let sent = sendmsg(
+            socket,
+            &[IoSlice::new(wire)],
+            &mut control,
+            SendFlags::empty(),
+        )
+        .unwrap();
+        assert_eq!(sent, wire.len());
+    }
+
+    fn tell_wire(buffers: usize) -> Vec<u8> {
+        let header = frame::encode_header(&Frame::Tell {
+            to: frame::Address {
+                process: 0,
+                actor: 1,
+            },
+        })
+        .unwrap();
+        let mut wire = frame::frame_head(&header, b"p", buffers).unwrap();
+        wire.push(b'p');
+        wire
+    }
+
+    fn refusal(wire: &[u8], fds: &[BorrowedFd<'_>]) -> io::Error {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        if fds.is_empty() {
+            (&theirs).write_all(wire).unwrap();
+        } else {
+            send_raw(&theirs, wire, fds);
+        }
+        drop(theirs);
+        let mut inbound = Inbound::new(ours);
+        frames_until_end(&mut inbound).unwrap_err()
+    }
+
+    #[test]
+    fn a_frame_whose_buffers_are_missing_or_unannounced_breaks_the_link() {
+        let buffer = shared(b"data");
+        let missing = refusal(&tell_wire(1), &[]);
+        assert_eq!(missing.kind(), io::ErrorKind::InvalidData);
+        assert!(missing.to_string().contains("came with 0"), "{missing}");
+
+        let unannounced = refusal(&tell_wire(0), &[buffer.fd()]);
+        assert_eq!(unannounced.kind(), io::ErrorKind::InvalidData);
+
+        let too_few = refusal(&tell_wire(2), &[buffer.fd()]);
+        assert!(too_few.to_string().contains("announced 2"), "{too_few}");
+
+        let mut too_many = tell_wire(0);
+        too_many[3] = frame::MAX_BUFFERS as u8 + 1;
+        let too_many = refusal(&too_many, &[]);
+        assert!(too_many.to_string().contains("more than"), "{too_many}");
+    }
+
+    #[test]
+    fn a_descriptor_that_is_not_a_sealed_filled_memfd_breaks_the_link() {
+        let unsealed = crate::payload::BufferWriter::new(4).unwrap();
+        unsealed.write_all(b"open").unwrap();
+        let fd = rustix::io::fcntl_dupfd_cloexec(
+            rustix::fs::memfd_create("unsealed", rustix::fs::MemfdFlags::CLOEXEC).unwrap(),
+            0,
+        )
+        .unwrap();
+        let err = refusal(&tell_wire(1), &[fd.as_fd()]);
+        assert!(err.to_string().contains("sealed"), "{err}");
+
+        let (socket, _) = UnixStream::pair().unwrap();
+        let err = refusal(&tell_wire(1), &[socket.as_fd()]);
+        assert!(err.to_string().contains("regular file"), "{err}");
+        drop(unsealed);
     }
 }

@@ -92,7 +92,10 @@ impl PySharedBuffer {
     }
 
     fn __repr__(&self) -> String {
-        format!("<pykka_rs._core.SharedBuffer of {} bytes>", self.inner.len())
+        format!(
+            "<pykka_rs._core.SharedBuffer of {} bytes>",
+            self.inner.len()
+        )
     }
 }
 

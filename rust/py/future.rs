@@ -98,7 +98,9 @@ impl Outcome {
                     pickling::loads_parts(py, bytes, &buffers)?.unbind(),
                 ));
             }
-            Self::Pickled { ok: false, bytes, .. } => pickling::load_error(py, bytes)?,
+            Self::Pickled {
+                ok: false, bytes, ..
+            } => pickling::load_error(py, bytes)?,
             Self::Undeliverable(reason) => ActorDeadError::new_err(reason.clone())
                 .into_value(py)
                 .into_bound(py)
@@ -180,9 +182,10 @@ impl FutureState {
     pub fn pickled(&self) -> Option<Result<(bool, Payload), &str>> {
         match self.slot.get()? {
             Outcome::Pickled { .. } if self.decoded.get().is_some() => None,
-            Outcome::Pickled { ok, bytes, buffers } => {
-                Some(Ok((*ok, Payload::new(bytes.clone(), lock(buffers).clone()))))
-            }
+            Outcome::Pickled { ok, bytes, buffers } => Some(Ok((
+                *ok,
+                Payload::new(bytes.clone(), lock(buffers).clone()),
+            ))),
             Outcome::Undeliverable(reason) => Some(Err(reason)),
             _ => None,
         }

@@ -51,10 +51,7 @@ impl Host for PyRuntime {
     /// GIL) otherwise.
     fn outcome(future: &FutureState) -> Resolution {
         match future.pickled() {
-            Some(Ok((ok, payload))) => Resolution::Pickled {
-                ok,
-                payload,
-            },
+            Some(Ok((ok, payload))) => Resolution::Pickled { ok, payload },
             Some(Err(reason)) => Resolution::Undeliverable(reason.to_owned()),
             None => match pickling::outcome_for_wire(future) {
                 Ok((ok, payload)) => Resolution::Pickled { ok, payload },

@@ -79,10 +79,12 @@ fn holds_large_bytes(value: &Bound<'_, PyAny>, depth: u8) -> bool {
         return false;
     }
     if let Ok(tuple) = value.cast::<PyTuple>() {
-        return tuple.len() <= MAX_ITEMS && tuple.iter().any(|item| holds_large_bytes(&item, depth - 1));
+        return tuple.len() <= MAX_ITEMS
+            && tuple.iter().any(|item| holds_large_bytes(&item, depth - 1));
     }
     if let Ok(list) = value.cast::<PyList>() {
-        return list.len() <= MAX_ITEMS && list.iter().any(|item| holds_large_bytes(&item, depth - 1));
+        return list.len() <= MAX_ITEMS
+            && list.iter().any(|item| holds_large_bytes(&item, depth - 1));
     }
     if let Ok(dict) = value.cast::<PyDict>() {
         return dict.len() <= MAX_ITEMS
@@ -166,11 +168,9 @@ pub fn loads_parts<'py>(
     if buffers.is_empty() {
         return python::pickle_loads(py)?.call1((bytes,));
     }
-    let buffers = buffers
-        .iter()
-        .map(|inner| PySharedBuffer {
-            inner: inner.clone(),
-        });
+    let buffers = buffers.iter().map(|inner| PySharedBuffer {
+        inner: inner.clone(),
+    });
     let buffers = PyList::new(py, buffers)?;
     python::buffers_decode(py)?.call1(PyTuple::new(py, [bytes.into_any(), buffers.into_any()])?)
 }
