@@ -118,6 +118,32 @@ def decode(data: bytes, buffers: list[_core.SharedBuffer]) -> Any:
         if not 0 <= index < len(buffers):
             msg = f"the pickle names buffer {index} of {len(buffers)}"
             raise pickle.UnpicklingError(msg)
-        return buffers[index].read(writable=writable)
+        buffer = buffers[index]
+        if writable:
+            return buffer.read(writable=True)
+        return _pread_all(buffer)
 
     return loads_with_buffers(data, read)
+
+
+def _pread_all(buffer: _core.SharedBuffer) -> bytes:
+    """The buffer as `bytes`, copied once.
+
+    `os.pread` makes its result without zeroing it first, and releases the
+    GIL while it reads.
+    """
+    size = len(buffer)
+    data = os.pread(buffer.fileno(), size, 0)
+    if len(data) == size:
+        return data
+    # A read stops at 2 GiB; the rest comes piece by piece.
+    parts = [data]
+    done = len(data)
+    while done < size:
+        part = os.pread(buffer.fileno(), size - done, done)
+        if not part:
+            msg = "a shared buffer ended early"
+            raise pickle.UnpicklingError(msg)
+        parts.append(part)
+        done += len(part)
+    return b"".join(parts)

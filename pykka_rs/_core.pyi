@@ -311,6 +311,8 @@ class SharedBuffer:
 
     def read(self, *, writable: bool = False) -> bytes | bytearray:
         """A copy of the buffer: a `bytearray` if `writable`, else `bytes`."""
+    def fileno(self) -> int:
+        """The memfd's descriptor, open while this object lives, for `os.pread`."""
     def __len__(self) -> int: ...
 
 _ChildId: TypeAlias = str | int

@@ -41,8 +41,63 @@ const SEALED: SealFlags = SealFlags::SHRINK
 /// the descriptor; the memory goes with the last one, in every process.
 #[derive(Debug, Clone)]
 pub struct SharedBuffer {
-    fd: Arc<OwnedFd>,
+    fd: Arc<Descriptor>,
     len: u64,
+}
+
+/// Buffers from this size up are closed on a thread of their own: closing
+/// the last descriptor frees the pages, about half a millisecond for 10 MB,
+/// which the thread that read the buffer should not wait for.
+const CLOSE_APART_BYTES: u64 = 1 << 20;
+
+/// A buffer's descriptor, closed apart when the buffer is large.
+#[derive(Debug)]
+struct Descriptor {
+    fd: Option<OwnedFd>,
+    apart: bool,
+}
+
+impl Descriptor {
+    fn new(fd: OwnedFd, len: u64) -> Self {
+        Self {
+            fd: Some(fd),
+            apart: len >= CLOSE_APART_BYTES,
+        }
+    }
+
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_ref().expect("open until dropped").as_fd()
+    }
+}
+
+impl Drop for Descriptor {
+    fn drop(&mut self) {
+        if let Some(fd) = self.fd.take() {
+            if self.apart {
+                close_apart(fd);
+            }
+        }
+    }
+}
+
+/// Closes `fd` on the closing thread, or here if there is none (it could
+/// not be started, or this process is a fork that did not inherit it).
+fn close_apart(fd: OwnedFd) {
+    static CLOSER: std::sync::Mutex<Option<(u32, flume::Sender<OwnedFd>)>> =
+        std::sync::Mutex::new(None);
+    let mut closer = crate::sync::lock(&CLOSER);
+    let pid = std::process::id();
+    if closer.as_ref().is_none_or(|(owner, _)| *owner != pid) {
+        let (sender, receiver) = flume::unbounded::<OwnedFd>();
+        let started = std::thread::Builder::new()
+            .name("pykka_rs-close".to_owned())
+            .spawn(move || receiver.iter().for_each(drop));
+        *closer = started.ok().map(|_| (pid, sender));
+    }
+    if let Some((_, sender)) = closer.as_ref() {
+        // The thread lives as long as the process: the send cannot fail.
+        drop(sender.send(fd));
+    }
 }
 
 impl PartialEq for SharedBuffer {
@@ -110,7 +165,7 @@ impl SharedBuffer {
             )));
         }
         Ok(Self {
-            fd: Arc::new(fd),
+            fd: Arc::new(Descriptor::new(fd, len)),
             len,
         })
     }
@@ -129,7 +184,7 @@ impl SharedBuffer {
         }
         let mut done = 0;
         while done < into.len() {
-            match rustix::io::pread(&*self.fd, &mut into[done..], done as u64) {
+            match rustix::io::pread(self.fd.as_fd(), &mut into[done..], done as u64) {
                 Ok(0) => return Err(invalid("a shared buffer ended early".into())),
                 Ok(got) => done += got,
                 Err(rustix::io::Errno::INTR) => {}
@@ -200,10 +255,31 @@ impl BufferWriter {
         }
         rustix::fs::fcntl_add_seals(&self.fd, SEALED)?;
         Ok(SharedBuffer {
-            fd: Arc::new(self.fd),
+            fd: Arc::new(Descriptor::new(self.fd, self.len)),
             len: self.len,
         })
     }
+}
+
+/// Raises this process's soft limit of open descriptors to its hard limit,
+/// once: every buffer that waits in a mailbox holds a descriptor, and a
+/// receiver that runs out of them loses the link the next one comes on.
+/// (Go's runtime does the same at start, for the same reason.)
+pub fn allow_descriptors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current < limit.maximum {
+            let raised = rustix::process::Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if let Err(err) = setrlimit(Resource::Nofile, raised) {
+                log::debug!(target: "pykka_rs.pool", "could not raise the limit of open files: {err}");
+            }
+        }
+    });
 }
 
 /// A message or reply as it crosses processes: its pickle, and the buffers

@@ -172,6 +172,7 @@ impl LinkState {
             .and_then(|pid| {
                 rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
             });
+        crate::payload::allow_descriptors();
         Ok(Self {
             out: Outbound::Socket(Link::new(stream.try_clone()?)?),
             watch: Watch::Socket {

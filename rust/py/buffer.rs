@@ -87,6 +87,13 @@ impl PySharedBuffer {
         })
     }
 
+    /// The memfd's descriptor, open while this object lives, to read with
+    /// `os.pread` (which makes its `bytes` without zeroing them first).
+    fn fileno(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.inner.fd().as_raw_fd()
+    }
+
     fn __len__(&self) -> usize {
         self.inner.len() as usize
     }
