@@ -31,8 +31,15 @@ impl Host for Fake {
     type Envelope = (Vec<u8>, Option<FutureId>);
     type Future = FakeFuture;
 
+    /// The pickle, then the contents of each shared buffer, in one string.
     fn incoming(message: Payload, reply: Option<FutureId>) -> Self::Envelope {
-        (message.into_bytes(), reply)
+        let (mut bytes, buffers) = message.into_parts();
+        for buffer in buffers {
+            let start = bytes.len();
+            bytes.resize(start + buffer.len() as usize, 0);
+            buffer.read_into(&mut bytes[start..]).unwrap();
+        }
+        (bytes, reply)
     }
 
     fn resolve(future: &FakeFuture, outcome: Resolution) -> bool {
@@ -1070,4 +1077,71 @@ fn a_closed_relay_fails_what_it_held_and_is_announced_stopped() {
     // From elsewhere, the closed relay is an actor that is not found.
     let refused = ask(&worker, stable, b"anyone?");
     assert_eq!(undeliverable(&refused.wait()), "Echo (urn:1) not found");
+}
+
+fn shared(data: &[u8]) -> crate::payload::SharedBuffer {
+    let writer = crate::payload::BufferWriter::new(data.len() as u64).unwrap();
+    writer.write_all(data).unwrap();
+    writer.seal().unwrap()
+}
+
+#[test]
+fn shared_buffers_travel_from_worker_to_worker_through_the_parent_and_back() {
+    let parent = Arc::new(FakeNode::new(0));
+    let workers: Vec<_> = (1..=2)
+        .map(|process| {
+            let worker = Arc::new(FakeNode::new(process));
+            let (up, down) = UnixStream::pair().unwrap();
+            parent.connect(process, up, None).unwrap();
+            worker.connect(0, down, None).unwrap();
+            worker
+        })
+        .collect();
+    let (mailbox, address) = actor(&workers[1]);
+    let big = vec![7u8; 1 << 20];
+    let future = Arc::new(FakeFuture::default());
+    workers[0]
+        .send_message(
+            address,
+            Payload::new(b"ask:".to_vec(), vec![shared(b"one,"), shared(&big)]),
+            Some(Answer::Here(Arc::clone(&future), "Echo (urn:2)".into())),
+        )
+        .unwrap();
+    let (message, reply) = receive(&mailbox);
+    let mut expected = b"ask:one,".to_vec();
+    expected.extend_from_slice(&big);
+    assert_eq!(message, expected);
+    workers[1].send_reply(
+        reply.unwrap(),
+        true,
+        Payload::new(b"reply".to_vec(), vec![shared(b"back")]),
+    );
+    let Resolution::Pickled { ok: true, payload } = future.wait() else {
+        panic!("expected a value");
+    };
+    assert_eq!(payload.bytes(), b"reply");
+    let mut back = vec![0; 4];
+    payload.buffers()[0].read_into(&mut back).unwrap();
+    assert_eq!(back, b"back");
+}
+
+#[test]
+fn shared_buffers_on_a_frame_that_carries_none_are_refused_and_closed() {
+    let parent = Arc::new(FakeNode::new(0));
+    let (up, down) = UnixStream::pair().unwrap();
+    parent.connect(1, up, None).unwrap();
+    let link = crate::pool::ipc::Link::new(down).unwrap();
+    link.transmit_payload(
+        &Frame::Log,
+        &Payload::new(b"record".to_vec(), vec![shared(b"x")]),
+    )
+    .unwrap();
+    let refused = control(&parent, |item| matches!(item, Control::DeadLetter(_)));
+    let Control::DeadLetter(text) = refused else {
+        unreachable!()
+    };
+    assert!(
+        text.contains("only messages and replies carry shared buffers"),
+        "{text}"
+    );
 }
