@@ -14,8 +14,9 @@ without a case shows n/a there; a peer that cannot run on this machine
 
 Suites: "pykka" (Pykka's own cases), "process" (process actors against other
 ways to talk across processes), "large" (a 10 MB message to a process actor
-and back, against a multiprocessing.Pipe and a memcpy), "cpu" (CPU-bound work on 1 actor, then split
-over one actor per core: the report gives each peer's speedup), "metrics"
+and back, against a multiprocessing.Pipe and a memcpy), "cpu" (CPU-bound
+work on 1 actor, then split over one actor per core: the report gives each
+peer's speedup), "metrics"
 (pykka_rs with metrics on against metrics off, and the cost of reading them),
 "interpreter" (interpreter actors against process actors, bare processes and
 the standard library's interpreter queues: round trips with their CPU time, a
