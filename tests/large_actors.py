@@ -65,6 +65,9 @@ class Keeper(pykka.ProcessActor):
     def probe(self) -> dict[str, int]:
         return probe()
 
+    def make(self, size: int) -> bytes:
+        return os.urandom(size)
+
     def block(self, fifo: str) -> None:
         """Handle nothing else until a byte arrives on the FIFO `fifo`."""
         with open(fifo, "rb") as gate:  # noqa: PTH123 (a FIFO, any path)

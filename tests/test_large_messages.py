@@ -270,3 +270,27 @@ def test_large_buffers_reach_an_interpreter_actor_inline_and_come_back() -> None
         where.stop()
         elsewhere.stop()
     assert nothing_shared_here()
+
+
+def test_a_large_message_over_the_configured_limit_is_refused_where_it_is_sent() -> (
+    None
+):
+    limit = _core.message_limit()
+    pykka.configure(max_message_bytes=MB)
+    try:
+        ref = Keeper.start()  # its worker starts with the limit
+        keeper = ref.proxy()
+        with pytest.raises(ValueError, match=f"over the limit of {MB}"):
+            ref.tell(ten_megabytes())
+        with pytest.raises(ValueError, match=f"over the limit of {MB}"):
+            ref.ask([b"x" * (MB // 2), bytearray(MB // 2 + 1)])
+        # Nothing else was disturbed: the worker and its link are fine.
+        assert keeper.echo(b"small").get(timeout=10) == b"small"
+        # A reply over the limit fails its asker instead of hanging it.
+        with pytest.raises(pykka.ActorDeadError, match="could not send its reply"):
+            keeper.make(2 * MB).get(timeout=10)
+        assert keeper.echo(b"still fine").get(timeout=10) == b"still fine"
+        ref.stop()
+    finally:
+        pykka.configure(max_message_bytes=limit)
+    assert nothing_shared_here()

@@ -309,6 +309,14 @@ impl Link {
         if payload.buffers().is_empty() {
             return self.transmit(header, payload.bytes());
         }
+        let limit = frame::payload_limit();
+        let total = payload_bytes(payload.bytes().len(), payload.buffers());
+        if total > limit {
+            return Err(invalid(format!(
+                "a frame of {total} payload bytes, its shared buffers included, is over \
+                 the limit of {limit} payload bytes"
+            )));
+        }
         let header = frame::encode_header(header)?;
         self.shared
             .write_shared(&header, payload.bytes(), payload.buffers())
@@ -488,6 +496,13 @@ fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
+/// The bytes of a payload of `len` bytes with `buffers` beside it.
+fn payload_bytes(len: usize, buffers: &[SharedBuffer]) -> u64 {
+    buffers.iter().fold(len as u64, |total, buffer| {
+        total.saturating_add(buffer.len())
+    })
+}
+
 impl Inbound {
     /// Reads from `stream`, accepting payloads up to [`frame::payload_limit`].
     pub fn new(stream: UnixStream) -> Self {
@@ -641,6 +656,20 @@ impl Inbound {
             .collect()
     }
 
+    /// Checks that a payload of `len` bytes and its `buffers` are within
+    /// the limit together, as one payload would have to be.
+    fn check_total(&self, len: usize, buffers: &[SharedBuffer]) -> io::Result<()> {
+        let total = payload_bytes(len, buffers);
+        if total > self.limit {
+            return Err(invalid(format!(
+                "a frame of {total} payload bytes, its shared buffers included, is over \
+                 the limit of {} payload bytes",
+                self.limit
+            )));
+        }
+        Ok(())
+    }
+
     /// The next whole frame received so far, with its payload.
     ///
     /// # Errors
@@ -656,6 +685,7 @@ impl Inbound {
                 let announced = frame::buffers_announced(pending).unwrap_or(0);
                 let from = self.consumed + self.start as u64;
                 let buffers = self.buffers_for(from, from + len as u64, announced)?;
+                self.check_total(payload.len(), &buffers)?;
                 self.start += len;
                 if self.start == self.filled {
                     // All taken: start over, and give back what a large frame needed.
@@ -1092,5 +1122,20 @@ mod tests {
         let err = refusal(&tell_wire(1), &[socket.as_fd()]);
         assert!(err.to_string().contains("regular file"), "{err}");
         drop(unsealed);
+    }
+
+    #[test]
+    fn a_payload_and_its_buffers_over_the_limit_together_break_the_link() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let mut wire = tell_wire(1);
+        wire.push(b'q'); // the payload is now "p" + "q": 2 bytes
+        let len_at = 4;
+        wire[len_at..len_at + 8].copy_from_slice(&2u64.to_le_bytes());
+        let buffer = shared(b"abc");
+        send_raw(&theirs, &wire, &[buffer.fd()]);
+        drop(theirs);
+        let mut inbound = Inbound::with_limit(ours, 4);
+        let err = frames_until_end(&mut inbound).unwrap_err();
+        assert!(err.to_string().contains("shared buffers included"), "{err}");
     }
 }
