@@ -544,7 +544,8 @@ impl Inbound {
         if spare >= wanted.min(READ_CHUNK) {
             return Ok(());
         }
-        let grow = wanted - spare;
+        // At least double: each byte is zeroed once, and the buffer reused.
+        let grow = (wanted - spare).max(self.buf.len());
         self.buf.try_reserve(grow).map_err(|err| {
             io::Error::new(
                 io::ErrorKind::OutOfMemory,
