@@ -65,6 +65,11 @@ class Keeper(pykka.ProcessActor):
     def probe(self) -> dict[str, int]:
         return probe()
 
+    def shared_while_handling(self, _value: Any) -> int:
+        """How many shared buffers this process holds while it handles
+        `_value`: those it came with, if it came with any."""
+        return shared_descriptors()
+
     def make(self, size: int) -> bytes:
         return os.urandom(size)
 
@@ -81,6 +86,18 @@ class Keeper(pykka.ProcessActor):
         """The type, size and a hash of what arrived, without sending it back."""
         data = bytes(value)
         return (type(value).__name__, len(data), hash(data))
+
+
+class Deep:
+    """Holds its data where no shallow look finds it."""
+
+    def __init__(self, data: Any) -> None:
+        self.inner = {"level": [{"data": data}]}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Deep) and other.inner == self.inner
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class Collector(pykka.ThreadingActor):

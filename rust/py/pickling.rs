@@ -6,14 +6,15 @@
 //! or when its pickle names `__main__` (a byte search, done by the bytes
 //! object itself), which the workers may not be able to import.
 //!
-//! A pickle of [`SHARED_MIN_BYTES`] or more that may hold a large buffer is
-//! made again by `pykka_rs._buffers.encode`, with its large buffers beside
+//! A value that holds a large buffer (or a pickle of [`SHARED_MIN_BYTES`] or
+//! more that does) is pickled by `pykka_rs._buffers.encode`, with its large buffers beside
 //! it in shared memory; [`dumps`] and [`loads`] are the pair every payload
 //! that crosses processes goes through. Rejected: encoding every message
 //! that way (a Python call per object on the path of the smallest
 //! messages), and cutting buffers out of the first pickle (its frames
 //! would have to be rewritten).
 
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyTuple};
 
@@ -37,7 +38,7 @@ const PROTOCOL: u8 = 5;
 pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<Payload> {
     let py = value.py();
     if holds_large_bytes(value, 2) {
-        if let Some(payload) = encode(value)?.filter(|p| !p.buffers().is_empty()) {
+        if let Some(payload) = shared(value)? {
             return Ok(payload);
         }
     }
@@ -45,7 +46,7 @@ pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<Payload> {
         Ok(bytes) => {
             let pickled = bytes.cast::<PyBytes>()?.as_bytes();
             if pickled.len() >= SHARED_MIN_BYTES && may_hold_large_buffer(pickled) {
-                if let Some(payload) = encode(value)?.filter(|p| !p.buffers().is_empty()) {
+                if let Some(payload) = shared(value)? {
                     return Ok(payload);
                 }
             }
@@ -96,6 +97,20 @@ fn holds_large_bytes(value: &Bound<'_, PyAny>, depth: u8) -> bool {
     false
 }
 
+/// `value` with its large buffers beside the pickle, if it has any; None
+/// also when shared memory fails (no memfd, no descriptor left): the
+/// message then goes with everything in the pickle.
+///
+/// # Errors
+/// What pickling raises, short of an `Exception` (a `KeyboardInterrupt`).
+fn shared(value: &Bound<'_, PyAny>) -> PyResult<Option<Payload>> {
+    match encode(value) {
+        Ok(payload) => Ok(payload.filter(|p| !p.buffers().is_empty())),
+        Err(err) if err.is_instance_of::<PyException>(value.py()) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// `value` pickled by `pykka_rs._buffers.encode`, its large buffers beside
 /// the pickle; None if the pickle names a `__main__` that workers cannot
 /// import (what it defines then travels by value, in the pickle).
@@ -115,25 +130,56 @@ fn encode(value: &Bound<'_, PyAny>) -> PyResult<Option<Payload>> {
     Ok(Some(payload))
 }
 
-/// Whether a pickle may hold a buffer of [`SHARED_MIN_BYTES`] or more: it
-/// has an opcode for bytes or a bytearray (`BINBYTES`, `BINBYTES8`,
-/// `BYTEARRAY8`) followed by a length that large which fits in it. A guess
-/// at worst (the bytes may be a buffer's own), never a miss: a miss would
-/// send a large buffer through the socket; a wrong guess costs one pickle.
+/// How large a string or buffer must be for the C pickler to write it
+/// between frames rather than in one (CPython's `FRAME_SIZE_TARGET`).
+const UNFRAMED_FROM: usize = 64 * 1024;
+
+// Buffers worth sharing are all between frames, where the scan looks.
+const _: () = assert!(SHARED_MIN_BYTES >= UNFRAMED_FROM);
+
+/// Whether a pickle made by the C pickler (protocol 5) holds a buffer of
+/// [`SHARED_MIN_BYTES`] or more. Such a pickle comes in frames, and the
+/// pickler writes every string or buffer of 64 KiB or more between two
+/// frames: the scan jumps from frame to frame and looks only there, a few
+/// steps per 64 KiB. Anything it does not expect there says yes, and costs
+/// a second pickle at worst.
 fn may_hold_large_buffer(pickle: &[u8]) -> bool {
-    let min = SHARED_MIN_BYTES as u64;
-    let fits = |at: usize, len: u64| len >= min && len <= (pickle.len() - at) as u64;
-    pickle.iter().enumerate().any(|(at, &op)| match op {
-        b'B' => pickle
-            .get(at + 1..at + 5)
-            .and_then(|len| <[u8; 4]>::try_from(len).ok())
-            .is_some_and(|len| fits(at + 5, u64::from(u32::from_le_bytes(len)))),
-        0x8e | 0x96 => pickle
-            .get(at + 1..at + 9)
-            .and_then(|len| <[u8; 8]>::try_from(len).ok())
-            .is_some_and(|len| fits(at + 9, u64::from_le_bytes(len))),
-        _ => false,
-    })
+    const PROTO_5: [u8; 2] = [0x80, 5];
+    if pickle.get(..2) != Some(&PROTO_5[..]) {
+        return true;
+    }
+    let length = |at: usize, width: usize| -> Option<usize> {
+        let bytes = pickle.get(at..at + width)?;
+        let mut wide = [0u8; 8];
+        wide[..width].copy_from_slice(bytes);
+        usize::try_from(u64::from_le_bytes(wide)).ok()
+    };
+    let mut at = 2;
+    loop {
+        let Some(&opcode) = pickle.get(at) else {
+            return false;
+        };
+        // FRAME; BINUNICODE, BINUNICODE8 (strings); BINBYTES, BINBYTES8,
+        // BYTEARRAY8 (buffers); STOP.
+        let (width, buffer) = match opcode {
+            0x95 | 0x8d => (8, false),
+            b'X' => (4, false),
+            b'B' => (4, true),
+            0x8e | 0x96 => (8, true),
+            b'.' => return false,
+            _ => return true,
+        };
+        let Some(len) = length(at + 1, width) else {
+            return true;
+        };
+        if buffer && len >= SHARED_MIN_BYTES {
+            return true;
+        }
+        let Some(next) = (at + 1 + width).checked_add(len) else {
+            return true;
+        };
+        at = next;
+    }
 }
 
 /// The payload of what `pykka_rs._buffers.encode` returned.
