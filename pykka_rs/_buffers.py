@@ -12,8 +12,9 @@ it: what it holds is its own, whatever the sender does next.
 
 `encode` and `decode` are the pair; the core calls them only for a pickle
 that may hold such a buffer (`rust/py/pickling.rs`), so small messages keep
-the plain C pickler's path. Rejected: a `Pickler` subclass (the attribute
-hooks do the same, and subclasses misbehave in 3.12's subinterpreters).
+the plain C pickler's path. The pickler is a subclass (from CPython 3.13
+`persistent_id` is a method, read-only on an instance); this module never
+runs in a subinterpreter, where 3.12 mishandles such subclasses.
 """
 
 from __future__ import annotations
@@ -59,6 +60,18 @@ def share(data: Any) -> _core.SharedBuffer:
     return writer.seal()
 
 
+class _BufferPickler(pickle.Pickler):
+    """A pickler whose persistent ids are the buffers that go beside it."""
+
+    def __init__(self, file: io.BytesIO, name: Any) -> None:
+        super().__init__(file, protocol=PROTOCOL)
+        self._name = name
+        self.dispatch_table = _DISPATCH
+
+    def persistent_id(self, obj: Any) -> Any:
+        return self._name(obj)
+
+
 def encode(obj: Any) -> tuple[bytes, list[_core.SharedBuffer]]:
     """Pickle `obj` with its large buffers beside the pickle.
 
@@ -100,10 +113,7 @@ def encode(obj: Any) -> tuple[bytes, list[_core.SharedBuffer]]:
         return pid
 
     out = io.BytesIO()
-    pickler = pickle.Pickler(out, protocol=PROTOCOL)
-    pickler.persistent_id = persistent_id  # type: ignore[method-assign]
-    pickler.dispatch_table = _DISPATCH
-    pickler.dump(obj)
+    _BufferPickler(out, persistent_id).dump(obj)
     return out.getvalue(), buffers
 
 

@@ -329,11 +329,34 @@ def loads_with_buffers(data: bytes, read: Callable[[int, bool], Any]) -> Any:
             taken[index] = read(index, bool(writable))
         return taken[index]
 
-    # A plain unpickler with an attribute, not a subclass: subclasses of
-    # the C pickler misbehave in 3.12's isolated subinterpreters.
+    return _buffer_unpickler(data, persistent_load).load()
+
+
+class _BufferUnpickler(pickle.Unpickler):
+    """An unpickler with a `persistent_load`, where the hook is a method."""
+
+    def __init__(self, data: bytes, load: Callable[[Any], Any]) -> None:
+        super().__init__(io.BytesIO(data))
+        self._load = load
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self._load(pid)
+
+
+def _buffer_unpickler(data: bytes, load: Callable[[Any], Any]) -> pickle.Unpickler:
+    """An unpickler of `data` whose persistent ids `load` resolves.
+
+    A plain unpickler with the hook as an attribute where that may be (up to
+    CPython 3.12): subclasses of the C pickler misbehave in 3.12's isolated
+    subinterpreters. From 3.13 the hook is a method, read-only on an
+    instance, and a subclass is the way.
+    """
     unpickler = pickle.Unpickler(io.BytesIO(data))  # noqa: S301 (only peers that showed the pool's token)
-    unpickler.persistent_load = persistent_load  # type: ignore[method-assign]
-    return unpickler.load()
+    try:
+        unpickler.persistent_load = load  # type: ignore[method-assign]
+    except AttributeError:
+        return _BufferUnpickler(data, load)
+    return unpickler
 
 
 _COUNT = struct.Struct("<I")
