@@ -404,6 +404,17 @@ impl<H: Host> Node<H> {
         lock(&self.dead).get(&process).cloned()
     }
 
+    /// Whether frames to `process` go over an in-memory link, to a
+    /// subinterpreter of this process: shared buffers would only be copied
+    /// back into the payload there (see `memory.rs`).
+    pub fn reaches_in_memory(&self, process: u32) -> bool {
+        // A worker reaches everything through its socket to the parent.
+        self.process == 0
+            && read(&self.links)
+                .get(&process)
+                .is_some_and(|link| link.in_memory())
+    }
+
     fn link_to(&self, process: u32) -> Result<Arc<LinkState>, SendError> {
         if self.is_disowned() {
             return Err(SendError::Forked);

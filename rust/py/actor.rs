@@ -245,14 +245,16 @@ impl Host<Envelope> for PyHost<'_, '_> {
                     Reply::State(state) => {
                         Handled::Reply(Published::Local(state, Outcome::Value(value.unbind())))
                     }
-                    Reply::Remote(to) => Handled::Reply(match pickling::dumps(&value) {
-                        Ok(payload) => Published::Remote(to, true, payload),
-                        Err(err) => Published::Remote(
-                            to,
-                            false,
-                            pickling::unpicklable_reply(self.actor, &message, &err).into(),
-                        ),
-                    }),
+                    Reply::Remote(to) => {
+                        Handled::Reply(match pickling::dumps_to(&value, to.process) {
+                            Ok(payload) => Published::Remote(to, true, payload),
+                            Err(err) => Published::Remote(
+                                to,
+                                false,
+                                pickling::unpicklable_reply(self.actor, &message, &err).into(),
+                            ),
+                        })
+                    }
                     Reply::Future(ref future) => {
                         if let Err(err) = future.bind(py).call_method1(intern!(py, "set"), (value,))
                         {

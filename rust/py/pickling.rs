@@ -36,8 +36,24 @@ const PROTOCOL: u8 = 5;
 /// # Errors
 /// What pickling raises: the value cannot cross processes.
 pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<Payload> {
+    dumps_with(value, || true)
+}
+
+/// As [`dumps`], for a payload that goes to `process`: with everything in
+/// the pickle if it reaches that process in memory (an interpreter worker,
+/// which would get the buffers copied back into the payload anyway).
+///
+/// # Errors
+/// What pickling raises: the value cannot cross processes.
+pub fn dumps_to(value: &Bound<'_, PyAny>, process: u32) -> PyResult<Payload> {
+    dumps_with(value, || !super::node::get().reaches_in_memory(process))
+}
+
+/// [`dumps`], asking `may_share` (only for a value worth it) whether large
+/// buffers may go beside the pickle.
+fn dumps_with(value: &Bound<'_, PyAny>, may_share: impl Fn() -> bool) -> PyResult<Payload> {
     let py = value.py();
-    if holds_large_bytes(value, 2) {
+    if holds_large_bytes(value, 2) && may_share() {
         if let Some(payload) = shared(value)? {
             return Ok(payload);
         }
@@ -45,7 +61,7 @@ pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<Payload> {
     let bytes = match python::pickle_dumps(py)?.call1((value, PROTOCOL)) {
         Ok(bytes) => {
             let pickled = bytes.cast::<PyBytes>()?.as_bytes();
-            if pickled.len() >= SHARED_MIN_BYTES && may_hold_large_buffer(pickled) {
+            if pickled.len() >= SHARED_MIN_BYTES && may_hold_large_buffer(pickled) && may_share() {
                 if let Some(payload) = shared(value)? {
                     return Ok(payload);
                 }
