@@ -153,7 +153,9 @@ def test_the_threshold_decides_which_buffers_leave_the_pickle(
         value = os.urandom(size)
         assert keeper.echo(value).get(timeout=10) == value
         assert keeper.echo(bytearray(value)).get(timeout=10) == bytearray(value)
-    # What the worker holds while it handles a message: the buffers it came with.
+    # What the worker holds while it handles a message: the buffers it came
+    # with (once those of earlier messages are closed).
+    assert nothing_shared_in(keeper)
     assert keeper.shared_while_handling(b"u" * (MIN - 1)).get(timeout=10) == 0
     assert keeper.shared_while_handling(b"a" * MIN).get(timeout=10) == 1
 
@@ -162,12 +164,15 @@ def test_buffers_deep_inside_objects_and_in_arrays_leave_the_pickle_too(
     keeper: pykka.ActorProxy[Keeper],
 ) -> None:
     deep = Deep(os.urandom(MB))
+    assert nothing_shared_in(keeper)
     assert keeper.shared_while_handling(deep).get(timeout=10) == 1
     assert keeper.echo(deep).get(timeout=10) == deep
     many = Deep([array.array("b", b"x" * MIN), memoryview(b"y" * MIN), "s" * MIN])
+    assert nothing_shared_in(keeper)
     assert keeper.shared_while_handling(many).get(timeout=10) == 2
     assert keeper.echo(many).get(timeout=10) == many
     # A large pickle without a large buffer stays as it is.
+    assert nothing_shared_in(keeper)
     assert keeper.shared_while_handling(list(range(100_000))).get(timeout=10) == 0
 
 
