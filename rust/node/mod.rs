@@ -931,12 +931,7 @@ impl<H: Host> Node<H> {
 
     /// Handles one frame that arrived from process `from`.
     fn dispatch(self: &Arc<Self>, from: u32, header: Frame, payload: Payload) {
-        if !payload.buffers().is_empty()
-            && !matches!(
-                header,
-                Frame::Tell { .. } | Frame::Ask { .. } | Frame::Reply { .. }
-            )
-        {
+        if !payload.buffers().is_empty() && !header.may_carry_buffers() {
             // Dropping the payload closes the descriptors.
             self.refuse_frame(
                 from,

@@ -178,6 +178,16 @@ impl Frame {
         )
     }
 
+    /// Whether a frame may have shared buffers beside its payload
+    /// (`crate::payload`): messages and replies, whose payloads are
+    /// Python's objects. Any other frame with buffers is refused.
+    pub fn may_carry_buffers(&self) -> bool {
+        matches!(
+            self,
+            Self::Tell { .. } | Self::Ask { .. } | Self::Reply { .. }
+        )
+    }
+
     /// The process a frame must reach, if it is addressed to one.
     pub fn destination(&self) -> Option<u32> {
         match self {
