@@ -6,7 +6,10 @@ from typing import Any, Literal, Required, Self, TypeAlias, TypedDict, final
 from pykka_rs._envelope import Envelope
 
 __all__ = [
+    "MAX_SHARED_BUFFERS",
+    "SHARED_MIN_BYTES",
     "ActorThread",
+    "BufferWriter",
     "Channel",
     "Event",
     "FakeClock",
@@ -14,6 +17,7 @@ __all__ = [
     "Pool",
     "Relay",
     "RemoteMailbox",
+    "SharedBuffer",
     "Slot",
     "SupervisorCore",
     "_panic",
@@ -343,6 +347,38 @@ class ActorThread:
     def __new__(cls, mailbox: Mailbox) -> Self: ...
     def __enter__(self) -> None: ...
     def __exit__(self, kind: object, value: object, traceback: object) -> None: ...
+
+SHARED_MIN_BYTES: int
+"""Buffers from this size up travel beside the pickle, in shared memory."""
+MAX_SHARED_BUFFERS: int
+"""The most shared buffers one message may carry."""
+
+@final
+class BufferWriter:
+    """A memfd being filled with one buffer, before it is sealed and sent."""
+
+    def __new__(cls, size: int) -> Self:
+        """A new, empty memfd for `size` bytes; `OSError` if none can be made."""
+    def writer_fd(self) -> int:
+        """A new descriptor of the memfd, to write with `os.write`; the caller closes it."""
+    def seal(self) -> SharedBuffer:
+        """Seal the memfd once it holds exactly `size` bytes, as a `SharedBuffer`.
+
+        Raise `ValueError` if it holds another number.
+        """
+
+@final
+class SharedBuffer:
+    """A sealed buffer in shared memory, beside a message's pickle.
+
+    Its memory goes with the last descriptor of it, in whichever process.
+    """
+
+    def read(self, *, writable: bool = False) -> bytes | bytearray:
+        """A copy of the buffer: a `bytearray` if `writable`, else `bytes`."""
+    def fileno(self) -> int:
+        """The memfd's descriptor, open while this object lives, for `os.pread`."""
+    def __len__(self) -> int: ...
 
 _ChildId: TypeAlias = str | int
 _Shutdown: TypeAlias = float | Literal["brutal_kill", "infinity"]

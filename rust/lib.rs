@@ -14,6 +14,7 @@ pub mod future;
 pub mod mailbox;
 pub mod metrics;
 pub mod node;
+pub mod payload;
 pub mod pool;
 pub mod supervision;
 pub mod swept;

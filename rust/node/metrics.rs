@@ -109,7 +109,7 @@ impl<H: Host> Node<H> {
 
     /// Worker: answers the parent's `GatherStats`.
     pub(super) fn answer_gather(&self, reply: FutureId) {
-        self.send_reply(reply, true, self.encoded_report());
+        self.send_reply(reply, true, self.encoded_report().into());
     }
 
     /// Worker: the counters of the exported actors whose counters changed

@@ -67,6 +67,7 @@ use stops::StopFlags;
 use crate::event::Event;
 use crate::mailbox::Mailbox;
 use crate::metrics::census::Census;
+use crate::payload::Payload;
 use crate::pool::frame::{Address, Frame, FutureId};
 use crate::pool::{Load, WorkerProcess, exit_cause};
 use crate::swept::Swept;
@@ -403,6 +404,17 @@ impl<H: Host> Node<H> {
         lock(&self.dead).get(&process).cloned()
     }
 
+    /// Whether frames to `process` go over an in-memory link, to a
+    /// subinterpreter of this process: shared buffers would only be copied
+    /// back into the payload there (see `memory.rs`).
+    pub fn reaches_in_memory(&self, process: u32) -> bool {
+        // A worker reaches everything through its socket to the parent.
+        self.process == 0
+            && read(&self.links)
+                .get(&process)
+                .is_some_and(|link| link.in_memory())
+    }
+
     fn link_to(&self, process: u32) -> Result<Arc<LinkState>, SendError> {
         if self.is_disowned() {
             return Err(SendError::Forked);
@@ -434,13 +446,26 @@ impl<H: Host> Node<H> {
             .map_err(|err| Self::send_failed(process, &err))
     }
 
-    /// As [`Node::send_frame`], for a payload the caller gives away: a link
-    /// in memory takes it without copying it.
+    /// As [`Node::send_frame`], for a payload with its shared buffers.
+    fn send_payload(
+        &self,
+        process: u32,
+        header: &Frame,
+        payload: &Payload,
+    ) -> Result<(), SendError> {
+        self.link_to(process)?
+            .out
+            .transmit_payload(header, payload)
+            .map_err(|err| Self::send_failed(process, &err))
+    }
+
+    /// As [`Node::send_payload`], for a payload the caller gives away: a
+    /// link in memory takes it without copying it.
     fn send_frame_owned(
         &self,
         process: u32,
         header: &Frame,
-        payload: Vec<u8>,
+        payload: Payload,
     ) -> Result<(), SendError> {
         self.link_to(process)?
             .out
@@ -468,7 +493,7 @@ impl<H: Host> Node<H> {
     pub fn send_message(
         self: &Arc<Self>,
         to: Address,
-        message: Vec<u8>,
+        message: Payload,
         answer: Option<Answer<H::Future>>,
     ) -> Result<(), SendError> {
         let mut registered = None;
@@ -556,7 +581,7 @@ impl<H: Host> Node<H> {
 
     /// Sends a pickled value (`ok`) or exception to a future here or elsewhere.
     /// A future whose process is gone is given up: nobody waits there.
-    pub fn send_reply(&self, to: FutureId, ok: bool, payload: Vec<u8>) {
+    pub fn send_reply(&self, to: FutureId, ok: bool, payload: Payload) {
         self.send_resolution(to, Resolution::Pickled { ok, payload });
     }
 
@@ -574,7 +599,7 @@ impl<H: Host> Node<H> {
         };
         let payload = match outcome {
             Resolution::Pickled { payload, .. } => payload,
-            Resolution::Undeliverable(_) => Vec::new(),
+            Resolution::Undeliverable(_) => Payload::default(),
         };
         // Any other failure means the asker's process is gone, and nobody waits.
         if let Err(SendError::TooLarge(why)) = self.send_frame_owned(to.process, &header, payload) {
@@ -628,7 +653,7 @@ impl<H: Host> Node<H> {
 
     /// Puts a message into a local actor's mailbox, or passes it to a local
     /// relay, or says why it cannot.
-    fn deliver(self: &Arc<Self>, actor: u64, message: Vec<u8>, reply: Option<FutureId>) {
+    fn deliver(self: &Arc<Self>, actor: u64, message: Payload, reply: Option<FutureId>) {
         let refused = match self.local_mailbox(actor) {
             Some(mailbox) => mailbox.send(H::incoming(message, reply)).is_err(),
             None => match self.local_relay(actor) {
@@ -905,7 +930,16 @@ impl<H: Host> Node<H> {
     }
 
     /// Handles one frame that arrived from process `from`.
-    fn dispatch(self: &Arc<Self>, from: u32, header: Frame, payload: Vec<u8>) {
+    fn dispatch(self: &Arc<Self>, from: u32, header: Frame, payload: Payload) {
+        if !payload.buffers().is_empty() && !header.may_carry_buffers() {
+            // Dropping the payload closes the descriptors.
+            self.refuse_frame(
+                from,
+                &header,
+                "only messages and replies carry shared buffers",
+            );
+            return;
+        }
         if let Some(process) = header.destination() {
             if process != self.process {
                 if self.process == 0 {
@@ -971,11 +1005,26 @@ impl<H: Host> Node<H> {
     }
 
     /// Handles a frame that belongs where it arrived.
-    fn handle(self: &Arc<Self>, from: u32, header: Frame, payload: Vec<u8>) {
+    fn handle(self: &Arc<Self>, from: u32, header: Frame, message: Payload) {
+        let payload = match header {
+            Frame::Tell { to } => return self.deliver(to.actor, message, None),
+            Frame::Ask { to, reply } => return self.deliver(to.actor, message, Some(reply)),
+            Frame::Reply { to, ok } => {
+                return self.complete(
+                    to.id,
+                    Resolution::Pickled {
+                        ok,
+                        payload: message,
+                    },
+                );
+            }
+            // Other frames carry no buffers (see `dispatch`).
+            _ => message.into_bytes(),
+        };
         match header {
-            Frame::Tell { to } => self.deliver(to.actor, payload, None),
-            Frame::Ask { to, reply } => self.deliver(to.actor, payload, Some(reply)),
-            Frame::Reply { to, ok } => self.complete(to.id, Resolution::Pickled { ok, payload }),
+            Frame::Tell { .. } | Frame::Ask { .. } | Frame::Reply { .. } => {
+                unreachable!("handled above")
+            }
             Frame::Undeliverable { to, reason } => {
                 self.complete(to.id, Resolution::Undeliverable(reason));
             }
@@ -1030,7 +1079,7 @@ impl<H: Host> Node<H> {
     }
 
     /// Parent: passes a frame on to the process it is for.
-    fn forward(&self, process: u32, header: &Frame, payload: Vec<u8>) {
+    fn forward(&self, process: u32, header: &Frame, payload: Payload) {
         if let Err(reason) = self.send_frame_owned(process, header, payload) {
             match header {
                 Frame::Ask { reply, .. } | Frame::Subscribe { reply, .. } => {

@@ -34,12 +34,13 @@ use std::sync::{Arc, Mutex, Weak};
 
 use super::{Answer, Host, Node, SendError, Waiter};
 use crate::event::Event;
+use crate::payload::Payload;
 use crate::pool::frame::{Address, Frame};
 use crate::sync::lock;
 
 /// What a relay holds while its actor has no target.
 struct Held<F> {
-    message: Vec<u8>,
+    message: Payload,
     answer: Option<Answer<F>>,
 }
 
@@ -148,7 +149,7 @@ impl<H: Host> Node<H> {
     pub fn relay_send(
         self: &Arc<Self>,
         relay: &Relay<H>,
-        message: Vec<u8>,
+        message: Payload,
         answer: Option<Answer<H::Future>>,
     ) -> Result<(), RelayRefused<H::Future>> {
         let mut state = lock(&relay.state);
@@ -246,7 +247,7 @@ impl<H: Host> Node<H> {
         self: &Arc<Self>,
         relay: &Relay<H>,
         target: Address,
-        message: &[u8],
+        message: &Payload,
         answer: Option<&Answer<H::Future>>,
     ) -> Result<(), SendError> {
         let reply = answer.map(|answer| {
@@ -258,7 +259,7 @@ impl<H: Host> Node<H> {
             )
         });
         if target.process == self.process {
-            self.deliver(target.actor, message.to_vec(), reply);
+            self.deliver(target.actor, message.clone(), reply);
             return Ok(());
         }
         let header = match reply {
@@ -266,8 +267,12 @@ impl<H: Host> Node<H> {
             Some(reply) => Frame::Ask { to: target, reply },
         };
         match reply {
-            Some(reply) => self.send_expecting(target.process, &header, message, reply),
-            None => self.send_frame(target.process, &header, message),
+            Some(reply) => self
+                .send_payload(target.process, &header, message)
+                .inspect_err(|_| {
+                    lock(&self.pending).remove(&reply.id);
+                }),
+            None => self.send_payload(target.process, &header, message),
         }
     }
 }

@@ -10,6 +10,7 @@
 #![allow(clippy::needless_pass_by_value, clippy::unused_self)]
 
 mod actor;
+mod buffer;
 mod channel;
 mod envelope;
 mod errors;
@@ -72,6 +73,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pool::PyPool>()?;
     m.add_class::<actor::PyActorThread>()?;
     supervision::register(m)?;
+    buffer::register(m)?;
     m.add_function(wrap_pyfunction!(actor::run_actor_loop, m)?)?;
     m.add_function(wrap_pyfunction!(system::process, m)?)?;
     m.add_function(wrap_pyfunction!(system::join_pool, m)?)?;

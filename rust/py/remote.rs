@@ -49,7 +49,7 @@ impl PyRemoteMailbox {
         if self.stopped.is_set() {
             return reply.fail(py, self.dead());
         }
-        let payload = pickling::dumps(message)?;
+        let payload = pickling::dumps_to(message, self.to.process)?;
         let to = self.to;
         let answer = match &reply {
             Reply::Nobody => None,
