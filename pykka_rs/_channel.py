@@ -20,7 +20,9 @@ answered meanwhile, the answer is taken, so nothing is lost.
 
 from __future__ import annotations
 
-import asyncio
+# asyncio is imported only where a coroutine runs, never here: a CPython
+# 3.12 subinterpreter that imported it aborts the process when destroyed,
+# and this module is imported in every interpreter worker.
 import contextlib
 import itertools
 import math
@@ -345,6 +347,8 @@ class _LocalEnd:
 
 async def _ready(when: Callable[[Callable[[], None]], None]) -> None:
     """Suspend until the core calls back (from any thread), without polling."""
+    import asyncio  # noqa: PLC0415 (not at the top: see there)
+
     loop = asyncio.get_running_loop()
     arrived: asyncio.Future[None] = loop.create_future()
 
@@ -492,6 +496,8 @@ class _RemoteEnd:
         return self._request("recv", block, timeout)
 
     async def _request_async(self, kind: str, *args: Any) -> Any:
+        import asyncio  # noqa: PLC0415 (not at the top: see there)
+
         request = _request_id()
         future = self._ask(kind, self.number, request, True, *args)  # noqa: FBT003
         try:
