@@ -7,8 +7,9 @@ import logging as _logging
 
 # First: in a subinterpreter, pykka_rs._core is a stand-in (see _select.py).
 from pykka_rs import _select  # noqa: F401  # isort:skip
+from pykka_rs._dead_letters import DeadLetter, dead_letters, keep_dead_letters
 from pykka_rs._endpoint import StatsServer, serve_stats
-from pykka_rs._exceptions import ActorDeadError, RemoteError, Timeout
+from pykka_rs._exceptions import ActorDeadError, MailboxFull, RemoteError, Timeout
 from pykka_rs._future import Future, get_all
 from pykka_rs._prometheus import MetricsServer, StatsCollector, serve_metrics
 from pykka_rs._proxy import ActorProxy, CallableProxy, traversable
@@ -37,9 +38,11 @@ __all__ = [
     "CallableProxy",
     "ChannelStats",
     "ChildSpec",
+    "DeadLetter",
     "Future",
     "InterpreterActor",
     "LinkError",
+    "MailboxFull",
     "MetricsServer",
     "Monitor",
     "ProcessActor",
@@ -54,7 +57,9 @@ __all__ = [
     "Timeout",
     "WorkerStats",
     "configure",
+    "dead_letters",
     "get_all",
+    "keep_dead_letters",
     "link",
     "monitor",
     "serve_metrics",

@@ -99,6 +99,11 @@ class Mailbox:
     """An actor's inbox: an unbounded queue of envelopes, closed by the actor's stopped flag."""
 
     def __init__(self) -> None: ...
+    def set_bound(self, capacity: int, overflow: str) -> None:
+        """Bound the mailbox to `capacity` messages; `overflow` ("block", "fail", "drop") says what a send to it when full does."""
+    @property
+    def bound(self) -> tuple[int, str] | None:
+        """`(capacity, overflow)` if the mailbox is bounded, else None."""
     @property
     def stopped(self) -> Event:
         """The actor's stopped flag; once it is set, the mailbox refuses messages."""
@@ -504,6 +509,15 @@ def set_spin(seconds: float) -> None:
 
 def spin() -> float:
     """How long a waiting thread spins before it sleeps, in seconds."""
+
+def dead_letters() -> list[tuple[str, str, str, float]]:
+    """The messages of this process that reached no actor, oldest first: `(receiver, message, reason, time)`."""
+
+def keep_dead_letters(count: int) -> None:
+    """Keep at most `count` dead letters from now on."""
+
+def clear_dead_letters() -> None:
+    """Forget the dead letters kept so far; the count in `stats()` stays."""
 
 def local_stats() -> dict[str, Any]:
     """This process's statistics: process, usage, dead_letters and actors."""

@@ -1,6 +1,8 @@
 """The exceptions pykka_rs raises; the Rust core raises these same classes."""
 
-__all__ = ["ActorDeadError", "RemoteError", "Timeout"]
+import queue
+
+__all__ = ["ActorDeadError", "MailboxFull", "RemoteError", "Timeout"]
 
 
 class ActorDeadError(Exception):
@@ -9,6 +11,17 @@ class ActorDeadError(Exception):
 
 class Timeout(Exception):  # noqa: N818 (Pykka's name)
     """Raised when a future's value does not arrive within the timeout."""
+
+
+class MailboxFull(queue.Full):
+    """Raised when a message does not fit in an actor's bounded mailbox.
+
+    A send to a full mailbox whose `mailbox_overflow` is `"fail"` raises it,
+    and the asker of a message that a full mailbox refused (`"drop"`, or
+    from another process) gets it from the future. A `"block"` send raises
+    it when it could never end: an actor sending into its own full mailbox.
+    It is a `queue.Full`, as a bounded `queue.Queue` raises when full.
+    """
 
 
 class RemoteError(Exception):

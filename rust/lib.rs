@@ -7,6 +7,7 @@
 //! feature, and use this core; the core never names PyO3.
 
 pub mod actor;
+pub mod dead_letters;
 pub mod error;
 pub mod event;
 pub mod future;

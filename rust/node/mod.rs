@@ -64,8 +64,9 @@ use link::{LinkState, Reader, Woke};
 pub use relay::{Relay, RelayRefused};
 use stops::StopFlags;
 
+use crate::dead_letters;
 use crate::event::Event;
-use crate::mailbox::Mailbox;
+use crate::mailbox::{Mailbox, Refused};
 use crate::metrics::census::Census;
 use crate::pool::frame::{Address, Frame, FutureId};
 use crate::pool::{Load, WorkerProcess, exit_cause};
@@ -223,6 +224,10 @@ pub type LostHook = Box<dyn Fn(u32, &str, bool) -> bool + Send + Sync>;
 /// How long a link's thread leaves the link to spinning threads after one last
 /// read it: it checks again after this, so a frame nobody spins for waits at
 /// most this long for it.
+/// The reason of the `Undeliverable` that answers an ask refused by a full
+/// bounded mailbox; the asker raises `MailboxFull` for it.
+pub const MAILBOX_FULL: &str = "has a full mailbox: the message was refused";
+
 const HELPERS_LINGER: Duration = Duration::from_micros(200);
 
 /// How long an exported future is kept once it is done.
@@ -628,26 +633,54 @@ impl<H: Host> Node<H> {
 
     /// Puts a message into a local actor's mailbox, or passes it to a local
     /// relay, or says why it cannot.
+    ///
+    /// A bounded mailbox takes a message from another process only if it
+    /// has room: this thread reads a link that every actor of the process
+    /// shares, so it never waits for one actor. A told message that finds
+    /// no room is a dead letter, an asker is answered [`MAILBOX_FULL`].
     fn deliver(self: &Arc<Self>, actor: u64, message: Vec<u8>, reply: Option<FutureId>) {
-        let refused = match self.local_mailbox(actor) {
-            Some(mailbox) => mailbox.send(H::incoming(message, reply)).is_err(),
+        let refusal = match self.local_mailbox(actor) {
+            Some(mailbox) if mailbox.bound().is_some() && !H::is_control(&message) => {
+                let size = message.len();
+                match mailbox.try_send(H::incoming(message, reply)) {
+                    Ok(()) => None,
+                    Err(Refused::Stopped(_)) => Some((size, false)),
+                    Err(Refused::Full(_)) => Some((size, true)),
+                }
+            }
+            Some(mailbox) => {
+                let size = message.len();
+                mailbox
+                    .send(H::incoming(message, reply))
+                    .err()
+                    .map(|_| (size, false))
+            }
             None => match self.local_relay(actor) {
-                Some(relay) => self
-                    .relay_send(&relay, message, reply.map(Answer::There))
-                    .is_err(),
-                None => true,
+                Some(relay) => {
+                    let size = message.len();
+                    self.relay_send(&relay, message, reply.map(Answer::There))
+                        .err()
+                        .map(|_| (size, false))
+                }
+                None => Some((message.len(), false)),
             },
         };
-        if refused {
+        let Some((size, full)) = refusal else { return };
+        let receiver = format!("actor {actor} of process {}", self.process);
+        let what = format!("<a pickled message of {size} bytes>");
+        if full {
+            dead_letters::record(receiver, what, "the mailbox was full".to_owned());
             if let Some(reply) = reply {
-                self.send_undeliverable(reply, "not found".to_owned());
-            } else {
-                crate::metrics::record_dead_letter();
-                self.dead_letter(format!(
-                    "a message to actor {actor} of process {} was dropped: the actor is gone",
-                    self.process
-                ));
+                self.send_undeliverable(reply, MAILBOX_FULL.to_owned());
             }
+        } else if let Some(reply) = reply {
+            self.send_undeliverable(reply, "not found".to_owned());
+        } else {
+            dead_letters::record(receiver, what, "the actor is gone".to_owned());
+            self.dead_letter(format!(
+                "a message to actor {actor} of process {} was dropped: the actor is gone",
+                self.process
+            ));
         }
     }
 
@@ -1031,13 +1064,18 @@ impl<H: Host> Node<H> {
 
     /// Parent: passes a frame on to the process it is for.
     fn forward(&self, process: u32, header: &Frame, payload: Vec<u8>) {
+        let payload_len = payload.len();
         if let Err(reason) = self.send_frame_owned(process, header, payload) {
             match header {
                 Frame::Ask { reply, .. } | Frame::Subscribe { reply, .. } => {
                     self.send_undeliverable(*reply, format!("is unreachable: {reason}"));
                 }
                 Frame::Tell { to } => {
-                    crate::metrics::record_dead_letter();
+                    dead_letters::record(
+                        format!("actor {} of process {}", to.actor, to.process),
+                        format!("<a pickled message of {} bytes>", payload_len),
+                        format!("its process could not be reached: {reason}"),
+                    );
                     self.dead_letter(format!(
                         "a message to actor {} of process {} was dropped: {reason}",
                         to.actor, to.process

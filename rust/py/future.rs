@@ -78,7 +78,7 @@ impl Outcome {
                 return Ok(Self::Value(pickling::loads(py, payload)?.unbind()));
             }
             Self::Pickled { ok: false, payload } => pickling::load_error(py, payload)?,
-            Self::Undeliverable(reason) => ActorDeadError::new_err(reason.clone())
+            Self::Undeliverable(reason) => undeliverable(reason)
                 .into_value(py)
                 .into_bound(py)
                 .into_any(),
@@ -94,6 +94,16 @@ impl Outcome {
             exception.unbind(),
             traceback,
         ]))
+    }
+}
+
+/// What an `Undeliverable` answer raises: `MailboxFull` for an ask a full
+/// mailbox refused, `ActorDeadError` for the rest.
+fn undeliverable(reason: &str) -> PyErr {
+    if reason.ends_with(crate::node::MAILBOX_FULL) {
+        super::python::MailboxFull::new_err(reason.to_owned())
+    } else {
+        ActorDeadError::new_err(reason.to_owned())
     }
 }
 
