@@ -157,6 +157,11 @@ class RemoteMailbox:
         """How errors name the actor."""
     @label.setter
     def label(self, label: str) -> None: ...
+    @property
+    def confirmed(self) -> bool:
+        """Whether a send waits until the actor's process has queued the message."""
+    @confirmed.setter
+    def confirmed(self, confirmed: bool) -> None: ...
     def export(self) -> tuple[int, int]:
         """The actor's address, `(process, number)`."""
     def tell(self, message: Any) -> None:

@@ -109,6 +109,14 @@ class ActorRef(Generic[A]):
         ref._mailbox = inbox  # noqa: SLF001
         inbox.label = str(ref)
         ref._ask_in_core = True  # noqa: SLF001
+        if (
+            actor_class.mailbox_size is not None
+            and actor_class.mailbox_overflow != "drop"
+            and hasattr(type(inbox), "confirmed")
+        ):
+            # Sends wait until the actor's process queued them, so that its
+            # bound makes them wait, or refuses them, here too.
+            inbox.confirmed = True
         return ref
 
     @classmethod

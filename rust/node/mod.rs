@@ -66,7 +66,7 @@ use stops::StopFlags;
 
 use crate::dead_letters;
 use crate::event::Event;
-use crate::mailbox::{Mailbox, Refused};
+use crate::mailbox::{Mailbox, Overflow, Refused};
 use crate::metrics::census::Census;
 use crate::pool::frame::{Address, Frame, FutureId};
 use crate::pool::{Load, WorkerProcess, exit_cause};
@@ -224,6 +224,9 @@ pub type LostHook = Box<dyn Fn(u32, &str, bool) -> bool + Send + Sync>;
 /// How long a link's thread leaves the link to spinning threads after one last
 /// read it: it checks again after this, so a frame nobody spins for waits at
 /// most this long for it.
+/// A pickle of `None`: what confirms an `Offer`.
+const PICKLED_NONE: &[u8] = b"\x80\x03N.";
+
 /// The reason of the `Undeliverable` that answers an ask refused by a full
 /// bounded mailbox; the asker raises `MailboxFull` for it.
 pub const MAILBOX_FULL: &str = "has a full mailbox: the message was refused";
@@ -500,6 +503,49 @@ impl<H: Host> Node<H> {
         sent
     }
 
+    /// Sends a pickled message whose sender waits until it is queued (an
+    /// `Offer`, or an `OfferAsk` when an answer is wanted): `ack` is told
+    /// then, or why it was refused; error messages call the actor `label`.
+    ///
+    /// # Errors
+    /// Why the actor cannot be reached; the message was not sent.
+    pub fn send_offer(
+        self: &Arc<Self>,
+        to: Address,
+        message: Vec<u8>,
+        answer: Option<Answer<H::Future>>,
+        ack: Arc<H::Future>,
+        label: String,
+    ) -> Result<(), SendError> {
+        let mut registered = Vec::new();
+        let reply = answer.map(|answer| match answer {
+            Answer::There(future) => future,
+            Answer::Here(future, label) => {
+                let reply = self.expect(future, to.process, label);
+                registered.push(reply.id);
+                reply
+            }
+        });
+        let ack = self.expect(ack, to.process, label);
+        registered.push(ack.id);
+        if to.process == self.process {
+            self.deliver_offer(to.actor, message, reply, ack);
+            return Ok(());
+        }
+        let header = match reply {
+            None => Frame::Offer { to, ack },
+            Some(reply) => Frame::OfferAsk { to, reply, ack },
+        };
+        let sent = self.send_frame_owned(to.process, &header, message);
+        if sent.is_err() {
+            let mut pending = lock(&self.pending);
+            for id in registered {
+                pending.remove(&id);
+            }
+        }
+        sent
+    }
+
     /// Notes that `future` waits for an answer from process `from`, which
     /// error messages call `label`; returns where the answer must go.
     fn expect(&self, future: Arc<H::Future>, from: u32, label: String) -> FutureId {
@@ -682,6 +728,108 @@ impl<H: Host> Node<H> {
                 self.process
             ));
         }
+    }
+
+    /// Puts a message whose sender waits until it is queued into a local
+    /// actor's mailbox, and tells `ack` (see [`Frame::Offer`]). A full
+    /// `block` mailbox parks it: a thread of its own waits for room, so
+    /// this thread (which reads a link every actor shares) never does. At
+    /// most one message per waiting sender is parked, since a sender waits
+    /// for its `ack` before it sends again.
+    fn deliver_offer(
+        self: &Arc<Self>,
+        actor: u64,
+        message: Vec<u8>,
+        reply: Option<FutureId>,
+        ack: FutureId,
+    ) {
+        let Some(mailbox) = self.local_mailbox(actor) else {
+            // A relay (which passes it on) or nobody: as any message.
+            let relayed = self.local_relay(actor).is_some();
+            self.deliver(actor, message, reply);
+            if relayed {
+                self.confirm(ack);
+            } else {
+                self.send_undeliverable(ack, "not found".to_owned());
+            }
+            return;
+        };
+        let size = message.len();
+        let control = H::is_control(&message);
+        let envelope = H::incoming(message, reply);
+        let sent = if control {
+            mailbox
+                .send_control(envelope)
+                .map_err(|crate::mailbox::Stopped(envelope)| Refused::Stopped(envelope))
+        } else {
+            mailbox.try_send(envelope)
+        };
+        match sent {
+            Ok(()) => self.confirm(ack),
+            Err(Refused::Stopped(_)) => self.refuse_offer(actor, size, reply, ack, false),
+            Err(Refused::Full(envelope)) => {
+                if mailbox.bound().map(|bound| bound.overflow) == Some(Overflow::Block) {
+                    self.park(mailbox, envelope, actor, size, reply, ack);
+                } else {
+                    self.refuse_offer(actor, size, reply, ack, true);
+                }
+            }
+        }
+    }
+
+    /// Waits, on a thread of its own, for room for `envelope` in the full
+    /// `mailbox`, then tells `ack`.
+    fn park(
+        self: &Arc<Self>,
+        mailbox: Arc<Mailbox<H::Envelope>>,
+        envelope: H::Envelope,
+        actor: u64,
+        size: usize,
+        reply: Option<FutureId>,
+        ack: FutureId,
+    ) {
+        let node = Arc::clone(self);
+        let parked = std::thread::Builder::new()
+            .name("pykka_rs-parked".to_owned())
+            .spawn(move || match mailbox.send_waiting(envelope, None) {
+                Ok(()) => node.confirm(ack),
+                Err(_) => node.refuse_offer(actor, size, reply, ack, false),
+            });
+        if parked.is_err() {
+            // No thread to wait on: refused as if the mailbox refused it.
+            self.refuse_offer(actor, size, reply, ack, true);
+        }
+    }
+
+    /// Tells `ack` that its message is queued.
+    fn confirm(&self, ack: FutureId) {
+        self.send_reply(ack, true, PICKLED_NONE.to_vec());
+    }
+
+    /// Answers an offered message that was refused (a full mailbox, or an
+    /// actor gone) and logs it as a dead letter.
+    fn refuse_offer(
+        &self,
+        actor: u64,
+        size: usize,
+        reply: Option<FutureId>,
+        ack: FutureId,
+        full: bool,
+    ) {
+        let (reason, why) = if full {
+            (MAILBOX_FULL, "the mailbox was full")
+        } else {
+            ("not found", "the actor is gone")
+        };
+        dead_letters::record(
+            format!("actor {actor} of process {}", self.process),
+            format!("<a pickled message of {size} bytes>"),
+            why.to_owned(),
+        );
+        if let Some(reply) = reply {
+            self.send_undeliverable(reply, reason.to_owned());
+        }
+        self.send_undeliverable(ack, reason.to_owned());
     }
 
     fn dead_letter(&self, text: String) {
@@ -993,8 +1141,13 @@ impl<H: Host> Node<H> {
             | Frame::Subscribe { reply, .. }
             | Frame::Spawn { reply }
             | Frame::Request { reply }
-            | Frame::GatherStats { reply } => {
+            | Frame::GatherStats { reply }
+            | Frame::Offer { ack: reply, .. } => {
                 self.send_undeliverable(*reply, format!("cannot be reached that way: {why}"));
+            }
+            Frame::OfferAsk { reply, ack, .. } => {
+                self.send_undeliverable(*reply, format!("cannot be reached that way: {why}"));
+                self.send_undeliverable(*ack, format!("cannot be reached that way: {why}"));
             }
             _ => {}
         }
@@ -1008,6 +1161,10 @@ impl<H: Host> Node<H> {
         match header {
             Frame::Tell { to } => self.deliver(to.actor, payload, None),
             Frame::Ask { to, reply } => self.deliver(to.actor, payload, Some(reply)),
+            Frame::Offer { to, ack } => self.deliver_offer(to.actor, payload, None, ack),
+            Frame::OfferAsk { to, reply, ack } => {
+                self.deliver_offer(to.actor, payload, Some(reply), ack);
+            }
             Frame::Reply { to, ok } => self.complete(to.id, Resolution::Pickled { ok, payload }),
             Frame::Undeliverable { to, reason } => {
                 self.complete(to.id, Resolution::Undeliverable(reason));
@@ -1067,8 +1224,14 @@ impl<H: Host> Node<H> {
         let payload_len = payload.len();
         if let Err(reason) = self.send_frame_owned(process, header, payload) {
             match header {
-                Frame::Ask { reply, .. } | Frame::Subscribe { reply, .. } => {
+                Frame::Ask { reply, .. }
+                | Frame::Subscribe { reply, .. }
+                | Frame::Offer { ack: reply, .. } => {
                     self.send_undeliverable(*reply, format!("is unreachable: {reason}"));
+                }
+                Frame::OfferAsk { reply, ack, .. } => {
+                    self.send_undeliverable(*reply, format!("is unreachable: {reason}"));
+                    self.send_undeliverable(*ack, format!("is unreachable: {reason}"));
                 }
                 Frame::Tell { to } => {
                     dead_letters::record(

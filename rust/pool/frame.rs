@@ -155,6 +155,27 @@ pub enum Frame {
         /// Why: "normal", "failure" or "shutdown".
         reason: String,
     },
+    /// A `Tell` whose sender waits until the message is queued: to an
+    /// actor whose bounded mailbox makes senders wait (`block`) or refuses
+    /// them (`fail`). The receiving process answers `ack` with a `Reply`
+    /// (a pickled `None`) once the message is in the mailbox, waiting for
+    /// room if need be, or with an `Undeliverable`. Payload: the pickled
+    /// message.
+    Offer {
+        /// The receiving actor.
+        to: Address,
+        /// Told when the message is queued, or refused.
+        ack: FutureId,
+    },
+    /// An `Ask` whose sender waits until the message is queued, as `Offer`.
+    OfferAsk {
+        /// The receiving actor.
+        to: Address,
+        /// Where the reply goes.
+        reply: FutureId,
+        /// Told when the message is queued, or refused.
+        ack: FutureId,
+    },
 }
 
 impl Frame {
@@ -177,7 +198,10 @@ impl Frame {
     /// The process a frame must reach, if it is addressed to one.
     pub fn destination(&self) -> Option<u32> {
         match self {
-            Self::Tell { to } | Self::Ask { to, .. } => Some(to.process),
+            Self::Tell { to }
+            | Self::Ask { to, .. }
+            | Self::Offer { to, .. }
+            | Self::OfferAsk { to, .. } => Some(to.process),
             Self::Reply { to, .. } | Self::Undeliverable { to, .. } => Some(to.process),
             Self::Subscribe { future, .. } => Some(future.process),
             _ => None,
@@ -378,6 +402,12 @@ mod tests {
                 actor: to,
                 reason: "failure".into(),
             },
+            Frame::Offer { to, ack: future },
+            Frame::OfferAsk {
+                to,
+                reply,
+                ack: future,
+            },
         ]
     }
 
@@ -514,6 +544,30 @@ mod tests {
                     reason: "fa\u{ef}lure".into(),
                 },
                 b"details".to_vec(),
+            ),
+            (
+                Frame::Offer {
+                    to: Address {
+                        process: 2,
+                        actor: 7,
+                    },
+                    ack: FutureId {
+                        process: 0,
+                        id: 0x8000_0000,
+                    },
+                },
+                b"offer".to_vec(),
+            ),
+            (
+                Frame::OfferAsk {
+                    to: Address {
+                        process: 1,
+                        actor: 9,
+                    },
+                    reply: asker,
+                    ack: FutureId { process: 0, id: 42 },
+                },
+                b"offered ask".to_vec(),
             ),
         ]
     }

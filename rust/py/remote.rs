@@ -2,6 +2,7 @@
 //! process sees it. Sending pickles the message (an unpicklable one fails
 //! right here, at the caller) and writes a frame with the GIL released.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyTypeError;
@@ -15,6 +16,7 @@ use super::future::FutureState;
 use super::metrics::snapshot_dict;
 use super::node;
 use super::pickling;
+use super::python::MailboxFull;
 use crate::event::Event;
 use crate::node::{Answer, SendError};
 use crate::pool::frame::Address;
@@ -33,6 +35,8 @@ pub struct PyRemoteMailbox {
     to: Address,
     label: Mutex<String>,
     stopped: Arc<Event>,
+    /// Whether a send waits until the actor's process has queued it.
+    confirmed: AtomicBool,
 }
 
 impl PyRemoteMailbox {
@@ -60,12 +64,52 @@ impl PyRemoteMailbox {
                 self.label_text(),
             )),
         };
+        if self.confirmed.load(Ordering::Relaxed) {
+            return self.offer(py, payload, answer, reply);
+        }
         let sent = py.detach(|| node::get().send_message(to, payload, answer));
         match sent {
             Ok(()) => Ok(()),
             // Too large to send: an error at the call, whoever waits.
             Err(err @ SendError::TooLarge(_)) => Err(send_failed(&self.label_text(), &err)),
             Err(err) => reply.fail(py, send_failed(&self.label_text(), &err)),
+        }
+    }
+
+    /// Sends `payload` and waits, GIL released, until the actor's process
+    /// has queued it (an `Offer`): a bounded mailbox that makes senders
+    /// wait, or refuses them, does so across processes too. A refusal
+    /// raises here: `MailboxFull`, or `ActorDeadError` for a tell (an
+    /// asker's future holds that one).
+    fn offer(
+        &self,
+        py: Python<'_>,
+        payload: Vec<u8>,
+        answer: Option<Answer<FutureState>>,
+        reply: Reply,
+    ) -> PyResult<()> {
+        let to = self.to;
+        let label = self.label_text();
+        let ack = Arc::new(FutureState::default());
+        let sent = {
+            let ack = Arc::clone(&ack);
+            let label = label.clone();
+            py.detach(|| node::get().send_offer(to, payload, answer, ack, label))
+        };
+        if let Err(err) = sent {
+            return match err {
+                SendError::TooLarge(_) => Err(send_failed(&label, &err)),
+                _ => reply.fail(py, send_failed(&label, &err)),
+            };
+        }
+        match ack.get(py, None) {
+            Ok(_) => Ok(()),
+            Err(err) if err.is_instance_of::<MailboxFull>(py) => Err(err),
+            // An asker's future holds the refusal too.
+            Err(err) => match reply {
+                Reply::Nobody => Err(err),
+                _ => Ok(()),
+            },
         }
     }
 }
@@ -102,7 +146,22 @@ impl PyRemoteMailbox {
             to,
             label: Mutex::new("actor".to_owned()),
             stopped: node::get().stop_flag(to),
+            confirmed: AtomicBool::new(false),
         }
+    }
+
+    /// Whether a send waits until the actor's process has queued the
+    /// message: set for an actor whose bounded mailbox makes senders wait
+    /// (`"block"`) or refuses them (`"fail"`), so that it does so for
+    /// senders in other processes too.
+    #[getter]
+    fn confirmed(&self) -> bool {
+        self.confirmed.load(Ordering::Relaxed)
+    }
+
+    #[setter]
+    fn set_confirmed(&self, confirmed: bool) {
+        self.confirmed.store(confirmed, Ordering::Relaxed);
     }
 
     /// The actor's stopped flag, as far as this process knows.
