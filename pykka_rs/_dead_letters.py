@@ -63,4 +63,3 @@ def keep_dead_letters(count: int) -> None:
         msg = f"count must be an int, not {type(count).__name__}"
         raise TypeError(msg)
     _core.keep_dead_letters(count)
-

@@ -1122,9 +1122,7 @@ class Node:
         self._deliver(
             fields["to"]["actor"],
             payload,
-            None
-            if reply is None
-            else _RemoteReply((reply["process"], reply["id"])),
+            None if reply is None else _RemoteReply((reply["process"], reply["id"])),
         )
         ack = (fields["ack"]["process"], fields["ack"]["id"])
         self._send_resolution(ack, (True, pickle.dumps(None)))

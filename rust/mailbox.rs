@@ -328,7 +328,9 @@ impl<T> Mailbox<T> {
     pub fn try_send(&self, item: T) -> Result<(), Refused<T>> {
         let capacity = self.capacity.load(Ordering::Relaxed);
         if capacity == UNBOUNDED {
-            return self.send(item).map_err(|Stopped(item)| Refused::Stopped(item));
+            return self
+                .send(item)
+                .map_err(|Stopped(item)| Refused::Stopped(item));
         }
         self.sends_in_progress.fetch_add(1, Ordering::SeqCst);
         let result = if self.stopped.is_set() {
@@ -380,7 +382,10 @@ impl<T> Mailbox<T> {
                 while self.is_full() && !self.stopped.is_set() {
                     let now = Instant::now();
                     guard = match deadline {
-                        None => room.freed.wait(guard).unwrap_or_else(PoisonError::into_inner),
+                        None => room
+                            .freed
+                            .wait(guard)
+                            .unwrap_or_else(PoisonError::into_inner),
                         Some(deadline) if deadline > now => {
                             room.freed
                                 .wait_timeout(guard, deadline - now)
@@ -678,7 +683,9 @@ mod tests {
         }
         assert!(mailbox.stats().snapshot().high_water <= 4);
         got.sort_unstable();
-        let expected: Vec<u32> = (0..4).flat_map(|s| (0..500).map(move |i| s * 1000 + i)).collect();
+        let expected: Vec<u32> = (0..4)
+            .flat_map(|s| (0..500).map(move |i| s * 1000 + i))
+            .collect();
         assert_eq!(got, expected);
     }
 }

@@ -84,7 +84,13 @@ def letters_of(ref: pykka.ActorRef[Any], kind: str) -> list[tuple[str, str, str]
 
 @pytest.mark.parametrize(
     ("size", "error"),
-    [("3", TypeError), (2.5, TypeError), (True, TypeError), (0, ValueError), (-1, ValueError)],
+    [
+        ("3", TypeError),
+        (2.5, TypeError),
+        (True, TypeError),
+        (0, ValueError),
+        (-1, ValueError),
+    ],
 )
 def test_a_wrong_mailbox_size_is_refused_when_the_class_is_defined(
     size: Any, error: type[Exception]
@@ -135,16 +141,18 @@ def test_a_bounded_actor_has_its_bound_on_its_mailbox() -> None:
 
 
 def test_the_core_mailbox_refuses_a_second_bound_once_used() -> None:
-    mailbox = pykka._core.Mailbox()  # noqa: SLF001
+    mailbox = pykka._core.Mailbox()
     mailbox.tell("first")
     with pytest.raises(ValueError, match="before its first message"):
         mailbox.set_bound(3, "fail")
     with pytest.raises(TypeError, match="must be an int"):
-        pykka._core.Mailbox().set_bound("3", "fail")  # type: ignore[arg-type]  # noqa: SLF001
+        pykka._core.Mailbox().set_bound("3", "fail")  # type: ignore[arg-type]
 
 
 def test_interpreter_actors_refuse_a_bound_and_say_why() -> None:
-    with pytest.raises(TypeError, match="InterpreterActor does not support mailbox_size"):
+    with pytest.raises(
+        TypeError, match="InterpreterActor does not support mailbox_size"
+    ):
 
         class Bounded(pykka.InterpreterActor):
             mailbox_size = 5
@@ -290,7 +298,7 @@ def test_a_sender_waiting_for_room_gets_actor_dead_error_when_the_actor_stops(
     def send() -> None:
         try:
             ref.tell("waits")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             outcome.append(exc)
         else:
             outcome.append(None)
@@ -327,13 +335,13 @@ def test_an_actor_with_a_full_mailbox_can_still_be_stopped(kind: str) -> None:
 # --- Senders in worker processes --------------------------------------------
 
 
-@pytest.mark.parametrize("same_worker", [False, True], ids=["other_worker", "same_worker"])
+@pytest.mark.parametrize("seat", [0, 1], ids=["same_worker", "other_worker"])
 @pytest.mark.parametrize("policy", ["block", "fail", "drop"])
 def test_a_sender_in_a_worker_meets_the_bound_as_the_parent_does(
-    policy: str, same_worker: bool
+    policy: str, seat: int
 ) -> None:
     ref = CLASSES["process", policy].start_on(0)
-    sender = Sender.start_on(0 if same_worker else 1)
+    sender = Sender.start_on(seat)
     held = Held(ref)
     fill(ref)
     extra = ["a", "b"]
@@ -394,7 +402,9 @@ def test_racing_senders_never_push_the_depth_past_the_bound(kind: str) -> None:
 # --- The dead-letter log ----------------------------------------------------
 
 
-def test_a_tell_to_a_stopped_actor_is_a_dead_letter_with_who_what_why_and_when() -> None:
+def test_a_tell_to_a_stopped_actor_is_a_dead_letter_with_who_what_why_and_when() -> (
+    None
+):
     ref = pykka.ThreadingActor.start()
     ref.stop()
     before = pykka.stats().dead_letters
@@ -447,7 +457,9 @@ def test_the_log_keeps_the_latest_letters_and_the_count_keeps_all() -> None:
         pykka.keep_dead_letters(1000)
 
 
-@pytest.mark.parametrize(("count", "error"), [(-1, ValueError), ("3", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    ("count", "error"), [(-1, ValueError), ("3", TypeError), (True, TypeError)]
+)
 def test_keep_dead_letters_takes_a_count_of_zero_or_more(
     count: Any, error: type[Exception]
 ) -> None:

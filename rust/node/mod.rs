@@ -1236,7 +1236,7 @@ impl<H: Host> Node<H> {
                 Frame::Tell { to } => {
                     dead_letters::record(
                         format!("actor {} of process {}", to.actor, to.process),
-                        format!("<a pickled message of {} bytes>", payload_len),
+                        format!("<a pickled message of {payload_len} bytes>"),
                         format!("its process could not be reached: {reason}"),
                     );
                     self.dead_letter(format!(

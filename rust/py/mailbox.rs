@@ -28,10 +28,10 @@ const REPR_LIMIT: usize = 200;
 /// A message's `repr()` for the dead-letter log, shortened; never raises.
 pub(crate) fn describe(py: Python<'_>, message: &Message) -> String {
     let text = match message {
-        Message::Object(object) => object
-            .bind(py)
-            .repr()
-            .map_or_else(|_| "<a message whose repr() raised>".to_owned(), |r| r.to_string()),
+        Message::Object(object) => object.bind(py).repr().map_or_else(
+            |_| "<a message whose repr() raised>".to_owned(),
+            |r| r.to_string(),
+        ),
         Message::Pickled(bytes) => format!("<a pickled message of {} bytes>", bytes.len()),
     };
     if text.chars().count() <= REPR_LIMIT {
@@ -147,7 +147,11 @@ impl PyMailbox {
                 }
             }
             Overflow::Block if Deadlock::is_running(self.id()) => {
-                self.letter(py, &envelope.message, "the actor sent it to its own full mailbox");
+                self.letter(
+                    py,
+                    &envelope.message,
+                    "the actor sent it to its own full mailbox",
+                );
                 Err(self.full(
                     ": its actor sent to it, and would wait forever for itself to take a \
                      message; send to yourself only with room to spare, or use \
@@ -162,7 +166,11 @@ impl PyMailbox {
                     Err(Refused::Full(envelope)) => envelope,
                 };
                 if let Err(err) = py.check_signals() {
-                    self.letter(py, &envelope.message, "the sender was interrupted while it waited for room");
+                    self.letter(
+                        py,
+                        &envelope.message,
+                        "the sender was interrupted while it waited for room",
+                    );
                     return Err(err);
                 }
             },

@@ -34,7 +34,12 @@ impl Host for PyRuntime {
     /// names its class first: that reference, near the start, marks it.
     fn is_control(message: &[u8]) -> bool {
         const MODULE: &[u8] = b"\x8c\x11pykka_rs.messages\x94\x8c";
-        const NAMES: [&[u8]; 4] = [b"\x0a_ActorStop", b"\x09_Shutdown", b"\x05_Link", b"\x05_Exit"];
+        const NAMES: [&[u8]; 4] = [
+            b"\x0a_ActorStop",
+            b"\x09_Shutdown",
+            b"\x05_Link",
+            b"\x05_Exit",
+        ];
         let head = &message[..message.len().min(64)];
         head.windows(MODULE.len())
             .position(|window| window == MODULE)
