@@ -277,6 +277,25 @@ def test_a_blocking_ask_waits_for_room_too(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_a_blocking_ask_with_a_timeout_gives_up_waiting_for_room(kind: str) -> None:
+    ref = CLASSES[kind, "block"].start()
+    held = Held(ref)
+    told = fill(ref)
+    started = time.monotonic()
+    with pytest.raises(pykka.Timeout):
+        ref.ask("too late", timeout=0.3)
+    assert time.monotonic() - started < 10
+    held.release()
+    if kind == "thread":
+        assert call(ref, "received") == told
+    else:
+        # Parked in the worker, it goes in once there is room, as an ask
+        # whose reply timed out was still handled.
+        wait_until(lambda: call(ref, "received") == [*told, "too late"])
+    ref.stop()
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_an_actor_telling_itself_into_its_own_full_mailbox_gets_mailbox_full(
     kind: str,
 ) -> None:

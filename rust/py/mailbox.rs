@@ -15,7 +15,7 @@ use super::future::FutureState;
 use super::gil;
 use super::metrics::snapshot_dict;
 use super::node;
-use super::python::{self, MailboxFull};
+use super::python::{self, MailboxFull, Timeout};
 use crate::dead_letters;
 use crate::error::CoreError;
 use crate::event::Event;
@@ -69,7 +69,7 @@ impl PyMailbox {
     /// actor has stopped, fails its reply and says so.
     fn send(&self, py: Python<'_>, envelope: Envelope) -> PyResult<()> {
         if self.inner.bound().is_some() {
-            return self.offer(py, envelope);
+            return self.offer(py, envelope, None);
         }
         match self.inner.send(envelope) {
             Ok(()) => Ok(()),
@@ -117,8 +117,9 @@ impl PyMailbox {
     /// `ActorDeadError`); the actor sending into its own full mailbox gets
     /// `MailboxFull` instead, since it would wait for itself. `fail` raises
     /// `MailboxFull`; `drop` fails only an asker's future with it. Every
-    /// refused message goes to the dead-letter log.
-    fn offer(&self, py: Python<'_>, envelope: Envelope) -> PyResult<()> {
+    /// refused message goes to the dead-letter log. A `block` wait gives up
+    /// at `deadline`, if there is one, with `Timeout`.
+    fn offer(&self, py: Python<'_>, envelope: Envelope, deadline: Option<Instant>) -> PyResult<()> {
         let inner = &self.inner;
         if Self::is_control(py, &envelope.message)? {
             return match inner.send_control(envelope) {
@@ -159,12 +160,23 @@ impl PyMailbox {
                 ))
             }
             Overflow::Block => loop {
-                let until = Instant::now() + gil::SLICE;
+                let slice_end = Instant::now() + gil::SLICE;
+                let until = deadline.map_or(slice_end, |d| d.min(slice_end));
                 envelope = match py.detach(|| inner.send_waiting(envelope, Some(until))) {
                     Ok(()) => return Ok(()),
                     Err(Refused::Stopped(envelope)) => return self.refuse(py, envelope),
                     Err(Refused::Full(envelope)) => envelope,
                 };
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    self.letter(
+                        py,
+                        &envelope.message,
+                        "the sender's timeout passed while it waited for room",
+                    );
+                    return Err(Timeout::new_err(
+                        "the timeout passed while the message waited for room in the mailbox",
+                    ));
+                }
                 if let Err(err) = py.check_signals() {
                     self.letter(
                         py,
@@ -365,9 +377,12 @@ impl PyMailbox {
             reply: Reply::State(Arc::clone(&state)),
         };
         if self.inner.bound().is_some() {
-            // The bound's policy may wait for room, raise, or fail the reply.
-            self.send(py, envelope)?;
-            return state.get(py, timeout);
+            // The bound's policy may wait for room (within the timeout),
+            // raise, or fail the reply.
+            let deadline = gil::deadline(timeout)?;
+            self.offer(py, envelope, deadline)?;
+            let rest = gil::remaining(py, deadline);
+            return state.get(py, rest.as_ref());
         }
         // Send with the GIL already released, and wait in the same breath: the
         // actor can take the GIL the moment it sees the message, and a quick

@@ -13,10 +13,11 @@ use super::envelope::{Envelope, Message, Reply};
 use super::errors::{ActorDeadError, send_failed};
 use super::event::PyEvent;
 use super::future::FutureState;
+use super::gil;
 use super::metrics::snapshot_dict;
 use super::node;
 use super::pickling;
-use super::python::MailboxFull;
+use super::python::{MailboxFull, Timeout};
 use crate::event::Event;
 use crate::node::{Answer, SendError};
 use crate::pool::frame::Address;
@@ -50,6 +51,18 @@ impl PyRemoteMailbox {
 
     /// Sends `message`, answered as `reply` says.
     fn send(&self, py: Python<'_>, message: &Bound<'_, PyAny>, reply: Reply) -> PyResult<()> {
+        self.send_within(py, message, reply, None)
+    }
+
+    /// Sends `message`, answered as `reply` says; a send that waits until
+    /// the message is queued (see `offer`) gives up after `timeout`.
+    fn send_within(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        reply: Reply,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         if self.stopped.is_set() {
             return reply.fail(py, self.dead());
         }
@@ -65,7 +78,7 @@ impl PyRemoteMailbox {
             )),
         };
         if self.confirmed.load(Ordering::Relaxed) {
-            return self.offer(py, payload, answer, reply);
+            return self.offer(py, payload, answer, reply, timeout);
         }
         let sent = py.detach(|| node::get().send_message(to, payload, answer));
         match sent {
@@ -87,6 +100,7 @@ impl PyRemoteMailbox {
         payload: Vec<u8>,
         answer: Option<Answer<FutureState>>,
         reply: Reply,
+        timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let to = self.to;
         let label = self.label_text();
@@ -102,9 +116,13 @@ impl PyRemoteMailbox {
                 _ => reply.fail(py, send_failed(&label, &err)),
             };
         }
-        match ack.get(py, None) {
+        match ack.get(py, timeout) {
             Ok(_) => Ok(()),
-            Err(err) if err.is_instance_of::<MailboxFull>(py) => Err(err),
+            Err(err)
+                if err.is_instance_of::<MailboxFull>(py) || err.is_instance_of::<Timeout>(py) =>
+            {
+                Err(err)
+            }
             // An asker's future holds the refusal too.
             Err(err) => match reply {
                 Reply::Nobody => Err(err),
@@ -215,9 +233,12 @@ impl PyRemoteMailbox {
         message: &Bound<'_, PyAny>,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        let deadline = gil::deadline(timeout)?;
         let state = Arc::new(FutureState::default());
-        self.send(py, message, Reply::State(Arc::clone(&state)))?;
-        state.get(py, timeout)
+        self.send_within(py, message, Reply::State(Arc::clone(&state)), timeout)?;
+        // What is left of the timeout, once the message is queued.
+        let rest = gil::remaining(py, deadline);
+        state.get(py, rest.as_ref())
     }
 
     /// Send an `Envelope`'s message, answered to its `reply_to`.
