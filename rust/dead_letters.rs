@@ -18,7 +18,6 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::sync::lock;
@@ -39,8 +38,40 @@ pub struct DeadLetter {
     pub time: f64,
 }
 
-static RING: Mutex<VecDeque<DeadLetter>> = Mutex::new(VecDeque::new());
-static KEPT: AtomicUsize = AtomicUsize::new(DEFAULT_KEPT);
+/// The latest letters, at most `kept` of them.
+#[derive(Debug)]
+struct Ring {
+    letters: VecDeque<DeadLetter>,
+    kept: usize,
+}
+
+impl Ring {
+    const fn new() -> Self {
+        Self {
+            letters: VecDeque::new(),
+            kept: DEFAULT_KEPT,
+        }
+    }
+
+    fn push(&mut self, letter: DeadLetter) {
+        if self.kept == 0 {
+            return;
+        }
+        while self.letters.len() >= self.kept {
+            self.letters.pop_front();
+        }
+        self.letters.push_back(letter);
+    }
+
+    fn keep(&mut self, kept: usize) {
+        self.kept = kept;
+        while self.letters.len() > kept {
+            self.letters.pop_front();
+        }
+    }
+}
+
+static RING: Mutex<Ring> = Mutex::new(Ring::new());
 
 /// Records a letter: counts it and keeps it in the ring.
 pub fn record(receiver: String, message: String, reason: String) {
@@ -48,60 +79,66 @@ pub fn record(receiver: String, message: String, reason: String) {
     let time = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |since| since.as_secs_f64());
-    let kept = KEPT.load(Ordering::Relaxed);
-    let mut ring = lock(&RING);
-    while ring.len() >= kept.max(1) {
-        ring.pop_front();
-    }
-    if kept > 0 {
-        ring.push_back(DeadLetter {
-            receiver,
-            message,
-            reason,
-            time,
-        });
-    }
+    lock(&RING).push(DeadLetter {
+        receiver,
+        message,
+        reason,
+        time,
+    });
 }
 
 /// The letters kept, oldest first.
 pub fn recent() -> Vec<DeadLetter> {
-    lock(&RING).iter().cloned().collect()
+    lock(&RING).letters.iter().cloned().collect()
 }
 
 /// Keeps at most `kept` letters from now on (0 keeps none; they are
 /// still counted), forgetting the oldest beyond it.
 pub fn set_kept(kept: usize) {
-    KEPT.store(kept, Ordering::Relaxed);
-    let mut ring = lock(&RING);
-    while ring.len() > kept {
-        ring.pop_front();
-    }
+    lock(&RING).keep(kept);
 }
 
 /// Forgets every letter kept (the count stays).
 pub fn clear() {
-    lock(&RING).clear();
+    lock(&RING).letters.clear();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    // One test: the ring is the process's, and tests run in parallel.
-    #[test]
-    fn the_ring_keeps_the_latest_letters_and_every_one_is_counted() {
-        let before = crate::metrics::dead_letters();
-        set_kept(3);
-        clear();
-        for i in 0..5 {
-            record(format!("actor {i}"), format!("m{i}"), "gone".to_owned());
+    fn letter(message: &str) -> DeadLetter {
+        DeadLetter {
+            receiver: "actor 1 of process 0".into(),
+            message: message.into(),
+            reason: "gone".into(),
+            time: 0.0,
         }
-        let kept: Vec<String> = recent().into_iter().map(|l| l.message).collect();
-        assert_eq!(kept, ["m2", "m3", "m4"]);
-        assert!(crate::metrics::dead_letters() >= before + 5);
-        set_kept(0);
+    }
+
+    fn messages(ring: &Ring) -> Vec<&str> {
+        ring.letters.iter().map(|l| l.message.as_str()).collect()
+    }
+
+    #[test]
+    fn the_ring_keeps_the_latest_letters() {
+        let mut ring = Ring::new();
+        ring.keep(3);
+        for i in 0..5 {
+            ring.push(letter(&format!("m{i}")));
+        }
+        assert_eq!(messages(&ring), ["m2", "m3", "m4"]);
+        ring.keep(1);
+        assert_eq!(messages(&ring), ["m4"]);
+        ring.keep(0);
+        ring.push(letter("m5"));
+        assert!(ring.letters.is_empty());
+    }
+
+    #[test]
+    fn every_letter_recorded_is_counted() {
+        let before = crate::metrics::dead_letters();
         record("a".into(), "b".into(), "c".into());
-        assert!(recent().is_empty());
-        set_kept(DEFAULT_KEPT);
+        assert!(crate::metrics::dead_letters() > before);
     }
 }

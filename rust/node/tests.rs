@@ -1041,3 +1041,97 @@ fn a_closed_relay_fails_what_it_held_and_is_announced_stopped() {
     let refused = ask(&worker, stable, b"anyone?");
     assert_eq!(undeliverable(&refused.wait()), "Echo (urn:1) not found");
 }
+
+/// An actor of `node` whose mailbox holds `capacity` messages.
+fn bounded_actor(
+    node: &Arc<FakeNode>,
+    capacity: usize,
+    overflow: crate::mailbox::Overflow,
+) -> (Arc<FakeMailbox>, Address) {
+    let (mailbox, address) = actor(node);
+    mailbox
+        .set_bound(crate::mailbox::Bound { capacity, overflow })
+        .unwrap();
+    (mailbox, address)
+}
+
+fn offer(node: &Arc<FakeNode>, to: Address, message: &[u8]) -> Arc<FakeFuture> {
+    let ack = Arc::new(FakeFuture::default());
+    node.send_offer(
+        to,
+        message.to_vec(),
+        None,
+        Arc::clone(&ack),
+        "Bounded (urn:2)".into(),
+    )
+    .unwrap();
+    ack
+}
+
+fn confirmed(outcome: &Resolution) -> bool {
+    *outcome
+        == Resolution::Pickled {
+            ok: true,
+            payload: PICKLED_NONE.to_vec(),
+        }
+}
+
+#[test]
+fn an_offer_to_a_full_block_mailbox_is_confirmed_once_there_is_room() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = bounded_actor(&worker, 1, crate::mailbox::Overflow::Block);
+    assert!(confirmed(&offer(&parent, address, b"first").wait()));
+    let second = offer(&parent, address, b"second");
+    // Parked in the worker: the mailbox stays at its bound, unconfirmed.
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!second.0.is_set());
+    assert_eq!(mailbox.len(), 1);
+    assert_eq!(receive(&mailbox).0, b"first");
+    assert!(confirmed(&second.wait()));
+    assert_eq!(receive(&mailbox).0, b"second");
+}
+
+#[test]
+fn a_parked_offer_is_refused_when_the_actor_stops() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = bounded_actor(&worker, 1, crate::mailbox::Overflow::Block);
+    assert!(confirmed(&offer(&parent, address, b"first").wait()));
+    let second = offer(&parent, address, b"second");
+    std::thread::sleep(Duration::from_millis(20));
+    mailbox.stopped().set();
+    assert_eq!(undeliverable(&second.wait()), "Bounded (urn:2) not found");
+    assert_eq!(mailbox.drain_stopped().len(), 1);
+}
+
+#[test]
+fn an_offer_to_a_full_fail_mailbox_is_refused_as_full() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = bounded_actor(&worker, 1, crate::mailbox::Overflow::Fail);
+    assert!(confirmed(&offer(&parent, address, b"first").wait()));
+    let before = crate::metrics::dead_letters();
+    let refused = offer(&parent, address, b"second").wait();
+    assert!(
+        undeliverable(&refused).ends_with(MAILBOX_FULL),
+        "{refused:?}"
+    );
+    assert_eq!(mailbox.len(), 1);
+    assert!(crate::metrics::dead_letters() > before);
+}
+
+#[test]
+fn a_tell_or_ask_to_a_full_mailbox_is_refused_without_waiting() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = bounded_actor(&worker, 1, crate::mailbox::Overflow::Block);
+    parent
+        .send_message(address, b"first".to_vec(), None)
+        .unwrap();
+    let asked = ask(&parent, address, b"second");
+    assert!(undeliverable(&asked.wait()).ends_with(MAILBOX_FULL));
+    parent
+        .send_message(address, b"third".to_vec(), None)
+        .unwrap();
+    // Behind the refused ones, on the same link: the first is all there is.
+    let ping = ask(&parent, address, b"fourth");
+    assert!(undeliverable(&ping.wait()).ends_with(MAILBOX_FULL));
+    assert_eq!(mailbox.len(), 1);
+}

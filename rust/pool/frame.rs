@@ -727,7 +727,9 @@ mod tests {
                 None,
                 None,
                 None,
-                None
+                None,
+                Some(2),
+                Some(2)
             ]
         );
     }

@@ -45,7 +45,7 @@ pub fn deadline(timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Instant>>
 
 /// The seconds left until `deadline`, as a Python float for a `timeout`
 /// argument (`None` without a deadline, 0 once it passed).
-pub fn remaining<'py>(py: Python<'py>, deadline: Option<Instant>) -> Option<Bound<'py, PyAny>> {
+pub fn remaining(py: Python<'_>, deadline: Option<Instant>) -> Option<Bound<'_, PyAny>> {
     deadline.map(|deadline| {
         let left = deadline.saturating_duration_since(Instant::now());
         pyo3::types::PyFloat::new(py, left.as_secs_f64()).into_any()
