@@ -123,8 +123,8 @@ CLASSES = {
 }
 
 
-class Sender(pykka.ProcessActor):
-    """Sends on another actor's behalf, from a worker process."""
+class Telling:
+    """Sends on another actor's behalf, from where it runs."""
 
     def tell_each(self, ref: pykka.ActorRef[Any], messages: list[Any]) -> list[str]:
         """Tell each message to `ref`; say for each what the tell did."""
@@ -139,3 +139,11 @@ class Sender(pykka.ProcessActor):
             else:
                 outcomes.append("ok")
         return outcomes
+
+
+class Sender(Telling, pykka.ProcessActor):
+    """Sends from a worker process."""
+
+
+class InterpreterSender(Telling, pykka.InterpreterActor):
+    """Sends from a subinterpreter."""

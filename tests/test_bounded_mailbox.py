@@ -9,6 +9,7 @@ bound. Actors are held busy on futures of this process (see
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from bounded_actors import (
     CAPACITY,
     CLASSES,
+    InterpreterSender,
     ProcessConsumer,
     Sender,
     ThreadBlock,
@@ -378,6 +380,24 @@ def test_a_sender_in_a_worker_meets_the_bound_as_the_parent_does(
         assert got == (["full", "full"] if policy == "fail" else ["ok", "ok"])
         expected = [f"fill {i}" for i in range(CAPACITY)]
     assert call(ref, "received") == expected
+    sender.stop()
+    ref.stop()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="subinterpreters need 3.12")
+def test_a_sender_in_a_subinterpreter_is_refused_as_drop_refuses() -> None:
+    ref = CLASSES["thread", "fail"].start()
+    sender = InterpreterSender.start()
+    held = Held(ref)
+    told = fill(ref)
+    before = pykka.stats().dead_letters
+    # It does not wait for its messages to be queued: refused, as dropped.
+    assert sender.proxy().tell_each(ref, ["a", "b"]).get(timeout=30) == ["ok", "ok"]
+    wait_until(lambda: pykka.stats().dead_letters >= before + 2)
+    refused = [d for d in pykka.dead_letters() if d.reason == "the mailbox was full"]
+    assert refused[-1].receiver.endswith("of process 0")
+    held.release()
+    assert call(ref, "received") == told
     sender.stop()
     ref.stop()
 
