@@ -99,7 +99,7 @@ class Slot:
 
 @final
 class Mailbox:
-    """An actor's inbox: an unbounded queue of envelopes, closed by the actor's stopped flag."""
+    """An actor's inbox: a queue of envelopes, unbounded unless `set_bound()` bounds it, closed by the actor's stopped flag."""
 
     def __init__(self) -> None: ...
     def set_bound(self, capacity: int, overflow: str) -> None:

@@ -384,6 +384,29 @@ def test_a_sender_in_a_worker_meets_the_bound_as_the_parent_does(
     ref.stop()
 
 
+@pytest.mark.parametrize("policy", ["block", "fail"])
+def test_a_sender_in_a_worker_meets_the_bound_of_a_thread_actor_here(
+    policy: str,
+) -> None:
+    ref = CLASSES["thread", policy].start()
+    sender = Sender.start()
+    held = Held(ref)
+    told = fill(ref)
+    outcomes = sender.proxy().tell_each(ref, ["a"])
+    if policy == "block":
+        with pytest.raises(pykka.Timeout):
+            outcomes.get(timeout=0.2)
+        held.release()
+        assert outcomes.get(timeout=30) == ["ok"]
+        assert call(ref, "received") == [*told, "a"]
+    else:
+        assert outcomes.get(timeout=30) == ["full"]
+        held.release()
+        assert call(ref, "received") == told
+    sender.stop()
+    ref.stop()
+
+
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="subinterpreters need 3.12")
 def test_a_sender_in_a_subinterpreter_is_refused_as_drop_refuses() -> None:
     ref = CLASSES["thread", "fail"].start()

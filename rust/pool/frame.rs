@@ -72,7 +72,8 @@ pub enum Frame {
         ok: bool,
     },
     /// An `Ask` that no actor can answer, sent back by the process that could
-    /// not deliver it; the asker raises `ActorDeadError`. No payload.
+    /// not deliver it; the asker raises `ActorDeadError` (`MailboxFull` for
+    /// the reason `crate::node::MAILBOX_FULL`). No payload.
     Undeliverable {
         /// The future waiting for the answer.
         to: FutureId,

@@ -42,8 +42,8 @@ pub(crate) fn describe(py: Python<'_>, message: &Message) -> String {
     short
 }
 
-/// An actor's inbox: an unbounded queue of envelopes, closed by the actor's
-/// stopped flag.
+/// An actor's inbox: a queue of envelopes, unbounded unless `set_bound()`
+/// bounds it, closed by the actor's stopped flag.
 ///
 /// Implements Pykka's inbox protocol (`put`, `get`, `empty`). `get` waits
 /// with the GIL released. Once the actor has stopped, sending raises
