@@ -36,17 +36,26 @@ class DeadLetter:
 
 
 def dead_letters() -> list[DeadLetter]:
-    """The latest messages of this process that reached no actor, oldest first.
+    """The latest messages that reached no actor, oldest first.
 
     Each process keeps its own log of the latest 1000 (see
-    `keep_dead_letters()`); `stats().dead_letters` counts every one, in
-    every process. A message from another process that finds no actor, or
-    no room, is logged in the process that refused it.
+    `keep_dead_letters()`); a message from another process that finds no
+    actor, or no room, is logged in the process that refused it. In the
+    program's process this returns its own letters and those of every
+    worker process (asked in turn), by time; in a worker, the worker's.
+    Interpreter workers keep no log. `stats().dead_letters` counts every
+    letter, in every process.
 
     Returns:
         the letters kept, oldest first
     """
-    return [DeadLetter(*letter) for letter in _core.dead_letters()]
+    letters = list(_core.dead_letters())
+    if _core.process() == 0:
+        from pykka_rs._process import workers_dead_letters  # noqa: PLC0415 (import cycle)
+
+        letters += workers_dead_letters()
+        letters.sort(key=lambda letter: letter[3])
+    return [DeadLetter(*letter) for letter in letters]
 
 
 def keep_dead_letters(count: int) -> None:
