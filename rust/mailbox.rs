@@ -18,7 +18,7 @@
 //! depth never passes the capacity however many senders race, and the
 //! actor gives the slot back when it takes the message. What a sender does
 //! when no slot is free is the bound's [`Overflow`] policy: wait for room
-//! ([`Mailbox::send_waiting`]), or be refused at once ([`Full`]). A sender
+//! ([`Mailbox::send_waiting`]), or be refused at once ([`Refused::Full`]). A sender
 //! waiting for room waits on a condition variable that the actor signals
 //! when it frees a slot, and that the stopped flag wakes, so a stop ends
 //! every wait. Control messages (a stop request, say) take a slot without

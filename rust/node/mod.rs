@@ -719,14 +719,17 @@ impl<H: Host> Node<H> {
             if let Some(reply) = reply {
                 self.send_undeliverable(reply, MAILBOX_FULL.to_owned());
             }
-        } else if let Some(reply) = reply {
-            self.send_undeliverable(reply, "not found".to_owned());
         } else {
             dead_letters::record(receiver, what, "the actor is gone".to_owned());
-            self.dead_letter(format!(
-                "a message to actor {actor} of process {} was dropped: the actor is gone",
-                self.process
-            ));
+            if let Some(reply) = reply {
+                self.send_undeliverable(reply, "not found".to_owned());
+            } else {
+                // Nobody else hears of it: say so.
+                self.dead_letter(format!(
+                    "a message to actor {actor} of process {} was dropped: the actor is gone",
+                    self.process
+                ));
+            }
         }
     }
 
@@ -1222,30 +1225,38 @@ impl<H: Host> Node<H> {
     /// Parent: passes a frame on to the process it is for.
     fn forward(&self, process: u32, header: &Frame, payload: Vec<u8>) {
         let payload_len = payload.len();
-        if let Err(reason) = self.send_frame_owned(process, header, payload) {
-            match header {
-                Frame::Ask { reply, .. }
-                | Frame::Subscribe { reply, .. }
-                | Frame::Offer { ack: reply, .. } => {
-                    self.send_undeliverable(*reply, format!("is unreachable: {reason}"));
-                }
-                Frame::OfferAsk { reply, ack, .. } => {
-                    self.send_undeliverable(*reply, format!("is unreachable: {reason}"));
-                    self.send_undeliverable(*ack, format!("is unreachable: {reason}"));
-                }
-                Frame::Tell { to } => {
-                    dead_letters::record(
-                        format!("actor {} of process {}", to.actor, to.process),
-                        format!("<a pickled message of {payload_len} bytes>"),
-                        format!("its process could not be reached: {reason}"),
-                    );
+        let Err(reason) = self.send_frame_owned(process, header, payload) else {
+            return;
+        };
+        let unreachable = format!("is unreachable: {reason}");
+        match header {
+            Frame::Subscribe { reply, .. } => self.send_undeliverable(*reply, unreachable),
+            Frame::Tell { to }
+            | Frame::Ask { to, .. }
+            | Frame::Offer { to, .. }
+            | Frame::OfferAsk { to, .. } => {
+                dead_letters::record(
+                    format!("actor {} of process {}", to.actor, to.process),
+                    format!("<a pickled message of {payload_len} bytes>"),
+                    format!("its process could not be reached: {reason}"),
+                );
+                let waiting = match header {
+                    Frame::Ask { reply, .. } | Frame::Offer { ack: reply, .. } => vec![*reply],
+                    Frame::OfferAsk { reply, ack, .. } => vec![*reply, *ack],
+                    _ => Vec::new(),
+                };
+                if waiting.is_empty() {
+                    // Nobody else hears of it: say so.
                     self.dead_letter(format!(
                         "a message to actor {} of process {} was dropped: {reason}",
                         to.actor, to.process
                     ));
                 }
-                _ => {} // a reply for a process that is gone: nobody waits for it
+                for future in waiting {
+                    self.send_undeliverable(future, unreachable.clone());
+                }
             }
+            _ => {} // a reply for a process that is gone: nobody waits for it
         }
     }
 
