@@ -7,7 +7,12 @@ import logging as _logging
 
 # First: in a subinterpreter, pykka_rs._core is a stand-in (see _select.py).
 from pykka_rs import _select  # noqa: F401  # isort:skip
-from pykka_rs._dead_letters import DeadLetter, dead_letters, keep_dead_letters
+from pykka_rs._dead_letters import (
+    DeadLetter,
+    dead_letters,
+    keep_dead_letters,
+    on_dead_letter,
+)
 from pykka_rs._endpoint import StatsServer, serve_stats
 from pykka_rs._exceptions import ActorDeadError, MailboxFull, RemoteError, Timeout
 from pykka_rs._future import Future, get_all
@@ -62,6 +67,7 @@ __all__ = [
     "keep_dead_letters",
     "link",
     "monitor",
+    "on_dead_letter",
     "serve_metrics",
     "serve_stats",
     "stats",

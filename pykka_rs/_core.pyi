@@ -29,12 +29,14 @@ __all__ = [
     "gather_stats",
     "join_pool",
     "keep_dead_letters",
+    "last_dead_letter",
     "leave_pool",
     "link_interpreter",
     "local_future",
     "local_stats",
     "message_limit",
     "metrics",
+    "newer_dead_letters",
     "next_control",
     "next_seq",
     "place",
@@ -520,6 +522,14 @@ def spin() -> float:
 
 def dead_letters() -> list[tuple[str, str, str, float]]:
     """The messages of this process that reached no actor, oldest first: `(receiver, message, reason, time)`."""
+
+def last_dead_letter() -> int:
+    """The number of the latest dead letter of this process (0 before any)."""
+
+def newer_dead_letters(
+    after: int, timeout: float
+) -> tuple[int, list[tuple[str, str, str, float]]]:
+    """Wait up to `timeout` seconds for dead letters newer than number `after`; return `(latest, letters)`."""
 
 def keep_dead_letters(count: int) -> None:
     """Keep at most `count` dead letters from now on."""

@@ -5,15 +5,31 @@ stopped or is gone, a full bounded mailbox, a stop that ended a sender's
 wait for room, what a stopped actor left unhandled) in a ring of the latest
 letters of each process, and counts it in `stats().dead_letters`. This
 module reads the ring and lets programs watch it.
+
+Hooks run on a thread of their own, which waits in the core for newer
+letters: the places that record letters (a link's reader among them) never
+wait for Python, and a slow hook slows nobody but the hooks.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pykka_rs import _core
 
-__all__ = ["DeadLetter", "dead_letters", "keep_dead_letters"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["DeadLetter", "dead_letters", "keep_dead_letters", "on_dead_letter"]
+
+logger = logging.getLogger("pykka_rs.dead_letters")
+
+# How long the hooks' thread waits for letters before it looks whether any
+# hook is left.
+_TICK = 0.5
 
 
 @dataclass(frozen=True)
@@ -72,3 +88,75 @@ def keep_dead_letters(count: int) -> None:
         msg = f"count must be an int, not {type(count).__name__}"
         raise TypeError(msg)
     _core.keep_dead_letters(count)
+
+
+_hooks: list[Callable[[DeadLetter], object]] = []
+_hooks_lock = threading.Lock()
+_watcher: threading.Thread | None = None
+
+
+def on_dead_letter(hook: Callable[[DeadLetter], object]) -> Callable[[], None]:
+    """Call `hook` with each dead letter of this process from now on.
+
+    Hooks run one after the other, in the order added, on a daemon thread of
+    their own ("pykka_rs-dead-letters"), soon after each letter is recorded;
+    an exception a hook raises is logged on the `pykka_rs.dead_letters`
+    logger, and the hook stays. Letters recorded faster than the hooks take
+    them, beyond what the log keeps (see `keep_dead_letters()`), are counted
+    in a warning instead. Letters of worker processes are not passed on.
+
+    Args:
+        hook: called with a `DeadLetter`
+
+    Returns:
+        a function that removes the hook
+
+    Raises:
+        TypeError: if `hook` is not callable
+    """
+    global _watcher  # noqa: PLW0603
+    if not callable(hook):
+        msg = f"hook must be callable, not {type(hook).__name__}"
+        raise TypeError(msg)
+    with _hooks_lock:
+        _hooks.append(hook)
+        if _watcher is None:
+            _watcher = threading.Thread(
+                target=_watch,
+                args=(_core.last_dead_letter(),),
+                name="pykka_rs-dead-letters",
+                daemon=True,
+            )
+            _watcher.start()
+
+    def remove() -> None:
+        with _hooks_lock:
+            if hook in _hooks:
+                _hooks.remove(hook)
+
+    return remove
+
+
+def _watch(seen: int) -> None:
+    """Pass each newer letter to the hooks, until no hook is left."""
+    global _watcher  # noqa: PLW0603
+    while True:
+        latest, letters = _core.newer_dead_letters(seen, _TICK)
+        with _hooks_lock:
+            hooks = list(_hooks)
+            if not hooks:
+                _watcher = None
+                return
+        missed = latest - seen - len(letters)
+        seen = latest
+        if missed > 0:
+            logger.warning(
+                f"{missed} dead letter(s) were recorded faster than the hooks "
+                "took them, and left the log unseen"
+            )
+        for letter in letters:
+            for hook in hooks:
+                try:
+                    hook(DeadLetter(*letter))
+                except Exception:
+                    logger.exception(f"a dead-letter hook failed: {hook!r}")

@@ -17,8 +17,8 @@
 //! the wire (each process keeps its own; `stats()` sums the counts).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::sync::lock;
 
@@ -38,11 +38,14 @@ pub struct DeadLetter {
     pub time: f64,
 }
 
-/// The latest letters, at most `kept` of them.
+/// The latest letters, at most `kept` of them, each with its number
+/// (letters are numbered from 1, in the order recorded).
 #[derive(Debug)]
 struct Ring {
-    letters: VecDeque<DeadLetter>,
+    letters: VecDeque<(u64, DeadLetter)>,
     kept: usize,
+    /// The number of the latest letter recorded, kept or not.
+    last: u64,
 }
 
 impl Ring {
@@ -50,17 +53,28 @@ impl Ring {
         Self {
             letters: VecDeque::new(),
             kept: DEFAULT_KEPT,
+            last: 0,
         }
     }
 
     fn push(&mut self, letter: DeadLetter) {
+        self.last += 1;
         if self.kept == 0 {
             return;
         }
         while self.letters.len() >= self.kept {
             self.letters.pop_front();
         }
-        self.letters.push_back(letter);
+        self.letters.push_back((self.last, letter));
+    }
+
+    /// The letters kept that are newer than letter `after`.
+    fn after(&self, after: u64) -> Vec<DeadLetter> {
+        self.letters
+            .iter()
+            .filter(|(number, _)| *number > after)
+            .map(|(_, letter)| letter.clone())
+            .collect()
     }
 
     fn keep(&mut self, kept: usize) {
@@ -72,6 +86,8 @@ impl Ring {
 }
 
 static RING: Mutex<Ring> = Mutex::new(Ring::new());
+/// Wakes whoever waits for newer letters ([`newer`]).
+static RECORDED: Condvar = Condvar::new();
 
 /// Records a letter: counts it and keeps it in the ring.
 pub fn record(receiver: String, message: String, reason: String) {
@@ -85,11 +101,40 @@ pub fn record(receiver: String, message: String, reason: String) {
         reason,
         time,
     });
+    RECORDED.notify_all();
+}
+
+/// Waits until `deadline` for letters newer than letter number `after`;
+/// returns the number of the latest letter recorded, and the newer ones
+/// still kept (fewer than the difference in numbers when the ring dropped
+/// some before they were read). Letter numbers start at 1; 0 is before any.
+pub fn newer(after: u64, deadline: Instant) -> (u64, Vec<DeadLetter>) {
+    let mut ring = lock(&RING);
+    while ring.last <= after {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        ring = RECORDED
+            .wait_timeout(ring, deadline - now)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    (ring.last, ring.after(after))
+}
+
+/// The number of the latest letter recorded (0 before any).
+pub fn last() -> u64 {
+    lock(&RING).last
 }
 
 /// The letters kept, oldest first.
 pub fn recent() -> Vec<DeadLetter> {
-    lock(&RING).letters.iter().cloned().collect()
+    lock(&RING)
+        .letters
+        .iter()
+        .map(|(_, letter)| letter.clone())
+        .collect()
 }
 
 /// Keeps at most `kept` letters from now on (0 keeps none; they are
@@ -117,7 +162,10 @@ mod tests {
     }
 
     fn messages(ring: &Ring) -> Vec<&str> {
-        ring.letters.iter().map(|l| l.message.as_str()).collect()
+        ring.letters
+            .iter()
+            .map(|(_, l)| l.message.as_str())
+            .collect()
     }
 
     #[test]
@@ -133,6 +181,32 @@ mod tests {
         ring.keep(0);
         ring.push(letter("m5"));
         assert!(ring.letters.is_empty());
+        assert_eq!(ring.last, 6);
+    }
+
+    #[test]
+    fn letters_newer_than_a_number_are_those_after_it_still_kept() {
+        let mut ring = Ring::new();
+        ring.keep(2);
+        for i in 1..=4 {
+            ring.push(letter(&format!("m{i}")));
+        }
+        let newer: Vec<String> = ring.after(1).into_iter().map(|l| l.message).collect();
+        // m2 was dropped from the ring: only m3 and m4 are left to read.
+        assert_eq!(newer, ["m3", "m4"]);
+        assert!(ring.after(4).is_empty());
+    }
+
+    #[test]
+    fn a_wait_for_newer_letters_ends_with_the_next_one_recorded() {
+        let after = last();
+        let waiter = std::thread::spawn(move || {
+            newer(after, Instant::now() + std::time::Duration::from_secs(5))
+        });
+        record("actor 9".into(), "wake".into(), "test".into());
+        let (latest, letters) = waiter.join().unwrap();
+        assert!(latest > after);
+        assert!(letters.iter().any(|l| l.message == "wake"));
     }
 
     #[test]

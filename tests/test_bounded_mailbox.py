@@ -9,6 +9,7 @@ bound. Actors are held busy on futures of this process (see
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ from bounded_actors import (
 from helpers import wait_until
 
 import pykka_rs as pykka
+from pykka_rs import _dead_letters
 
 KINDS = ["thread", "process"]
 
@@ -538,6 +540,44 @@ def test_keep_dead_letters_takes_a_count_of_zero_or_more(
 ) -> None:
     with pytest.raises(error):
         pykka.keep_dead_letters(count)
+
+
+def test_a_hook_is_called_with_each_new_dead_letter_until_removed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ref = pykka.ThreadingActor.start()
+    ref.stop()
+    seen: list[pykka.DeadLetter] = []
+    arrived = threading.Event()
+
+    def hook(letter: pykka.DeadLetter) -> None:
+        seen.append(letter)
+        arrived.set()
+
+    def broken(letter: pykka.DeadLetter) -> None:
+        raise RuntimeError(letter.message)
+
+    remove_broken = pykka.on_dead_letter(broken)
+    remove = pykka.on_dead_letter(hook)
+    with caplog.at_level(logging.ERROR, logger="pykka_rs.dead_letters"):
+        with pytest.raises(pykka.ActorDeadError):
+            ref.tell("for the hook")
+        assert arrived.wait(10)
+        wait_until(lambda: "a dead-letter hook failed" in caplog.text)
+    assert [(d.receiver, d.message) for d in seen] == [(str(ref), "'for the hook'")]
+    remove()
+    remove_broken()
+    with pytest.raises(pykka.ActorDeadError):
+        ref.tell("after the hook")
+    # With no hook left, the hooks' thread ends: nothing can call one now.
+    wait_until(lambda: _dead_letters._watcher is None)
+    assert pykka.dead_letters()[-1].message == "'after the hook'"
+    assert len(seen) == 1
+
+
+def test_on_dead_letter_takes_a_callable() -> None:
+    with pytest.raises(TypeError, match="hook must be callable"):
+        pykka.on_dead_letter("print")  # type: ignore[arg-type]
 
 
 # --- A million messages ------------------------------------------------------

@@ -48,6 +48,7 @@ ADDITIONS = {
     "keep_dead_letters",
     "link",
     "monitor",
+    "on_dead_letter",
     "serve_metrics",
     "serve_stats",
     "stats",
