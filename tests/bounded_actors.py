@@ -7,6 +7,7 @@ messages at most; one class per kind of actor and overflow policy.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import pykka_rs as pykka
@@ -61,7 +62,17 @@ class Bounded:
 
 
 class Consumer:
-    """Counts what it takes, doing a little work for each: slower than a sender."""
+    """Counts what it takes, doing a little work for each.
+
+    Every `PAUSE_EVERY` messages it also waits until its mailbox is full
+    (if it is bounded), so that its senders meet the bound whatever the
+    speeds of the two sides on the machine.
+    """
+
+    PAUSE_EVERY = 100_000
+
+    mailbox_size: int | None
+    actor_inbox: Any
 
     def __init__(self) -> None:
         super().__init__()
@@ -75,7 +86,16 @@ class Consumer:
             self.out_of_order += 1
         self.count += 1
         self.total += number + sum(range(40))
+        if self.count % self.PAUSE_EVERY == 1:
+            self._wait_until_full()
         return None
+
+    def _wait_until_full(self) -> None:
+        if self.mailbox_size is None:
+            return
+        deadline = time.monotonic() + 30
+        while len(self.actor_inbox) < self.mailbox_size and time.monotonic() < deadline:
+            time.sleep(0.0005)
 
     def result(self) -> tuple[int, int, int]:
         return self.count, self.total, self.out_of_order

@@ -638,6 +638,7 @@ def test_a_million_messages_to_a_slow_consumer_keep_memory_bounded(kind: str) ->
         ref.stop()
         return
     assert growth < 40 * 2**20, f"{kind}: resident memory grew {growth / 2**20:.1f} MiB"
-    # The consumer was the slower: the mailbox filled up, and no further.
+    # The mailbox filled up (the consumer waits for that now and then), and
+    # no further.
     assert ref.stats.high_water == cls.mailbox_size
     ref.stop()
