@@ -202,6 +202,11 @@ class Relay:
 
     def __init__(self) -> None: ...
     @property
+    def confirmed(self) -> bool:
+        """Whether a send waits until the actor's mailbox has queued the message."""
+    @confirmed.setter
+    def confirmed(self, confirmed: bool) -> None: ...
+    @property
     def stopped(self) -> Event:
         """Set once the relay is closed: its actor will not run again."""
     @property

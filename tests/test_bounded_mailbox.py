@@ -420,6 +420,56 @@ def test_a_sender_in_a_worker_meets_the_bound_of_a_thread_actor_here(
     ref.stop()
 
 
+@pytest.mark.parametrize("policy", ["block", "fail"])
+@pytest.mark.parametrize("where", ["here", "worker"])
+def test_a_supervised_process_actor_keeps_its_bound_through_its_relay(
+    policy: str, where: str
+) -> None:
+    sup = pykka.Supervisor.start(
+        [pykka.ChildSpec(CLASSES["process", policy], id="bounded")]
+    )
+    ((_, ref, _),) = sup.proxy().which_children().get(timeout=30)
+    held = Held(ref)
+    told = fill(ref)
+    if where == "here":
+        outcome: list[str] = []
+
+        def send() -> None:
+            try:
+                ref.tell("extra")
+            except pykka.MailboxFull:
+                outcome.append("full")
+            else:
+                outcome.append("ok")
+
+        sender_thread = threading.Thread(target=send)
+        sender_thread.start()
+        sender_thread.join(0.2)
+        if policy == "block":
+            assert sender_thread.is_alive()  # waits for room
+            held.release()
+            sender_thread.join(30)
+            assert outcome == ["ok"]
+        else:
+            sender_thread.join(30)
+            assert outcome == ["full"]
+            held.release()
+    else:
+        sender = Sender.start()
+        outcomes = sender.proxy().tell_each(ref, ["extra"])
+        if policy == "block":
+            with pytest.raises(pykka.Timeout):
+                outcomes.get(timeout=0.2)
+            held.release()
+        assert outcomes.get(timeout=30) == (["ok"] if policy == "block" else ["full"])
+        if policy != "block":
+            held.release()
+        sender.stop()
+    expected = [*told, "extra"] if policy == "block" else told
+    assert call(ref, "received") == expected
+    sup.stop()
+
+
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="subinterpreters need 3.12")
 def test_a_sender_in_a_subinterpreter_is_refused_as_drop_refuses() -> None:
     ref = CLASSES["thread", "fail"].start()

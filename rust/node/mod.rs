@@ -747,14 +747,22 @@ impl<H: Host> Node<H> {
         ack: FutureId,
     ) {
         let Some(mailbox) = self.local_mailbox(actor) else {
-            // A relay (which passes it on) or nobody: as any message.
-            let relayed = self.local_relay(actor).is_some();
-            self.deliver(actor, message, reply);
-            if relayed {
-                self.confirm(ack);
-            } else {
-                self.send_undeliverable(ack, "not found".to_owned());
+            if let Some(relay) = self.local_relay(actor) {
+                // Passed on as an offer too: the actor's mailbox answers.
+                let size = message.len();
+                let sent = self.relay_offer(
+                    &relay,
+                    message,
+                    reply.map(Answer::There),
+                    Answer::There(ack),
+                );
+                if sent.is_err() {
+                    self.refuse_offer(actor, size, reply, ack, false);
+                }
+                return;
             }
+            self.deliver(actor, message, reply);
+            self.send_undeliverable(ack, "not found".to_owned());
             return;
         };
         let size = message.len();

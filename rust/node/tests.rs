@@ -1135,3 +1135,46 @@ fn a_tell_or_ask_to_a_full_mailbox_is_refused_without_waiting() {
     assert!(undeliverable(&ping.wait()).ends_with(MAILBOX_FULL));
     assert_eq!(mailbox.len(), 1);
 }
+
+#[test]
+fn a_relay_holds_an_offer_and_passes_it_on_as_an_offer() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = bounded_actor(&worker, 1, crate::mailbox::Overflow::Block);
+    let (relay, _) = relay(&parent, None);
+    let offered = |message: &[u8]| {
+        let ack = Arc::new(FakeFuture::default());
+        let answer = Answer::Here(Arc::clone(&ack), relay.label());
+        assert!(
+            parent
+                .relay_offer(&relay, message.to_vec(), None, answer)
+                .is_ok()
+        );
+        ack
+    };
+    let first = offered(b"first");
+    let second = offered(b"second");
+    // Held without a target: nobody has queued them yet.
+    assert_eq!(relay.held(), 2);
+    assert!(!first.0.is_set());
+    parent.redirect(&relay, Some(address)).unwrap();
+    assert!(confirmed(&first.wait()));
+    // The second waits for room in the worker, as any offer does.
+    assert_eq!(receive(&mailbox).0, b"first");
+    assert!(confirmed(&second.wait()));
+    assert_eq!(receive(&mailbox).0, b"second");
+}
+
+#[test]
+fn a_closed_relay_refuses_the_offers_it_held() {
+    let (parent, _worker, _end) = linked();
+    let (relay, _) = relay(&parent, None);
+    let ack = Arc::new(FakeFuture::default());
+    let answer = Answer::Here(Arc::clone(&ack), relay.label());
+    assert!(
+        parent
+            .relay_offer(&relay, b"held".to_vec(), None, answer)
+            .is_ok()
+    );
+    assert_eq!(parent.close_relay(&relay), 1);
+    assert!(undeliverable(&ack.wait()).ends_with("stopped before handling the message"));
+}
