@@ -13,8 +13,10 @@ without a case shows n/a there; a peer that cannot run on this machine
 (`peers.Unavailable`) shows n/a everywhere, and the report says why.
 
 Suites: "pykka" (Pykka's own cases), "process" (process actors against other
-ways to talk across processes), "cpu" (CPU-bound work on 1 actor, then split
-over one actor per core: the report gives each peer's speedup), "metrics"
+ways to talk across processes), "large" (a 10 MB message to a process actor
+and back, against a multiprocessing.Pipe and a memcpy), "cpu" (CPU-bound
+work on 1 actor, then split over one actor per core: the report gives each
+peer's speedup), "metrics"
 (pykka_rs with metrics on against metrics off, and the cost of reading them),
 "interpreter" (interpreter actors against process actors, bare processes and
 the standard library's interpreter queues: round trips with their CPU time, a
@@ -153,6 +155,22 @@ SUITES = {
             ],
             "tell": [Target(1 / 3, "throughput >= 3x", against="mp_queue")],
             "start": [Target(0.002, "median <= 2 ms (warm pool)", against=SECONDS)],
+        },
+    ),
+    "large": Suite(
+        title=(
+            "A 10 MB message to a process actor and back: shared memory against"
+            " multiprocessing.Pipe and a memcpy"
+        ),
+        baseline="mp_pipe",
+        peers={
+            "mp_pipe": "multiprocessing.Pipe",
+            "pykka_rs_process": "pykka_rs processes",
+            "memcpy": "memcpy (the floor)",
+        },
+        cases=["bytes_10mb"],
+        targets={
+            "bytes_10mb": [Target(0.5, "throughput >= 2x")],
         },
     ),
     "metrics": Suite(

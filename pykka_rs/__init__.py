@@ -14,7 +14,15 @@ from pykka_rs._dead_letters import (
     on_dead_letter,
 )
 from pykka_rs._endpoint import StatsServer, serve_stats
-from pykka_rs._exceptions import ActorDeadError, MailboxFull, RemoteError, Timeout
+from pykka_rs._exceptions import (
+    ActorDeadError,
+    ChannelClosed,
+    ChannelEmpty,
+    ChannelFull,
+    MailboxFull,
+    RemoteError,
+    Timeout,
+)
 from pykka_rs._future import Future, get_all
 from pykka_rs._prometheus import MetricsServer, StatsCollector, serve_metrics
 from pykka_rs._proxy import ActorProxy, CallableProxy, traversable
@@ -30,6 +38,7 @@ from pykka_rs._process import ProcessActor, configure  # isort:skip
 from pykka_rs._interpreters import InterpreterActor  # isort:skip
 from pykka_rs._monitor import ActorExit, LinkError, Monitor, link, monitor, unlink  # isort:skip
 from pykka_rs._supervisor import Backoff, ChildSpec, Supervisor, SupervisorError  # isort:skip
+from pykka_rs._channel import Channel  # isort:skip
 
 __all__ = [
     "Actor",
@@ -41,6 +50,10 @@ __all__ = [
     "ActorStats",
     "Backoff",
     "CallableProxy",
+    "Channel",
+    "ChannelClosed",
+    "ChannelEmpty",
+    "ChannelFull",
     "ChannelStats",
     "ChildSpec",
     "DeadLetter",

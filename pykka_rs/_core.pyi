@@ -1,18 +1,23 @@
 """The Rust core of pykka_rs (`rust/py/`). Private: use the `pykka_rs` package."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, Required, Self, TypeAlias, TypedDict, final
 
 from pykka_rs._envelope import Envelope
 
 __all__ = [
+    "MAX_SHARED_BUFFERS",
+    "SHARED_MIN_BYTES",
     "ActorThread",
+    "BufferWriter",
+    "Channel",
     "Event",
     "FakeClock",
     "Mailbox",
     "Pool",
     "Relay",
     "RemoteMailbox",
+    "SharedBuffer",
     "Slot",
     "SupervisorCore",
     "_panic",
@@ -98,6 +103,70 @@ class Slot:
         """Call `callback()` once the slot holds something."""
     def export(self) -> tuple[int, int]:
         """Let other processes read this slot; return its address `(process, number)`."""
+
+@final
+class Channel:
+    """A bounded channel of Python objects, in this process.
+
+    `send` waits while the channel is full, `recv` while it is empty, both
+    with the GIL released; `close` refuses further sends and lets receivers
+    take what is queued first.
+    """
+
+    def __new__(cls, capacity: int, name: str = "") -> Channel: ...
+    @property
+    def capacity(self) -> int:
+        """The most items the channel holds."""
+    @property
+    def name(self) -> str:
+        """What the channel is called."""
+    @property
+    def number(self) -> int:
+        """The channel's number in this process."""
+    @property
+    def closed(self) -> bool:
+        """Whether the channel was closed."""
+    def __len__(self) -> int: ...
+    def send(self, item: Any, timeout: float | None = None) -> None:
+        """Queue `item`, waiting while the channel is full.
+
+        Waits up to `timeout` seconds (forever if None). Raise `Timeout` if
+        it stays full, `ChannelClosed` if it is closed.
+        """
+    def try_send(self, item: Any) -> None:
+        """Queue `item` if there is room now.
+
+        Raise `ChannelFull` if not, `ChannelClosed` if the channel is closed.
+        """
+    def recv(self, timeout: float | None = None) -> Any:
+        """Take the next item, waiting while the channel is empty.
+
+        Waits up to `timeout` seconds (forever if None). Raise `Timeout` if
+        it stays empty, `ChannelClosed` once it is closed and empty.
+        """
+    def try_recv(self) -> Any:
+        """Take the next item if one is queued.
+
+        Raise `ChannelEmpty` if not, `ChannelClosed` once the channel is
+        closed and empty.
+        """
+    def close(self) -> bool:
+        """Close the channel; return whether it was open."""
+    def when_readable(self, callback: Callable[[], object]) -> None:
+        """Call `callback()` once an item is queued or the channel is closed.
+
+        Now if so already, else on the thread that makes it so.
+        """
+    def when_writable(self, callback: Callable[[], object]) -> None:
+        """Call `callback()` once there is room or the channel is closed.
+
+        Now if so already, else on the thread that makes it so.
+        """
+    def record(self) -> dict[str, Any]:
+        """The channel's counters.
+
+        `name`, `capacity`, `waiting`, `sent`, `received`, `high_water`, `closed`.
+        """
 
 @final
 class Mailbox:
@@ -298,6 +367,38 @@ class ActorThread:
     def __new__(cls, mailbox: Mailbox) -> Self: ...
     def __enter__(self) -> None: ...
     def __exit__(self, kind: object, value: object, traceback: object) -> None: ...
+
+SHARED_MIN_BYTES: int
+"""Buffers from this size up travel beside the pickle, in shared memory."""
+MAX_SHARED_BUFFERS: int
+"""The most shared buffers one message may carry."""
+
+@final
+class BufferWriter:
+    """A memfd being filled with one buffer, before it is sealed and sent."""
+
+    def __new__(cls, size: int) -> Self:
+        """A new, empty memfd for `size` bytes; `OSError` if none can be made."""
+    def writer_fd(self) -> int:
+        """A new descriptor of the memfd, to write with `os.write`; the caller closes it."""
+    def seal(self) -> SharedBuffer:
+        """Seal the memfd once it holds exactly `size` bytes, as a `SharedBuffer`.
+
+        Raise `ValueError` if it holds another number.
+        """
+
+@final
+class SharedBuffer:
+    """A sealed buffer in shared memory, beside a message's pickle.
+
+    Its memory goes with the last descriptor of it, in whichever process.
+    """
+
+    def read(self, *, writable: bool = False) -> bytes | bytearray:
+        """A copy of the buffer: a `bytearray` if `writable`, else `bytes`."""
+    def fileno(self) -> int:
+        """The memfd's descriptor, open while this object lives, for `os.pread`."""
+    def __len__(self) -> int: ...
 
 _ChildId: TypeAlias = str | int
 _Shutdown: TypeAlias = float | Literal["brutal_kill", "infinity"]

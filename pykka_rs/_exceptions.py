@@ -2,7 +2,15 @@
 
 import queue
 
-__all__ = ["ActorDeadError", "MailboxFull", "RemoteError", "Timeout"]
+__all__ = [
+    "ActorDeadError",
+    "ChannelClosed",
+    "ChannelEmpty",
+    "ChannelFull",
+    "MailboxFull",
+    "RemoteError",
+    "Timeout",
+]
 
 
 class ActorDeadError(Exception):
@@ -43,3 +51,19 @@ class RemoteError(Exception):
 
     def __str__(self) -> str:
         return f"{self.type_name}: {self.message}\n\n{self.traceback.rstrip()}"
+
+
+class ChannelClosed(Exception):  # noqa: N818 (a state, as queue.Full and queue.Empty)
+    """Raised by a `Channel` that is closed, or whose process is gone.
+
+    A send raises it at once; a receive once everything queued before the
+    close was taken.
+    """
+
+
+class ChannelFull(queue.Full):
+    """Raised by `Channel.try_send()` (or `send(block=False)`) on a full channel."""
+
+
+class ChannelEmpty(queue.Empty):
+    """Raised by `Channel.try_receive()` (or `receive(block=False)`) when empty."""

@@ -12,6 +12,12 @@ Objects that a copy would misrepresent are refused with a `TypeError` that
 says why: open files and other I/O objects (cloudpickle would send a snapshot
 of a file's contents), locks and other synchronisation objects, sockets.
 
+Large buffers may travel beside the pickle instead of inside it (see
+`pykka_rs/_buffers.py`): the pickle then names each by its index in a
+persistent id, and `loads_with_buffers` reads it back. A subinterpreter,
+which has no descriptors to read, gets the buffers inline, after the pickle
+(`loads` reads both forms).
+
 Exceptions travel with their type name, message and formatted traceback next
 to the pickled exception, so the receiving side can raise the original type
 with the remote traceback as a note, or, if the exception does not unpickle
@@ -24,12 +30,14 @@ raises makes a poorer description, never a failure to send one.
 
 from __future__ import annotations
 
+import array
 import copyreg
 import functools
 import io
 import os
 import pickle
 import socket
+import struct
 import sys
 import threading
 import traceback
@@ -240,8 +248,156 @@ def repickle_for_main(obj: Any, data: bytes) -> bytes:
 
 
 def loads(data: bytes) -> Any:
-    """Unpickle what `dumps` made."""
+    """Unpickle what `dumps` made, or a payload with its buffers inline."""
+    if data[:8] == INLINE_MAGIC:
+        return _loads_inline(data)
     return pickle.loads(data)  # noqa: S301 (only peers that showed the pool's token)
+
+
+# -- Buffers beside the pickle -------------------------------------------------
+
+# What a persistent id naming a buffer starts with: ("pykka_rs.buffer",
+# index, writable); a writable buffer is read back as a bytearray, any other
+# as bytes, as pickle itself does for a PickleBuffer pickled in band.
+BUFFER_TAG = "pykka_rs.buffer"
+
+# How a payload with its buffers inline starts (`rust/payload.rs`, `inline`).
+INLINE_MAGIC = b"PKRSBUF1"
+
+# The formats `memoryview.cast` rebuilds a view in.
+_VIEW_FORMATS = frozenset("cbB?hHiIlLqQnNefdP")
+
+
+def reduce_view(view: memoryview) -> tuple[Any, ...]:
+    """Pickle a memoryview as its bytes, format and shape.
+
+    Its bytes are a `PickleBuffer`, so a large one travels beside the pickle.
+
+    Raises:
+        TypeError: for a format `memoryview.cast` cannot rebuild
+    """
+    form = view.format.removeprefix("@")
+    if form not in _VIEW_FORMATS:
+        msg = (
+            f"cannot pickle a memoryview of format {view.format!r}: only native "
+            "single-item formats can be rebuilt; send its bytes instead"
+        )
+        raise TypeError(msg)
+    if view.c_contiguous:
+        data: Any = pickle.PickleBuffer(view)
+    else:
+        copy = view.tobytes()
+        data = copy if view.readonly else bytearray(copy)
+    return (_rebuild_view, (data, form, tuple(view.shape or ())))
+
+
+def _rebuild_view(data: bytes | bytearray, form: str, shape: tuple[int, ...]) -> Any:
+    """A memoryview of `data` as `reduce_view` described it."""
+    view = memoryview(data)
+    if form == "B" and len(shape) == 1:
+        return view
+    # A format `reduce_view` checked: cast's overloads name each literal.
+    return view.cast("B").cast(form, shape)  # type: ignore[call-overload]
+
+
+def reduce_array(items: array.array[Any]) -> tuple[Any, ...]:
+    """Pickle an `array.array` as its type code and a `PickleBuffer` of its items."""
+    return (_rebuild_array, (items.typecode, pickle.PickleBuffer(items)))
+
+
+def _rebuild_array(typecode: str, data: bytes | bytearray) -> array.array[Any]:
+    return array.array(typecode, data)
+
+
+def loads_with_buffers(data: bytes, read: Callable[[int, bool], Any]) -> Any:
+    """Unpickle a pickle whose large buffers travel beside it.
+
+    `read(index, writable)` gives buffer `index` as a bytearray (writable)
+    or bytes; each is read once, however often the pickle names it.
+
+    Raises:
+        pickle.UnpicklingError: for a persistent id that names no buffer
+    """
+    taken: dict[int, Any] = {}
+
+    def persistent_load(pid: Any) -> Any:
+        if not (isinstance(pid, tuple) and len(pid) == 3 and pid[0] == BUFFER_TAG):
+            msg = f"unknown persistent id {pid!r}"
+            raise pickle.UnpicklingError(msg)
+        _, index, writable = pid
+        if index not in taken:
+            taken[index] = read(index, bool(writable))
+        return taken[index]
+
+    return _buffer_unpickler(data, persistent_load).load()
+
+
+class _BufferUnpickler(pickle.Unpickler):
+    """An unpickler with a `persistent_load`, where the hook is a method."""
+
+    def __init__(self, data: bytes, load: Callable[[Any], Any]) -> None:
+        super().__init__(io.BytesIO(data))
+        self._load = load
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self._load(pid)
+
+
+def _buffer_unpickler(data: bytes, load: Callable[[Any], Any]) -> pickle.Unpickler:
+    """An unpickler of `data` whose persistent ids `load` resolves.
+
+    A plain unpickler with the hook as an attribute where that may be (up to
+    CPython 3.12): subclasses of the C pickler misbehave in 3.12's isolated
+    subinterpreters. From 3.13 the hook is a method, read-only on an
+    instance, and a subclass is the way.
+    """
+    unpickler = pickle.Unpickler(io.BytesIO(data))  # noqa: S301 (only peers that showed the pool's token)
+    try:
+        unpickler.persistent_load = load  # type: ignore[method-assign]
+    except AttributeError:
+        return _BufferUnpickler(data, load)
+    return unpickler
+
+
+_COUNT = struct.Struct("<I")
+_LENGTH = struct.Struct("<Q")
+
+
+def _loads_inline(data: bytes) -> Any:
+    """Unpickle a payload with its buffers after the pickle.
+
+    Raises:
+        pickle.UnpicklingError: if the lengths do not add up
+    """
+    view = memoryview(data)
+    offset = len(INLINE_MAGIC)
+    try:
+        (count,) = _COUNT.unpack_from(view, offset)
+        offset += _COUNT.size
+        lengths = [
+            _LENGTH.unpack_from(view, offset + _LENGTH.size * i)[0]
+            for i in range(count + 1)
+        ]
+    except struct.error as exc:
+        msg = "a payload with inline buffers ends in its table"
+        raise pickle.UnpicklingError(msg) from exc
+    offset += _LENGTH.size * (count + 1)
+    *sizes, pickle_size = lengths
+    if offset + pickle_size + sum(sizes) != len(view):
+        msg = "a payload with inline buffers does not add up"
+        raise pickle.UnpicklingError(msg)
+    pickled = view[offset : offset + pickle_size]
+    offset += pickle_size
+    parts = []
+    for size in sizes:
+        parts.append(view[offset : offset + size])
+        offset += size
+
+    def read(index: int, writable: bool) -> Any:  # noqa: FBT001 (as loads_with_buffers calls it)
+        part = parts[index]
+        return bytearray(part) if writable else part.tobytes()
+
+    return loads_with_buffers(pickled.tobytes(), read)
 
 
 # -- Exceptions --------------------------------------------------------------

@@ -132,7 +132,8 @@ class WorkerStats:
 class ChannelStats:
     """One channel: its depth and traffic, as `ActorStats` gives a mailbox's.
 
-    No channel exists yet, so `SystemStats.channels` is empty.
+    `stats()` lists every live channel of every process;
+    `Channel.stats()` gives one channel's.
     """
 
     name: str
@@ -282,6 +283,23 @@ def actor_stats(ref: ActorRef[Any]) -> ActorStats:
     raise ActorDeadError(msg)
 
 
+def _channels_of(report: dict[str, Any]) -> list[ChannelStats]:
+    """The channels of one process's report (none from an interpreter worker)."""
+    return [
+        ChannelStats(
+            name=channel["name"],
+            process=report["process"],
+            capacity=channel["capacity"],
+            waiting=channel["waiting"],
+            sent=channel["sent"],
+            received=channel["received"],
+            high_water=channel["high_water"],
+            closed=channel["closed"],
+        )
+        for channel in report.get("channels", ())
+    ]
+
+
 def stats() -> SystemStats:
     """Take a snapshot of the whole system: every actor, worker and channel.
 
@@ -308,6 +326,7 @@ def stats() -> SystemStats:
     here = _core.local_stats()
     actors = _actors_of(here)
     dead_letters = here["dead_letters"]
+    channels = _channels_of(here)
     workers = []
     deadline = time.monotonic() + GATHER_PATIENCE
     for kind, worker, slot in slots:
@@ -320,6 +339,7 @@ def stats() -> SystemStats:
             continue
         mine = _actors_of(report)
         actors += mine
+        channels += _channels_of(report)
         dead_letters += report["dead_letters"]
         usage = report["usage"]
         workers.append(
@@ -345,5 +365,5 @@ def stats() -> SystemStats:
         dead_letters=dead_letters,
         actors=sorted(actors, key=lambda a: (a.process, a.actor_class, a.actor_urn)),
         workers=sorted(workers, key=lambda w: (w.kind != "process", w.seat)),
-        channels=[],
+        channels=sorted(channels, key=lambda c: (c.process, c.name)),
     )

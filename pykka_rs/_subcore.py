@@ -658,7 +658,10 @@ def _remote_reply(reply: tuple[int, int] | None) -> _RemoteReply | None:
 
 def _envelope(message: Any, reply: Any) -> Envelope[Any]:
     if isinstance(message, _Pickled):
-        message = pickle.loads(message.data)  # noqa: S301 (the pool's own parent)
+        from pykka_rs._pickling import loads  # noqa: PLC0415
+
+        # Large buffers arrive inline, after the pickle (rust/payload.rs).
+        message = loads(message.data)
     return Envelope(message, _future_for(reply))
 
 
@@ -805,7 +808,9 @@ class _Loop:
     def handle(self, message: Any, reply: Any) -> None:
         if isinstance(message, _Pickled):
             try:
-                message = pickle.loads(message.data)  # noqa: S301 (this system's own)
+                from pykka_rs._pickling import loads  # noqa: PLC0415
+
+                message = loads(message.data)
             except BaseException as exc:  # noqa: BLE001
                 self.stats["failed"] += 1
                 if reply is None:

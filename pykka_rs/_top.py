@@ -1,9 +1,10 @@
 """The live view: every mailbox of a system, deepest first, refreshed in place.
 
 Drawn with `rich` (the optional extra `pykka_rs[top]`): a line about the
-system, a table of the worker processes, and a table of the actors sorted
-by messages waiting, then by how many they handle per second. Rates come
-from two snapshots in a row. Ctrl-C ends it.
+system, a table of the worker processes, a table of the actors sorted
+by messages waiting, then by how many they handle per second, and, when
+there are channels, a table of them, fullest first. Rates come from two
+snapshots in a row. Ctrl-C ends it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from pykka_rs._stats import ActorStats, SystemStats, stats
+from pykka_rs._stats import ActorStats, ChannelStats, SystemStats, stats
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -177,7 +178,51 @@ def render(
     parts: list[RenderableType] = [header, processes, actors]
     if hidden > 0:
         parts.append(Text(f"... and {hidden} more actors"))
+    if now.channels:
+        parts.append(_channels(now, before, seconds))
     return Group(*parts)
+
+
+def _channels(
+    now: SystemStats, before: SystemStats | None, seconds: float
+) -> RenderableType:
+    """The channels, fullest first, with the items received per second."""
+    from rich.table import Table  # noqa: PLC0415 (optional dependency)
+    from rich.text import Text  # noqa: PLC0415
+
+    was: dict[tuple[int, str], ChannelStats] = {}
+    if before is not None:
+        was = {(c.process, c.name): c for c in before.channels}
+    table = Table(expand=False)
+    for column, justify in [
+        ("channel", "left"),
+        ("proc", "left"),
+        ("waiting", "right"),
+        ("capacity", "right"),
+        ("peak", "right"),
+        ("sent", "right"),
+        ("received", "right"),
+        ("per s", "right"),
+        ("state", "left"),
+    ]:
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    ranked = sorted(now.channels, key=lambda c: (-c.waiting / c.capacity, c.name))
+    for channel in ranked:
+        old = was.get((channel.process, channel.name))
+        rate = _rate(channel.received, None if old is None else old.received, seconds)
+        full = channel.waiting >= channel.capacity
+        table.add_row(
+            channel.name,
+            _where(channel.process),
+            Text(str(channel.waiting), style="bold yellow" if full else ""),
+            str(channel.capacity),
+            str(channel.high_water),
+            str(channel.sent),
+            str(channel.received),
+            "-" if rate is None else f"{rate:.0f}",
+            "closed" if channel.closed else "open",
+        )
+    return table
 
 
 def run(

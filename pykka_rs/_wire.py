@@ -76,7 +76,7 @@ __all__ = [
     "variant_of",
 ]
 
-MAGIC: Final = b"PYKKARS2"
+MAGIC: Final = b"PYKKARS3"
 """Starts the hello and the challenge; changes if the handshake or the frame
 layout changes."""
 
@@ -608,7 +608,16 @@ def decode_prefix(data: Buffer) -> tuple[int, int]:
     if len(data) < PREFIX:
         msg = f"a frame starts with {PREFIX} bytes of lengths, not {len(data)}"
         raise ValueError(msg)
-    header_len, payload_len = _LENGTHS.unpack_from(data)
+    first, payload_len = _LENGTHS.unpack_from(data)
+    header_len, buffers = first & 0x00FF_FFFF, first >> 24
+    if buffers:
+        # Their descriptors come with the frame's first byte (SCM_RIGHTS),
+        # which a reader of plain bytes never sees.
+        msg = (
+            f"a frame with {buffers} shared buffers: only a reader that receives "
+            "descriptors (the core's) can take it"
+        )
+        raise ValueError(msg)
     if header_len > MAX_HEADER or payload_len > MAX_PAYLOAD:
         msg = f"frame too large: header {header_len} bytes, payload {payload_len} bytes"
         raise ValueError(msg)

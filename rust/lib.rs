@@ -7,6 +7,7 @@
 //! feature, and use this core; the core never names PyO3.
 
 pub mod actor;
+pub mod channel;
 pub mod dead_letters;
 pub mod error;
 pub mod event;
@@ -14,6 +15,7 @@ pub mod future;
 pub mod mailbox;
 pub mod metrics;
 pub mod node;
+pub mod payload;
 pub mod pool;
 pub mod supervision;
 pub mod swept;

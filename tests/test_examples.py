@@ -65,3 +65,12 @@ def test_supervised_pool_survives_a_killed_worker_and_shows_the_speedup() -> Non
     assert re.fullmatch(
         r"speedup of process actors over thread actors: [\d.]+x", lines[-1]
     )
+
+
+def test_channel_pipeline_counts_every_slice_once() -> None:
+    out = run("channel_pipeline.py", "40000")
+    assert "primes below 40000: 4203" in out
+    assert "checked against a count made here: right" in out
+    jobs = re.search(r"jobs: sent 20, received 20, at most (\d+) of (\d+) waiting", out)
+    assert jobs is not None, out
+    assert int(jobs.group(1)) <= int(jobs.group(2))

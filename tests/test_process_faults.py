@@ -218,7 +218,7 @@ def test_a_worker_reveals_nothing_to_a_listener_without_the_secret(
                 assert _wire.check_hello(hello)[0] == 7
                 # A challenge made up without the secret, then a frame that
                 # runs code if unpickled.
-                conn.sendall(b"PYKKARS2" + os.urandom(64) + evil_frame(witness))
+                conn.sendall(b"PYKKARS3" + os.urandom(64) + evil_frame(witness))
                 rest = b""
                 with contextlib.suppress(ConnectionResetError):
                     while chunk := conn.recv(1 << 16):

@@ -38,8 +38,36 @@ def value(samples: list[Any], name: str, **labels: str) -> float:
     return float(found[0])
 
 
+def check_channel(
+    families: dict[str, Any],
+    name: str,
+    *,
+    waiting: int,
+    peak: int,
+    capacity: int,
+    sent: int,
+    taken: int,
+) -> None:
+    """The channel families say what the channel `name` of process 0 holds."""
+    labels = {"channel": name, "process": "0"}
+    for family, sample, expected in [
+        ("items_waiting", "items_waiting", waiting),
+        ("items_high_water", "items_high_water", peak),
+        ("capacity", "capacity", capacity),
+        ("items_sent", "items_sent_total", sent),
+        ("items_received", "items_received_total", taken),
+    ]:
+        samples = families[f"pykka_rs_channel_{family}"]
+        assert value(samples, f"pykka_rs_channel_{sample}", **labels) == expected
+
+
 def test_the_endpoint_serves_every_actors_depth_and_counts(tmp_path: Path) -> None:
     refs = [ThreadTally.start(), ProcessTally.start()]
+    channel: pykka.Channel[int] = pykka.Channel(4, name="scraped")
+    channel.send(1)
+    channel.send(2)
+    channel.send(3)
+    channel.receive()
     # A proxy to a process actor asks it what it has: one message more.
     proxies = [ref.proxy() for ref in refs]
     base = {a.actor_urn: a for a in pykka.stats().actors}
@@ -101,7 +129,16 @@ def test_the_endpoint_serves_every_actors_depth_and_counts(tmp_path: Path) -> No
     assert {int(s.labels["process"]) for s in cpu} == snapshot_processes
     assert all(s.value > 0 for s in cpu)
     assert value(families["pykka_rs_dead_letters"], "pykka_rs_dead_letters_total") >= 0
-    assert families["pykka_rs_channel_items_waiting"] == []
+    channel_labels = {"channel": "scraped", "process": "0"}
+    for family, name, expected in [
+        ("items_waiting", "items_waiting", 2),
+        ("items_high_water", "items_high_water", 3),
+        ("capacity", "capacity", 4),
+        ("items_sent", "items_sent_total", 3),
+        ("items_received", "items_received_total", 1),
+    ]:
+        samples = families[f"pykka_rs_channel_{family}"]
+        assert value(samples, f"pykka_rs_channel_{name}", **channel_labels) == expected
     for ref in refs:
         ref.stop()
 

@@ -121,8 +121,10 @@ def test_depth_counts_the_messages_queued_behind_a_busy_actor_without_waiting_on
     ref.stop()
 
 
-def test_stats_lists_every_actor_every_worker_and_no_channel_yet() -> None:
+def test_stats_lists_every_actor_every_worker_and_every_channel() -> None:
     here = ThreadTally.start()
+    channel: pykka.Channel[str] = pykka.Channel(3, name="listed")
+    channel.send("waiting")
     there = [ProcessTally.start_on(seat) for seat in (0, 1)]
     snapshot = pykka.stats()
     listed = {(a.actor_class, a.actor_urn, a.process) for a in snapshot.actors}
@@ -144,7 +146,18 @@ def test_stats_lists_every_actor_every_worker_and_no_channel_yet() -> None:
         assert worker.rss_bytes > 1 << 20
     assert snapshot.pid == os.getpid()
     assert snapshot.cpu_seconds > 0
-    assert snapshot.channels == []
+    assert [c for c in snapshot.channels if c.name == "listed"] == [
+        pykka.ChannelStats(
+            name="listed",
+            process=0,
+            capacity=3,
+            waiting=1,
+            sent=1,
+            received=0,
+            high_water=1,
+            closed=False,
+        )
+    ]
     assert snapshot.metrics is True
     # It survives a trip through plain data, as top's endpoint sends it.
     assert pykka.SystemStats.from_dict(snapshot.to_dict()) == snapshot

@@ -220,7 +220,7 @@ def test_wire_loads_by_path_without_importing_pykka_rs_or_its_core() -> None:
         if name.partition(".")[0] not in sys.stdlib_module_names
     }
     assert outside == set()
-    assert load.module.MAGIC == b"PYKKARS2"
+    assert load.module.MAGIC == b"PYKKARS3"
 
 
 def test_wire_imports_only_the_standard_library_anywhere_in_its_source() -> None:
@@ -379,7 +379,7 @@ def handshake(wire: Any, secret: bytes, worker: int) -> tuple[bytes, bytes, byte
 def test_a_hello_is_magic_worker_number_and_nonce(wire: Any) -> None:
     nonce = bytes(range(32))
     hello = wire.hello(0x01020304, nonce)
-    assert hello == b"PYKKARS2" + b"\x04\x03\x02\x01" + nonce
+    assert hello == b"PYKKARS3" + b"\x04\x03\x02\x01" + nonce
     assert len(hello) == wire.HELLO_LEN
     assert wire.check_hello(hello) == (0x01020304, nonce)
 
@@ -473,10 +473,22 @@ def test_a_reader_refuses_absurd_lengths_before_the_frame_arrives(wire: Any) -> 
         prefix = header_len.to_bytes(4, "little") + payload_len.to_bytes(8, "little")
         reader = wire.FrameReader()
         reader.feed(prefix)
-        with pytest.raises(ValueError, match="frame too large"):
+        # The high byte of the first word counts shared buffers.
+        refused = "frame too large|shared buffers"
+        with pytest.raises(ValueError, match=refused):
             reader.next_frame()
-        with pytest.raises(ValueError, match="frame too large"):
+        with pytest.raises(ValueError, match=refused):
             wire.read_frame(io.BytesIO(prefix + b"x" * 64).read)
+
+
+def test_a_frame_with_shared_buffers_is_refused_by_a_reader_of_bytes(
+    wire: Any,
+) -> None:
+    header = wire.encode_header("Log")
+    first = len(header) | 2 << 24
+    prefix = first.to_bytes(4, "little") + (3).to_bytes(8, "little")
+    with pytest.raises(ValueError, match="a frame with 2 shared buffers"):
+        wire.decode_prefix(prefix)
 
 
 def test_a_frame_at_the_payload_limit_is_awaited_not_refused(wire: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import functools
 import multiprocessing
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -45,5 +46,16 @@ def bench_ask(loops: int) -> float:
     return time.perf_counter() - start
 
 
+def bench_bytes_10mb(loops: int) -> float:
+    """A 10 MB `bytes` to the child and back, pickled as `send` does."""
+    conn = child()
+    data = os.urandom(10_000_000)
+    start = time.perf_counter()
+    for _ in range(loops):
+        conn.send(data)
+        conn.recv()
+    return time.perf_counter() - start
+
+
 NAME = "multiprocessing.Pipe"
-CASES = {"ask": bench_ask}
+CASES = {"ask": bench_ask, "bytes_10mb": bench_bytes_10mb}

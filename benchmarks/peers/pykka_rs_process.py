@@ -78,6 +78,19 @@ def bench_tell(loops: int) -> float:
     return elapsed
 
 
+def bench_bytes_10mb(loops: int) -> float:
+    """A 10 MB `bytes` to an actor and back: in shared memory both ways."""
+    warm_pool()
+    ref = Echo.start()
+    data = os.urandom(10_000_000)
+    start = time.perf_counter()
+    for _ in range(loops):
+        ref.ask(data)
+    elapsed = time.perf_counter() - start
+    ref.stop()
+    return elapsed
+
+
 def bench_start(loops: int) -> float:
     """`loops` times the median start(), so the per-loop time is the median."""
     warm_pool()
@@ -110,5 +123,6 @@ CASES = {
     "ask": bench_ask,
     "tell": bench_tell,
     "start": bench_start,
+    "bytes_10mb": bench_bytes_10mb,
     **cpu_cases(start_burner),
 }

@@ -8,6 +8,7 @@
 //! message that arrived as one of its envelopes, and how to resolve and read
 //! its futures.
 
+use crate::payload::Payload;
 use crate::pool::frame::FutureId;
 
 /// The outcome of a future as it travels between processes.
@@ -17,8 +18,8 @@ pub enum Resolution {
     Pickled {
         /// Whether the payload is a value rather than an exception.
         ok: bool,
-        /// The pickle.
-        payload: Vec<u8>,
+        /// The pickle, and the buffers beside it.
+        payload: Payload,
     },
     /// Nobody could answer; the text completes "<the actor> ...", e.g.
     /// "not found" or "died with its process: killed by SIGKILL".
@@ -34,7 +35,7 @@ pub trait Host: Send + Sync + 'static {
 
     /// An envelope for `message`, which arrived pickled from another
     /// process; its answer, if one is wanted, goes to `reply`.
-    fn incoming(message: Vec<u8>, reply: Option<FutureId>) -> Self::Envelope;
+    fn incoming(message: Payload, reply: Option<FutureId>) -> Self::Envelope;
 
     /// Whether a pickled message from another process is a control message
     /// (a stop request, a link's signal), which passes a mailbox's bound:

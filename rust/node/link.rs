@@ -25,6 +25,7 @@ use std::time::Instant;
 use rustix::event::{PollFd, PollFlags, poll};
 
 use super::memory;
+use crate::payload::Payload;
 use crate::pool::frame::Frame;
 use crate::pool::ipc::{Inbound, Link};
 
@@ -49,15 +50,29 @@ impl Outbound {
         }
     }
 
-    /// As [`Outbound::transmit`], for a payload the caller gives away: the
-    /// in-memory channel takes it without a copy.
+    /// As [`Outbound::transmit`], for a payload the caller gives away, with
+    /// its shared buffers: a socket passes their descriptors on; the
+    /// in-memory channel, which cannot, takes the payload without a copy if
+    /// it has none, and with the buffers copied after it if it has some
+    /// ([`Payload::inline`]).
     ///
     /// # Errors
     /// As for [`Outbound::transmit`].
-    pub fn transmit_owned(&self, header: &Frame, payload: Vec<u8>) -> io::Result<()> {
+    pub fn transmit_owned(&self, header: &Frame, payload: Payload) -> io::Result<()> {
         match self {
-            Self::Socket(link) => link.transmit(header, &payload),
-            Self::Memory(end) => end.send_frame(header, payload),
+            Self::Socket(link) => link.transmit_payload(header, &payload),
+            Self::Memory(end) => end.send_frame(header, payload.inline()?),
+        }
+    }
+
+    /// As [`Outbound::transmit_owned`], for a payload the caller keeps.
+    ///
+    /// # Errors
+    /// As for [`Outbound::transmit`].
+    pub fn transmit_payload(&self, header: &Frame, payload: &Payload) -> io::Result<()> {
+        match self {
+            Self::Socket(link) => link.transmit_payload(header, payload),
+            Self::Memory(end) => end.send_frame(header, payload.clone().inline()?),
         }
     }
 
@@ -104,10 +119,12 @@ impl Reader {
     /// # Errors
     /// `InvalidData` for a frame that does not decode or is over the limits;
     /// `UnexpectedEof` once a socket ended in the middle of a frame.
-    pub fn next_frame(&mut self) -> io::Result<Option<(Frame, Vec<u8>)>> {
+    pub fn next_frame(&mut self) -> io::Result<Option<(Frame, Payload)>> {
         match self {
             Self::Socket(inbound) => inbound.next_frame(),
-            Self::Memory(reader) => reader.next_frame(),
+            Self::Memory(reader) => Ok(reader
+                .next_frame()?
+                .map(|(header, payload)| (header, payload.into()))),
         }
     }
 }
@@ -155,6 +172,7 @@ impl LinkState {
             .and_then(|pid| {
                 rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
             });
+        crate::payload::allow_descriptors();
         Ok(Self {
             out: Outbound::Socket(Link::new(stream.try_clone()?)?),
             watch: Watch::Socket {

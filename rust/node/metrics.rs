@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{Host, Node, SendError};
+use crate::channel::ChannelRecord;
 use crate::mailbox::Mailbox;
 use crate::metrics::census::{self, ActorRecord, Census};
 use crate::metrics::process::{self, Usage};
@@ -39,6 +40,9 @@ pub struct ProcessReport {
     pub dead_letters: u64,
     /// Its live actors, by URN.
     pub actors: Vec<ActorRecord>,
+    /// Its live channels (absent from a process that has none to tell).
+    #[serde(default)]
+    pub channels: Vec<ChannelRecord>,
 }
 
 /// The counters of one exported actor, as a `Stats` frame carries them.
@@ -84,6 +88,7 @@ impl<H: Host> Node<H> {
             actors: self
                 .census
                 .records(|key| numbers.get(&key).copied().unwrap_or(0)),
+            channels: crate::channel::records(),
         }
     }
 
@@ -104,7 +109,7 @@ impl<H: Host> Node<H> {
 
     /// Worker: answers the parent's `GatherStats`.
     pub(super) fn answer_gather(&self, reply: FutureId) {
-        self.send_reply(reply, true, self.encoded_report());
+        self.send_reply(reply, true, self.encoded_report().into());
     }
 
     /// Worker: the counters of the exported actors whose counters changed

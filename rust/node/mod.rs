@@ -68,6 +68,7 @@ use crate::dead_letters;
 use crate::event::Event;
 use crate::mailbox::{Mailbox, Overflow, Refused};
 use crate::metrics::census::Census;
+use crate::payload::{Payload, SharedBuffer};
 use crate::pool::frame::{Address, Frame, FutureId};
 use crate::pool::{Load, WorkerProcess, exit_cause};
 use crate::swept::Swept;
@@ -224,6 +225,12 @@ pub type LostHook = Box<dyn Fn(u32, &str, bool) -> bool + Send + Sync>;
 /// How long a link's thread leaves the link to spinning threads after one last
 /// read it: it checks again after this, so a frame nobody spins for waits at
 /// most this long for it.
+/// A message's size, pickle and shared buffers together, for dead letters.
+fn size_of(message: &Payload) -> u64 {
+    let buffers: u64 = message.buffers().iter().map(SharedBuffer::len).sum();
+    message.bytes().len() as u64 + buffers
+}
+
 /// A pickle of `None`: what confirms an `Offer`.
 const PICKLED_NONE: &[u8] = b"\x80\x03N.";
 
@@ -411,6 +418,17 @@ impl<H: Host> Node<H> {
         lock(&self.dead).get(&process).cloned()
     }
 
+    /// Whether frames to `process` go over an in-memory link, to a
+    /// subinterpreter of this process: shared buffers would only be copied
+    /// back into the payload there (see `memory.rs`).
+    pub fn reaches_in_memory(&self, process: u32) -> bool {
+        // A worker reaches everything through its socket to the parent.
+        self.process == 0
+            && read(&self.links)
+                .get(&process)
+                .is_some_and(|link| link.in_memory())
+    }
+
     fn link_to(&self, process: u32) -> Result<Arc<LinkState>, SendError> {
         if self.is_disowned() {
             return Err(SendError::Forked);
@@ -442,13 +460,26 @@ impl<H: Host> Node<H> {
             .map_err(|err| Self::send_failed(process, &err))
     }
 
-    /// As [`Node::send_frame`], for a payload the caller gives away: a link
-    /// in memory takes it without copying it.
+    /// As [`Node::send_frame`], for a payload with its shared buffers.
+    fn send_payload(
+        &self,
+        process: u32,
+        header: &Frame,
+        payload: &Payload,
+    ) -> Result<(), SendError> {
+        self.link_to(process)?
+            .out
+            .transmit_payload(header, payload)
+            .map_err(|err| Self::send_failed(process, &err))
+    }
+
+    /// As [`Node::send_payload`], for a payload the caller gives away: a
+    /// link in memory takes it without copying it.
     fn send_frame_owned(
         &self,
         process: u32,
         header: &Frame,
-        payload: Vec<u8>,
+        payload: Payload,
     ) -> Result<(), SendError> {
         self.link_to(process)?
             .out
@@ -476,7 +507,7 @@ impl<H: Host> Node<H> {
     pub fn send_message(
         self: &Arc<Self>,
         to: Address,
-        message: Vec<u8>,
+        message: Payload,
         answer: Option<Answer<H::Future>>,
     ) -> Result<(), SendError> {
         let mut registered = None;
@@ -512,7 +543,7 @@ impl<H: Host> Node<H> {
     pub fn send_offer(
         self: &Arc<Self>,
         to: Address,
-        message: Vec<u8>,
+        message: Payload,
         answer: Option<Answer<H::Future>>,
         ack: Arc<H::Future>,
         label: String,
@@ -607,7 +638,7 @@ impl<H: Host> Node<H> {
 
     /// Sends a pickled value (`ok`) or exception to a future here or elsewhere.
     /// A future whose process is gone is given up: nobody waits there.
-    pub fn send_reply(&self, to: FutureId, ok: bool, payload: Vec<u8>) {
+    pub fn send_reply(&self, to: FutureId, ok: bool, payload: Payload) {
         self.send_resolution(to, Resolution::Pickled { ok, payload });
     }
 
@@ -625,7 +656,7 @@ impl<H: Host> Node<H> {
         };
         let payload = match outcome {
             Resolution::Pickled { payload, .. } => payload,
-            Resolution::Undeliverable(_) => Vec::new(),
+            Resolution::Undeliverable(_) => Payload::default(),
         };
         // Any other failure means the asker's process is gone, and nobody waits.
         if let Err(SendError::TooLarge(why)) = self.send_frame_owned(to.process, &header, payload) {
@@ -684,10 +715,10 @@ impl<H: Host> Node<H> {
     /// has room: this thread reads a link that every actor of the process
     /// shares, so it never waits for one actor. A told message that finds
     /// no room is a dead letter, an asker is answered [`MAILBOX_FULL`].
-    fn deliver(self: &Arc<Self>, actor: u64, message: Vec<u8>, reply: Option<FutureId>) {
+    fn deliver(self: &Arc<Self>, actor: u64, message: Payload, reply: Option<FutureId>) {
         let refusal = match self.local_mailbox(actor) {
-            Some(mailbox) if mailbox.bound().is_some() && !H::is_control(&message) => {
-                let size = message.len();
+            Some(mailbox) if mailbox.bound().is_some() && !H::is_control(message.bytes()) => {
+                let size = size_of(&message);
                 match mailbox.try_send(H::incoming(message, reply)) {
                     Ok(()) => None,
                     Err(Refused::Stopped(_)) => Some((size, false)),
@@ -695,7 +726,7 @@ impl<H: Host> Node<H> {
                 }
             }
             Some(mailbox) => {
-                let size = message.len();
+                let size = size_of(&message);
                 mailbox
                     .send(H::incoming(message, reply))
                     .err()
@@ -703,12 +734,12 @@ impl<H: Host> Node<H> {
             }
             None => match self.local_relay(actor) {
                 Some(relay) => {
-                    let size = message.len();
+                    let size = size_of(&message);
                     self.relay_send(&relay, message, reply.map(Answer::There))
                         .err()
                         .map(|_| (size, false))
                 }
-                None => Some((message.len(), false)),
+                None => Some((size_of(&message), false)),
             },
         };
         let Some((size, full)) = refusal else { return };
@@ -742,14 +773,14 @@ impl<H: Host> Node<H> {
     fn deliver_offer(
         self: &Arc<Self>,
         actor: u64,
-        message: Vec<u8>,
+        message: Payload,
         reply: Option<FutureId>,
         ack: FutureId,
     ) {
         let Some(mailbox) = self.local_mailbox(actor) else {
             if let Some(relay) = self.local_relay(actor) {
                 // Passed on as an offer too: the actor's mailbox answers.
-                let size = message.len();
+                let size = size_of(&message);
                 let sent = self.relay_offer(
                     &relay,
                     message,
@@ -765,8 +796,8 @@ impl<H: Host> Node<H> {
             self.send_undeliverable(ack, "not found".to_owned());
             return;
         };
-        let size = message.len();
-        let control = H::is_control(&message);
+        let size = size_of(&message);
+        let control = H::is_control(message.bytes());
         let envelope = H::incoming(message, reply);
         let sent = if control {
             mailbox
@@ -795,7 +826,7 @@ impl<H: Host> Node<H> {
         mailbox: Arc<Mailbox<H::Envelope>>,
         envelope: H::Envelope,
         actor: u64,
-        size: usize,
+        size: u64,
         reply: Option<FutureId>,
         ack: FutureId,
     ) {
@@ -814,7 +845,7 @@ impl<H: Host> Node<H> {
 
     /// Tells `ack` that its message is queued.
     fn confirm(&self, ack: FutureId) {
-        self.send_reply(ack, true, PICKLED_NONE.to_vec());
+        self.send_reply(ack, true, PICKLED_NONE.to_vec().into());
     }
 
     /// Answers an offered message that was refused (a full mailbox, or an
@@ -822,7 +853,7 @@ impl<H: Host> Node<H> {
     fn refuse_offer(
         &self,
         actor: u64,
-        size: usize,
+        size: u64,
         reply: Option<FutureId>,
         ack: FutureId,
         full: bool,
@@ -1097,7 +1128,16 @@ impl<H: Host> Node<H> {
     }
 
     /// Handles one frame that arrived from process `from`.
-    fn dispatch(self: &Arc<Self>, from: u32, header: Frame, payload: Vec<u8>) {
+    fn dispatch(self: &Arc<Self>, from: u32, header: Frame, payload: Payload) {
+        if !payload.buffers().is_empty() && !header.may_carry_buffers() {
+            // Dropping the payload closes the descriptors.
+            self.refuse_frame(
+                from,
+                &header,
+                "only messages and replies carry shared buffers",
+            );
+            return;
+        }
         if let Some(process) = header.destination() {
             if process != self.process {
                 if self.process == 0 {
@@ -1168,15 +1208,34 @@ impl<H: Host> Node<H> {
     }
 
     /// Handles a frame that belongs where it arrived.
-    fn handle(self: &Arc<Self>, from: u32, header: Frame, payload: Vec<u8>) {
-        match header {
-            Frame::Tell { to } => self.deliver(to.actor, payload, None),
-            Frame::Ask { to, reply } => self.deliver(to.actor, payload, Some(reply)),
-            Frame::Offer { to, ack } => self.deliver_offer(to.actor, payload, None, ack),
+    fn handle(self: &Arc<Self>, from: u32, header: Frame, message: Payload) {
+        let payload = match header {
+            Frame::Tell { to } => return self.deliver(to.actor, message, None),
+            Frame::Ask { to, reply } => return self.deliver(to.actor, message, Some(reply)),
+            Frame::Offer { to, ack } => return self.deliver_offer(to.actor, message, None, ack),
             Frame::OfferAsk { to, reply, ack } => {
-                self.deliver_offer(to.actor, payload, Some(reply), ack);
+                return self.deliver_offer(to.actor, message, Some(reply), ack);
             }
-            Frame::Reply { to, ok } => self.complete(to.id, Resolution::Pickled { ok, payload }),
+            Frame::Reply { to, ok } => {
+                return self.complete(
+                    to.id,
+                    Resolution::Pickled {
+                        ok,
+                        payload: message,
+                    },
+                );
+            }
+            // Other frames carry no buffers (see `dispatch`).
+            _ => message.into_bytes(),
+        };
+        match header {
+            Frame::Tell { .. }
+            | Frame::Ask { .. }
+            | Frame::Reply { .. }
+            | Frame::Offer { .. }
+            | Frame::OfferAsk { .. } => {
+                unreachable!("handled above")
+            }
             Frame::Undeliverable { to, reason } => {
                 self.complete(to.id, Resolution::Undeliverable(reason));
             }
@@ -1231,8 +1290,8 @@ impl<H: Host> Node<H> {
     }
 
     /// Parent: passes a frame on to the process it is for.
-    fn forward(&self, process: u32, header: &Frame, payload: Vec<u8>) {
-        let payload_len = payload.len();
+    fn forward(&self, process: u32, header: &Frame, payload: Payload) {
+        let payload_len = size_of(&payload);
         let Err(reason) = self.send_frame_owned(process, header, payload) else {
             return;
         };

@@ -34,12 +34,13 @@ use std::sync::{Arc, Mutex, Weak};
 
 use super::{Answer, Host, Node, SendError, Waiter};
 use crate::event::Event;
+use crate::payload::Payload;
 use crate::pool::frame::{Address, Frame};
 use crate::sync::lock;
 
 /// What a relay holds while its actor has no target.
 struct Held<F> {
-    message: Vec<u8>,
+    message: Payload,
     answer: Option<Answer<F>>,
     /// For a message whose sender waits until it is queued (an offer, see
     /// `Frame::Offer`): who is told then. The sender waits meanwhile, so a
@@ -152,7 +153,7 @@ impl<H: Host> Node<H> {
     pub fn relay_send(
         self: &Arc<Self>,
         relay: &Relay<H>,
-        message: Vec<u8>,
+        message: Payload,
         answer: Option<Answer<H::Future>>,
     ) -> Result<(), RelayRefused<H::Future>> {
         self.relay_push(relay, message, answer, None)
@@ -168,7 +169,7 @@ impl<H: Host> Node<H> {
     pub fn relay_offer(
         self: &Arc<Self>,
         relay: &Relay<H>,
-        message: Vec<u8>,
+        message: Payload,
         answer: Option<Answer<H::Future>>,
         ack: Answer<H::Future>,
     ) -> Result<(), RelayRefused<H::Future>> {
@@ -178,7 +179,7 @@ impl<H: Host> Node<H> {
     fn relay_push(
         self: &Arc<Self>,
         relay: &Relay<H>,
-        message: Vec<u8>,
+        message: Payload,
         answer: Option<Answer<H::Future>>,
         ack: Option<Answer<H::Future>>,
     ) -> Result<(), RelayRefused<H::Future>> {
@@ -302,7 +303,7 @@ impl<H: Host> Node<H> {
         self: &Arc<Self>,
         relay: &Relay<H>,
         target: Address,
-        message: &[u8],
+        message: &Payload,
         answer: Option<&Answer<H::Future>>,
         ack: Option<&Answer<H::Future>>,
     ) -> Result<(), SendError> {
@@ -318,8 +319,8 @@ impl<H: Host> Node<H> {
         let ack = ack.map(expect);
         if target.process == self.process {
             match ack {
-                Some(ack) => self.deliver_offer(target.actor, message.to_vec(), reply, ack),
-                None => self.deliver(target.actor, message.to_vec(), reply),
+                Some(ack) => self.deliver_offer(target.actor, message.clone(), reply, ack),
+                None => self.deliver(target.actor, message.clone(), reply),
             }
             return Ok(());
         }
@@ -333,7 +334,7 @@ impl<H: Host> Node<H> {
                 ack,
             },
         };
-        let sent = self.send_frame(target.process, &header, message);
+        let sent = self.send_payload(target.process, &header, message);
         if sent.is_err() {
             // Held again, with its waits: forget the ones made for this try.
             let mut pending = lock(&self.pending);

@@ -31,8 +31,15 @@ impl Host for Fake {
     type Envelope = (Vec<u8>, Option<FutureId>);
     type Future = FakeFuture;
 
-    fn incoming(message: Vec<u8>, reply: Option<FutureId>) -> Self::Envelope {
-        (message, reply)
+    /// The pickle, then the contents of each shared buffer, in one string.
+    fn incoming(message: Payload, reply: Option<FutureId>) -> Self::Envelope {
+        let (mut bytes, buffers) = message.into_parts();
+        for buffer in buffers {
+            let start = bytes.len();
+            bytes.resize(start + buffer.len() as usize, 0);
+            buffer.read_into(&mut bytes[start..]).unwrap();
+        }
+        (bytes, reply)
     }
 
     fn resolve(future: &FakeFuture, outcome: Resolution) -> bool {
@@ -96,7 +103,7 @@ fn ask(node: &Arc<FakeNode>, to: Address, message: &[u8]) -> Arc<FakeFuture> {
     let future = Arc::new(FakeFuture::default());
     node.send_message(
         to,
-        message.to_vec(),
+        Payload::from(message.to_vec()),
         Some(Answer::Here(Arc::clone(&future), "Echo (urn:1)".into())),
     )
     .unwrap();
@@ -126,7 +133,9 @@ fn tells_reach_an_actor_of_another_process_in_the_order_sent() {
     let (parent, worker, _end) = linked();
     let (mailbox, address) = actor(&worker);
     for i in 0..100u8 {
-        parent.send_message(address, vec![i], None).unwrap();
+        parent
+            .send_message(address, Payload::from(vec![i]), None)
+            .unwrap();
     }
     for i in 0..100u8 {
         assert_eq!(receive(&mailbox), (vec![i], None));
@@ -140,12 +149,12 @@ fn an_ask_is_answered_across_the_link() {
     let future = ask(&parent, address, b"ping");
     let (message, reply) = receive(&mailbox);
     assert_eq!(message, b"ping");
-    worker.send_reply(reply.unwrap(), true, b"pong".to_vec());
+    worker.send_reply(reply.unwrap(), true, Payload::from(b"pong".to_vec()));
     assert_eq!(
         future.wait(),
         Resolution::Pickled {
             ok: true,
-            payload: b"pong".to_vec()
+            payload: Payload::from(b"pong".to_vec())
         }
     );
 }
@@ -159,7 +168,7 @@ fn a_stop_announced_before_a_reply_is_known_when_the_reply_arrives() {
         let future = ask(&parent, address, b"stop, then answer");
         let (_, reply) = receive(&mailbox);
         mailbox.stopped().set();
-        worker.send_reply(reply.unwrap(), true, b"stopped".to_vec());
+        worker.send_reply(reply.unwrap(), true, Payload::from(b"stopped".to_vec()));
         future.wait();
         assert!(flag.is_set(), "the reply overtook the stop");
     }
@@ -180,7 +189,7 @@ fn a_tell_to_a_stopped_actor_is_reported_as_a_dead_letter() {
     let (mailbox, address) = actor(&worker);
     mailbox.stopped().set();
     parent
-        .send_message(address, b"lost".to_vec(), None)
+        .send_message(address, Payload::from(b"lost".to_vec()), None)
         .unwrap();
     let Control::DeadLetter(text) = control(&worker, |c| matches!(c, Control::DeadLetter(_)))
     else {
@@ -211,7 +220,7 @@ fn a_dead_worker_fails_the_asks_waiting_on_it_and_sets_its_actors_stop_flags() {
     assert_eq!((process, expected), (1, false));
     // Later sends fail at once, naming the cause.
     let err = parent
-        .send_message(address, b"late".to_vec(), None)
+        .send_message(address, Payload::from(b"late".to_vec()), None)
         .unwrap_err();
     assert!(matches!(err, SendError::Gone(_)), "{err}");
     assert!(
@@ -381,14 +390,14 @@ fn a_future_of_another_process_is_read_by_subscribing() {
         &owned,
         Resolution::Pickled {
             ok: false,
-            payload: b"boom".to_vec(),
+            payload: Payload::from(b"boom".to_vec()),
         },
     );
     assert_eq!(
         copy.wait(),
         Resolution::Pickled {
             ok: false,
-            payload: b"boom".to_vec()
+            payload: Payload::from(b"boom".to_vec())
         }
     );
 }
@@ -398,12 +407,16 @@ fn a_future_of_another_process_can_be_answered_from_here() {
     let (parent, worker, _end) = linked();
     let owned = Arc::new(FakeFuture::default());
     let id = worker.export_future(&owned);
-    parent.send_reply(FutureId { process: 1, id }, true, b"set here".to_vec());
+    parent.send_reply(
+        FutureId { process: 1, id },
+        true,
+        Payload::from(b"set here".to_vec()),
+    );
     assert_eq!(
         owned.wait(),
         Resolution::Pickled {
             ok: true,
-            payload: b"set here".to_vec()
+            payload: Payload::from(b"set here".to_vec())
         }
     );
 }
@@ -419,7 +432,7 @@ fn the_parent_registry_lists_the_workers_actors_until_they_stop_or_die() {
     let (echo, echo_address) = actor(&worker);
     let future = ask(&parent, echo_address, b"sync");
     let (_, reply) = receive(&echo);
-    worker.send_reply(reply.unwrap(), true, Vec::new());
+    worker.send_reply(reply.unwrap(), true, Payload::default());
     future.wait();
     let listed: Vec<(Address, Vec<u8>)> = parent
         .registered()
@@ -446,7 +459,7 @@ fn a_forked_copy_of_a_node_sends_nothing_and_sees_every_remote_actor_gone() {
     let (mailbox, address) = actor(&worker);
     parent.disown();
     let err = parent
-        .send_message(address, b"from the fork".to_vec(), None)
+        .send_message(address, Payload::from(b"from the fork".to_vec()), None)
         .unwrap_err();
     assert_eq!(err, SendError::Forked);
     assert!(err.to_string().contains("forked"));
@@ -464,7 +477,7 @@ fn a_node_without_links_is_not_disowned_by_a_fork() {
     lonely.disown();
     let (mailbox, address) = actor(&lonely);
     lonely
-        .send_message(address, b"here".to_vec(), None)
+        .send_message(address, Payload::from(b"here".to_vec()), None)
         .unwrap();
     assert_eq!(receive(&mailbox).0, b"here");
 }
@@ -503,7 +516,7 @@ fn decode<T: serde::de::DeserializeOwned>(outcome: &Resolution) -> T {
 fn parent_caught_up(parent: &Arc<FakeNode>, worker: &Arc<FakeNode>) {
     let (mailbox, address) = actor(parent);
     worker
-        .send_message(address, b"sync".to_vec(), None)
+        .send_message(address, Payload::from(b"sync".to_vec()), None)
         .unwrap();
     receive(&mailbox);
 }
@@ -515,7 +528,7 @@ fn a_worker_answers_gather_stats_with_its_actors_and_usage() {
     worker.enroll(&mailbox, "Echo", "urn:uuid:7");
     for message in [b"one", b"two"] {
         parent
-            .send_message(address, message.to_vec(), None)
+            .send_message(address, Payload::from(message.to_vec()), None)
             .unwrap();
     }
     let future = Arc::new(FakeFuture::default());
@@ -628,7 +641,9 @@ fn in_memory_tells_reach_an_actor_of_the_other_node_in_the_order_sent() {
     let (parent, worker, _end) = linked_in_memory();
     let (mailbox, address) = actor(&worker);
     for i in 0..100u8 {
-        parent.send_message(address, vec![i], None).unwrap();
+        parent
+            .send_message(address, Payload::from(vec![i]), None)
+            .unwrap();
     }
     for i in 0..100u8 {
         assert_eq!(receive(&mailbox), (vec![i], None));
@@ -643,22 +658,22 @@ fn in_memory_asks_are_answered_both_ways() {
     let future = ask(&parent, down, b"ping");
     let (message, reply) = receive(&down_box);
     assert_eq!(message, b"ping");
-    worker.send_reply(reply.unwrap(), true, b"pong".to_vec());
+    worker.send_reply(reply.unwrap(), true, Payload::from(b"pong".to_vec()));
     let back = ask(&worker, up, b"ping back");
     let (_, reply) = receive(&up_box);
-    parent.send_reply(reply.unwrap(), false, b"boom".to_vec());
+    parent.send_reply(reply.unwrap(), false, Payload::from(b"boom".to_vec()));
     assert_eq!(
         future.wait(),
         Resolution::Pickled {
             ok: true,
-            payload: b"pong".to_vec()
+            payload: Payload::from(b"pong".to_vec())
         }
     );
     assert_eq!(
         back.wait(),
         Resolution::Pickled {
             ok: false,
-            payload: b"boom".to_vec()
+            payload: Payload::from(b"boom".to_vec())
         }
     );
 }
@@ -668,7 +683,9 @@ fn in_memory_a_large_payload_arrives_whole() {
     let (parent, worker, _end) = linked_in_memory();
     let (mailbox, address) = actor(&worker);
     let big: Vec<u8> = (0..10_000_000u32).map(|i| i as u8).collect();
-    parent.send_message(address, big.clone(), None).unwrap();
+    parent
+        .send_message(address, Payload::from(big.clone()), None)
+        .unwrap();
     assert_eq!(receive(&mailbox).0, big);
 }
 
@@ -681,7 +698,7 @@ fn in_memory_a_stop_announced_before_a_reply_is_known_when_the_reply_arrives() {
         let future = ask(&parent, address, b"stop, then answer");
         let (_, reply) = receive(&mailbox);
         mailbox.stopped().set();
-        worker.send_reply(reply.unwrap(), true, b"stopped".to_vec());
+        worker.send_reply(reply.unwrap(), true, Payload::from(b"stopped".to_vec()));
         future.wait();
         assert!(flag.is_set(), "the reply overtook the stop");
     }
@@ -754,7 +771,7 @@ fn in_memory_the_parent_registry_lists_the_workers_actors() {
     let (echo, echo_address) = actor(&worker);
     let future = ask(&parent, echo_address, b"sync");
     let (_, reply) = receive(&echo);
-    worker.send_reply(reply.unwrap(), true, Vec::new());
+    worker.send_reply(reply.unwrap(), true, Payload::default());
     future.wait();
     let listed: Vec<Address> = parent.registered().iter().map(|e| e.actor).collect();
     assert_eq!(listed, [address]);
@@ -911,7 +928,7 @@ fn relay_ask(node: &Arc<FakeNode>, relay: &Relay<Fake>, message: &[u8]) -> Arc<F
     let future = Arc::new(FakeFuture::default());
     let answer = Answer::Here(Arc::clone(&future), relay.label());
     assert!(
-        node.relay_send(relay, message.to_vec(), Some(answer))
+        node.relay_send(relay, Payload::from(message.to_vec()), Some(answer))
             .is_ok()
     );
     future
@@ -923,24 +940,32 @@ fn a_relay_passes_messages_on_in_order_and_holds_them_without_a_target() {
     let (mailbox, address) = actor(&worker);
     let (relay, _) = relay(&parent, None);
     for i in 0..3u8 {
-        assert!(parent.relay_send(&relay, vec![i], None).is_ok());
+        assert!(
+            parent
+                .relay_send(&relay, Payload::from(vec![i]), None)
+                .is_ok()
+        );
     }
     assert_eq!(relay.held(), 3);
     parent.redirect(&relay, Some(address)).unwrap();
     for i in 3..6u8 {
-        assert!(parent.relay_send(&relay, vec![i], None).is_ok());
+        assert!(
+            parent
+                .relay_send(&relay, Payload::from(vec![i]), None)
+                .is_ok()
+        );
     }
     for i in 0..6u8 {
         assert_eq!(receive(&mailbox), (vec![i], None));
     }
     let future = relay_ask(&parent, &relay, b"ping");
     let (_, reply) = receive(&mailbox);
-    worker.send_reply(reply.unwrap(), true, b"pong".to_vec());
+    worker.send_reply(reply.unwrap(), true, Payload::from(b"pong".to_vec()));
     assert_eq!(
         future.wait(),
         Resolution::Pickled {
             ok: true,
-            payload: b"pong".to_vec()
+            payload: Payload::from(b"pong".to_vec())
         }
     );
 }
@@ -967,7 +992,11 @@ fn a_relay_whose_target_died_holds_until_redirected_to_a_new_one() {
         lost.wait()
     );
     // Sent after the death: held, then passed to the new run, in order.
-    assert!(parent.relay_send(&relay, b"one".to_vec(), None).is_ok());
+    assert!(
+        parent
+            .relay_send(&relay, Payload::from(b"one".to_vec()), None)
+            .is_ok()
+    );
     let answered = relay_ask(&parent, &relay, b"two");
     assert_eq!(relay.target(), None);
     let (new, new_address) = actor(&second);
@@ -975,12 +1004,16 @@ fn a_relay_whose_target_died_holds_until_redirected_to_a_new_one() {
     assert_eq!(receive(&new), (b"one".to_vec(), None));
     let (message, reply) = receive(&new);
     assert_eq!(message, b"two");
-    second.send_reply(reply.unwrap(), true, b"from the new run".to_vec());
+    second.send_reply(
+        reply.unwrap(),
+        true,
+        Payload::from(b"from the new run".to_vec()),
+    );
     assert_eq!(
         answered.wait(),
         Resolution::Pickled {
             ok: true,
-            payload: b"from the new run".to_vec()
+            payload: Payload::from(b"from the new run".to_vec())
         }
     );
 }
@@ -1002,12 +1035,12 @@ fn an_ask_from_another_process_through_a_relay_is_failed_when_the_target_dies() 
     let (_relay, stable) = relay(&parent, Some(target));
     let answered = ask(&asker, stable, b"first");
     let (_, reply) = receive(&mailbox);
-    host.send_reply(reply.unwrap(), true, b"answered".to_vec());
+    host.send_reply(reply.unwrap(), true, Payload::from(b"answered".to_vec()));
     assert_eq!(
         answered.wait(),
         Resolution::Pickled {
             ok: true,
-            payload: b"answered".to_vec()
+            payload: Payload::from(b"answered".to_vec())
         }
     );
     let stranded = ask(&asker, stable, b"second");
@@ -1025,7 +1058,11 @@ fn a_closed_relay_fails_what_it_held_and_is_announced_stopped() {
     let (parent, worker, _end) = linked();
     let (relay, stable) = relay(&parent, None);
     let flag = worker.stop_flag(stable);
-    assert!(parent.relay_send(&relay, b"told".to_vec(), None).is_ok());
+    assert!(
+        parent
+            .relay_send(&relay, Payload::from(b"told".to_vec()), None)
+            .is_ok()
+    );
     let held = relay_ask(&parent, &relay, b"asked");
     assert_eq!(parent.close_relay(&relay), 1);
     assert_eq!(
@@ -1034,12 +1071,79 @@ fn a_closed_relay_fails_what_it_held_and_is_announced_stopped() {
     );
     assert!(flag.wait(Some(Instant::now() + PATIENCE)));
     assert!(matches!(
-        parent.relay_send(&relay, b"late".to_vec(), None),
+        parent.relay_send(&relay, Payload::from(b"late".to_vec()), None),
         Err(RelayRefused::Closed(None))
     ));
     // From elsewhere, the closed relay is an actor that is not found.
     let refused = ask(&worker, stable, b"anyone?");
     assert_eq!(undeliverable(&refused.wait()), "Echo (urn:1) not found");
+}
+
+fn shared(data: &[u8]) -> crate::payload::SharedBuffer {
+    let writer = crate::payload::BufferWriter::new(data.len() as u64).unwrap();
+    writer.write_all(data).unwrap();
+    writer.seal().unwrap()
+}
+
+#[test]
+fn shared_buffers_travel_from_worker_to_worker_through_the_parent_and_back() {
+    let parent = Arc::new(FakeNode::new(0));
+    let workers: Vec<_> = (1..=2)
+        .map(|process| {
+            let worker = Arc::new(FakeNode::new(process));
+            let (up, down) = UnixStream::pair().unwrap();
+            parent.connect(process, up, None).unwrap();
+            worker.connect(0, down, None).unwrap();
+            worker
+        })
+        .collect();
+    let (mailbox, address) = actor(&workers[1]);
+    let big = vec![7u8; 1 << 20];
+    let future = Arc::new(FakeFuture::default());
+    workers[0]
+        .send_message(
+            address,
+            Payload::new(b"ask:".to_vec(), vec![shared(b"one,"), shared(&big)]),
+            Some(Answer::Here(Arc::clone(&future), "Echo (urn:2)".into())),
+        )
+        .unwrap();
+    let (message, reply) = receive(&mailbox);
+    let mut expected = b"ask:one,".to_vec();
+    expected.extend_from_slice(&big);
+    assert_eq!(message, expected);
+    workers[1].send_reply(
+        reply.unwrap(),
+        true,
+        Payload::new(b"reply".to_vec(), vec![shared(b"back")]),
+    );
+    let Resolution::Pickled { ok: true, payload } = future.wait() else {
+        panic!("expected a value");
+    };
+    assert_eq!(payload.bytes(), b"reply");
+    let mut back = vec![0; 4];
+    payload.buffers()[0].read_into(&mut back).unwrap();
+    assert_eq!(back, b"back");
+}
+
+#[test]
+fn shared_buffers_on_a_frame_that_carries_none_are_refused_and_closed() {
+    let parent = Arc::new(FakeNode::new(0));
+    let (up, down) = UnixStream::pair().unwrap();
+    parent.connect(1, up, None).unwrap();
+    let link = crate::pool::ipc::Link::new(down).unwrap();
+    link.transmit_payload(
+        &Frame::Log,
+        &Payload::new(b"record".to_vec(), vec![shared(b"x")]),
+    )
+    .unwrap();
+    let refused = control(&parent, |item| matches!(item, Control::DeadLetter(_)));
+    let Control::DeadLetter(text) = refused else {
+        unreachable!()
+    };
+    assert!(
+        text.contains("only messages and replies carry shared buffers"),
+        "{text}"
+    );
 }
 
 /// An actor of `node` whose mailbox holds `capacity` messages.
@@ -1059,7 +1163,7 @@ fn offer(node: &Arc<FakeNode>, to: Address, message: &[u8]) -> Arc<FakeFuture> {
     let ack = Arc::new(FakeFuture::default());
     node.send_offer(
         to,
-        message.to_vec(),
+        Payload::from(message.to_vec()),
         None,
         Arc::clone(&ack),
         "Bounded (urn:2)".into(),
@@ -1072,7 +1176,7 @@ fn confirmed(outcome: &Resolution) -> bool {
     *outcome
         == Resolution::Pickled {
             ok: true,
-            payload: PICKLED_NONE.to_vec(),
+            payload: Payload::from(PICKLED_NONE.to_vec()),
         }
 }
 
@@ -1123,12 +1227,12 @@ fn a_tell_or_ask_to_a_full_mailbox_is_refused_without_waiting() {
     let (parent, worker, _end) = linked();
     let (mailbox, address) = bounded_actor(&worker, 1, crate::mailbox::Overflow::Block);
     parent
-        .send_message(address, b"first".to_vec(), None)
+        .send_message(address, Payload::from(b"first".to_vec()), None)
         .unwrap();
     let asked = ask(&parent, address, b"second");
     assert!(undeliverable(&asked.wait()).ends_with(MAILBOX_FULL));
     parent
-        .send_message(address, b"third".to_vec(), None)
+        .send_message(address, Payload::from(b"third".to_vec()), None)
         .unwrap();
     // Behind the refused ones, on the same link: the first is all there is.
     let ping = ask(&parent, address, b"fourth");
@@ -1146,7 +1250,7 @@ fn a_relay_holds_an_offer_and_passes_it_on_as_an_offer() {
         let answer = Answer::Here(Arc::clone(&ack), relay.label());
         assert!(
             parent
-                .relay_offer(&relay, message.to_vec(), None, answer)
+                .relay_offer(&relay, Payload::from(message.to_vec()), None, answer)
                 .is_ok()
         );
         ack
@@ -1172,7 +1276,7 @@ fn a_closed_relay_refuses_the_offers_it_held() {
     let answer = Answer::Here(Arc::clone(&ack), relay.label());
     assert!(
         parent
-            .relay_offer(&relay, b"held".to_vec(), None, answer)
+            .relay_offer(&relay, Payload::from(b"held".to_vec()), None, answer)
             .is_ok()
     );
     assert_eq!(parent.close_relay(&relay), 1);

@@ -6,12 +6,16 @@
 //! A frame is a control header and an opaque payload:
 //!
 //! ```text
-//! u32 LE  header length H
+//! u32 LE  header length H (low 24 bits) and number of shared buffers B (high 8 bits)
 //! u64 LE  payload length P
 //! H bytes header: a pickle (serde-pickle) of a `Frame`,
 //!         e.g. {"Tell": {"to": {"process": 1, "actor": 7}}}
 //! P bytes payload: whatever the header says, usually a protocol-5 pickle made by Python
 //! ```
+//!
+//! A frame with B > 0 has B descriptors of shared buffers (`crate::payload`)
+//! attached to its first byte (`SCM_RIGHTS`, see `ipc.rs`); every other
+//! frame has B = 0, so its bytes are what they were before buffers existed.
 //!
 //! The header is encoded here, in Rust, so routing never runs Python; the
 //! other side reads it with plain `pickle.loads`. The payload is never parsed
@@ -196,6 +200,20 @@ impl Frame {
         )
     }
 
+    /// Whether a frame may have shared buffers beside its payload
+    /// (`crate::payload`): messages (offered ones too) and replies, whose payloads are
+    /// Python's objects. Any other frame with buffers is refused.
+    pub fn may_carry_buffers(&self) -> bool {
+        matches!(
+            self,
+            Self::Tell { .. }
+                | Self::Ask { .. }
+                | Self::Reply { .. }
+                | Self::Offer { .. }
+                | Self::OfferAsk { .. }
+        )
+    }
+
     /// The process a frame must reach, if it is addressed to one.
     pub fn destination(&self) -> Option<u32> {
         match self {
@@ -273,41 +291,81 @@ pub const COPY_LIMIT: usize = 64 * 1024;
 /// # Errors
 /// Any write error; `InvalidData` for a header or payload over the limits.
 pub fn write_frame(out: &mut impl Write, header: &[u8], payload: &[u8]) -> io::Result<()> {
+    let head = frame_head(header, payload, 0)?;
+    if payload.len() <= COPY_LIMIT {
+        let mut whole = head;
+        whole.extend_from_slice(payload);
+        return out.write_all(&whole);
+    }
+    out.write_all(&head)?;
+    out.write_all(payload)
+}
+
+/// The lengths and the header of a frame that announces `buffers` shared
+/// buffers, with room for the payload if it is small enough to copy.
+///
+/// # Errors
+/// `InvalidData` for a header, payload or number of buffers over the limits.
+pub fn frame_head(header: &[u8], payload: &[u8], buffers: usize) -> io::Result<Vec<u8>> {
     let limit = payload_limit();
     if header.len() > MAX_HEADER || payload.len() as u64 > limit {
         return Err(too_large(header.len(), payload.len() as u64, limit));
     }
+    if buffers > MAX_BUFFERS {
+        return Err(invalid(format!(
+            "a frame may carry at most {MAX_BUFFERS} shared buffers, not {buffers}"
+        )));
+    }
     let inline = payload.len() <= COPY_LIMIT;
     let mut head =
         Vec::with_capacity(PREFIX + header.len() + if inline { payload.len() } else { 0 });
-    head.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    let first_word = header.len() as u32 | (buffers as u32) << 24;
+    head.extend_from_slice(&first_word.to_le_bytes());
     head.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     head.extend_from_slice(header);
-    if inline {
-        head.extend_from_slice(payload);
-        return out.write_all(&head);
-    }
-    out.write_all(&head)?;
-    out.write_all(payload)
+    Ok(head)
+}
+
+/// The most shared buffers one frame may announce.
+pub const MAX_BUFFERS: usize = 32;
+
+/// The header length and the number of shared buffers, from the first word.
+fn split_first_word(word: u32) -> (usize, usize) {
+    ((word & 0x00FF_FFFF) as usize, (word >> 24) as usize)
 }
 
 /// The full length of the frame at the start of `buf`, once its two lengths
 /// are there, checked against `limit` payload bytes.
 ///
 /// # Errors
-/// `InvalidData` for lengths over the limits.
+/// `InvalidData` for lengths over the limits, or more than [`MAX_BUFFERS`]
+/// buffers announced.
 pub fn frame_len(buf: &[u8], limit: u64) -> io::Result<Option<usize>> {
     let Some(&[h0, h1, h2, h3, p0, p1, p2, p3, p4, p5, p6, p7]) = buf.get(..PREFIX) else {
         return Ok(None);
     };
-    let header_len = u32::from_le_bytes([h0, h1, h2, h3]) as usize;
+    let (header_len, buffers) = split_first_word(u32::from_le_bytes([h0, h1, h2, h3]));
     let payload_len = u64::from_le_bytes([p0, p1, p2, p3, p4, p5, p6, p7]);
     if header_len > MAX_HEADER || payload_len > limit {
         return Err(too_large(header_len, payload_len, limit));
     }
+    if buffers > MAX_BUFFERS {
+        return Err(invalid(format!(
+            "a frame announces {buffers} shared buffers, more than {MAX_BUFFERS}"
+        )));
+    }
     let payload_len = usize::try_from(payload_len)
         .map_err(|_| invalid("payload does not fit in memory".into()))?;
     Ok(Some(PREFIX + header_len + payload_len))
+}
+
+/// The number of shared buffers the frame at the start of `buf` announces,
+/// once its first word is there.
+pub fn buffers_announced(buf: &[u8]) -> Option<usize> {
+    let &[h0, h1, h2, h3] = buf.get(..4)? else {
+        return None;
+    };
+    Some(split_first_word(u32::from_le_bytes([h0, h1, h2, h3])).1)
 }
 
 /// Splits the whole frame at the start of `buf` into its header and its
@@ -322,7 +380,7 @@ pub fn parse_frame(buf: &[u8], limit: u64) -> io::Result<Option<(Frame, &[u8])>>
     if buf.len() < len {
         return Ok(None);
     }
-    let header_len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+    let (header_len, _) = split_first_word(u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]));
     let header = decode_header(&buf[PREFIX..PREFIX + header_len])?;
     Ok(Some((header, &buf[PREFIX + header_len..len])))
 }
@@ -349,6 +407,11 @@ pub fn read_frame(input: &mut impl Read) -> io::Result<Option<(Frame, Vec<u8>)>>
     let Some(len) = frame_len(&frame, limit)? else {
         unreachable!("the lengths were just read");
     };
+    if buffers_announced(&frame).unwrap_or(0) > 0 {
+        return Err(invalid(
+            "a frame carries shared buffers, which only a link's reader can receive".into(),
+        ));
+    }
     let rest = (len - PREFIX) as u64;
     if input.take(rest).read_to_end(&mut frame)? as u64 != rest {
         return Err(io::ErrorKind::UnexpectedEof.into());

@@ -8,8 +8,8 @@
 //! its own role, as multiprocessing's connections answer a challenge:
 //!
 //! ```text
-//! worker -> parent   hello      "PYKKARS2", u32 LE worker number, 32-byte nonce W
-//! parent -> worker   challenge  "PYKKARS2", 32-byte nonce P, HMAC(secret, "parent" W P number)
+//! worker -> parent   hello      "PYKKARS3", u32 LE worker number, 32-byte nonce W
+//! parent -> worker   challenge  "PYKKARS3", 32-byte nonce P, HMAC(secret, "parent" W P number)
 //! worker -> parent   proof      HMAC(secret, "worker" P W number)
 //! ```
 //!
@@ -40,7 +40,7 @@ use sha2::Sha256;
 
 /// Starts the hello and the challenge; changes whenever the handshake or the
 /// frame layout does.
-pub const MAGIC: &[u8; 8] = b"PYKKARS2";
+pub const MAGIC: &[u8; 8] = b"PYKKARS3";
 
 /// The length of the pool's secret.
 pub const SECRET_LEN: usize = 32;

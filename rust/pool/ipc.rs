@@ -17,13 +17,23 @@
 //! length a peer announces, and reports an allocation that fails instead
 //! of aborting.
 //!
+//! A frame with shared buffers (`crate::payload`) is written by one
+//! `sendmsg` that carries their descriptors (`SCM_RIGHTS`) on its first
+//! byte, after everything queued before it; it is never queued itself. The
+//! kernel hands descriptors to the read that takes the first byte of the
+//! write they came with, and ends that read within the write's bytes, so
+//! the `Inbound` gives them to the frame that holds the last byte of that
+//! read, and checks that the frame announced exactly that many.
+//!
 //! Rejected: abstract sockets (no file permissions to keep other users out),
 //! and a thread that blocks in `read` while holding the socket (nobody else
 //! could read it).
 
+use std::collections::VecDeque;
 use std::fs;
-use std::io::{self, Write};
-use std::os::fd::AsFd;
+use std::io::{self, IoSlice, IoSliceMut, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -31,10 +41,14 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, poll};
-use rustix::net::{RecvFlags, recv};
+use rustix::net::{
+    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags, recvmsg, sendmsg,
+};
 
 use super::frame::{self, Frame};
 use super::handshake::{self, HandshakeError, Secret};
+use crate::payload::{Payload, SharedBuffer};
 use crate::sync::lock;
 
 /// A directory only this user may enter, removed with everything in it on
@@ -285,6 +299,29 @@ impl Link {
         self.send_encoded(&frame::encode_header(header)?, payload)
     }
 
+    /// Sends a frame with the shared buffers of its payload, now, after
+    /// everything queued before it; a payload without buffers goes as
+    /// [`Link::transmit`] sends it.
+    ///
+    /// # Errors
+    /// As for [`Link::send`]; `InvalidData` for too many buffers.
+    pub fn transmit_payload(&self, header: &Frame, payload: &Payload) -> io::Result<()> {
+        if payload.buffers().is_empty() {
+            return self.transmit(header, payload.bytes());
+        }
+        let limit = frame::payload_limit();
+        let total = payload_bytes(payload.bytes().len(), payload.buffers());
+        if total > limit {
+            return Err(invalid(format!(
+                "a frame of {total} payload bytes, its shared buffers included, is over \
+                 the limit of {limit} payload bytes"
+            )));
+        }
+        let header = frame::encode_header(header)?;
+        self.shared
+            .write_shared(&header, payload.bytes(), payload.buffers())
+    }
+
     /// Sends a frame the way its kind calls for: queued with others if
     /// nobody waits for it ([`Frame::may_wait`]), written at once otherwise.
     ///
@@ -363,6 +400,46 @@ impl Outgoing {
         }
     }
 
+    /// Writes everything queued, then a frame whose first byte carries the
+    /// descriptors of `buffers`.
+    fn write_shared(
+        &self,
+        header: &[u8],
+        payload: &[u8],
+        buffers: &[SharedBuffer],
+    ) -> io::Result<()> {
+        let head = frame::frame_head(header, payload, buffers.len())?;
+        let mut writer = lock(&self.writer);
+        let queued = std::mem::take(&mut self.lock_queue().frames);
+        if !queued.is_empty() {
+            writer.write_all(&queued)?;
+        }
+        let fds: Vec<BorrowedFd<'_>> = buffers.iter().map(SharedBuffer::fd).collect();
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(frame::MAX_BUFFERS))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "too many shared buffers for one frame",
+            ));
+        }
+        let parts = [IoSlice::new(&head), IoSlice::new(payload)];
+        let sent = loop {
+            match sendmsg(&*writer, &parts, &mut control, SendFlags::NOSIGNAL) {
+                Ok(sent) => break sent,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(err) => return Err(err.into()),
+            }
+        };
+        // The descriptors went with the first bytes; the rest follows plainly.
+        if sent < head.len() {
+            writer.write_all(&head[sent..])?;
+            writer.write_all(payload)
+        } else {
+            writer.write_all(&payload[sent - head.len()..])
+        }
+    }
+
     /// The flusher thread: writes posted frames until the link closes.
     fn flush_posts(&self) {
         loop {
@@ -397,15 +474,34 @@ impl Outgoing {
 #[derive(Debug)]
 pub struct Inbound {
     stream: UnixStream,
+    /// Every byte of it initialised (a read needs initialised memory to
+    /// take descriptors along); `filled` of them received.
     buf: Vec<u8>,
+    filled: usize,
     start: usize,
     ended: bool,
     limit: u64,
+    /// The offset in the stream of `buf[0]`.
+    consumed: u64,
+    /// Descriptors received, each batch with the offset in the stream of
+    /// the last byte of the read that brought it.
+    arrived: VecDeque<(u64, Vec<OwnedFd>)>,
 }
 
 /// How much room to make for reading when the next frame's size is unknown,
 /// and the least a buffer grows by.
 const READ_CHUNK: usize = 64 * 1024;
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+/// The bytes of a payload of `len` bytes with `buffers` beside it.
+fn payload_bytes(len: usize, buffers: &[SharedBuffer]) -> u64 {
+    buffers.iter().fold(len as u64, |total, buffer| {
+        total.saturating_add(buffer.len())
+    })
+}
 
 impl Inbound {
     /// Reads from `stream`, accepting payloads up to [`frame::payload_limit`].
@@ -418,9 +514,12 @@ impl Inbound {
         Self {
             stream,
             buf: Vec::new(),
+            filled: 0,
             start: 0,
             ended: false,
             limit,
+            consumed: 0,
+            arrived: VecDeque::new(),
         }
     }
 
@@ -433,7 +532,7 @@ impl Inbound {
     /// what has arrived of it so far, so memory follows the bytes received
     /// and not the length a peer announced.
     fn make_room(&mut self) -> io::Result<()> {
-        let pending = &self.buf[self.start..];
+        let pending = &self.buf[self.start..self.filled];
         let wanted = match frame::frame_len(pending, self.limit)? {
             Some(len) => len
                 .saturating_sub(pending.len())
@@ -441,78 +540,167 @@ impl Inbound {
             None => READ_CHUNK,
         }
         .max(READ_CHUNK);
-        let spare = self.buf.capacity() - self.buf.len();
+        let spare = self.buf.len() - self.filled;
         if spare >= wanted.min(READ_CHUNK) {
             return Ok(());
         }
-        self.buf.try_reserve(wanted).map_err(|err| {
+        // At least double: each byte is zeroed once, and the buffer reused.
+        let grow = (wanted - spare).max(self.buf.len());
+        self.buf.try_reserve(grow).map_err(|err| {
             io::Error::new(
                 io::ErrorKind::OutOfMemory,
                 format!("no memory for {wanted} more bytes of an incoming frame: {err}"),
             )
-        })
+        })?;
+        self.buf.resize(self.buf.len() + grow, 0);
+        Ok(())
     }
 
     /// Takes whatever bytes have arrived, without waiting. Returns whether any did.
     ///
     /// # Errors
     /// Read errors other than "nothing there yet"; `InvalidData` for a frame
-    /// over the limits; `OutOfMemory` when there is no room for the bytes.
-    /// The end of the stream is not an error but makes [`Inbound::ended`] true.
+    /// over the limits or more descriptors than a frame may carry;
+    /// `OutOfMemory` when there is no room for the bytes. The end of the
+    /// stream is not an error but makes [`Inbound::ended`] true.
     pub fn read_available(&mut self) -> io::Result<bool> {
         if self.ended {
             return Ok(false);
         }
-        if self.start > 0 && self.start >= self.buf.len() / 2 {
-            self.buf.drain(..self.start);
+        if self.start > 0 && self.start >= self.filled / 2 {
+            self.buf.copy_within(self.start..self.filled, 0);
+            self.filled -= self.start;
+            self.consumed += self.start as u64;
             self.start = 0;
         }
         let mut any = false;
         loop {
             self.make_room()?;
-            let room = self.buf.capacity() - self.buf.len();
-            match recv(
+            let room = self.buf.len() - self.filled;
+            let mut space =
+                [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(frame::MAX_BUFFERS))];
+            let mut control = RecvAncillaryBuffer::new(&mut space);
+            let mut parts = [IoSliceMut::new(&mut self.buf[self.filled..])];
+            let got = match recvmsg(
                 &self.stream,
-                rustix::buffer::spare_capacity(&mut self.buf),
-                RecvFlags::DONTWAIT,
+                &mut parts,
+                &mut control,
+                RecvFlags::DONTWAIT | RecvFlags::CMSG_CLOEXEC,
             ) {
-                Ok((0, _)) => {
-                    self.ended = true;
-                    return Ok(any);
+                Ok(msg) if msg.flags.contains(ReturnFlags::CTRUNC) => {
+                    return Err(invalid(format!(
+                        "more descriptors arrived than a frame may carry ({})",
+                        frame::MAX_BUFFERS
+                    )));
                 }
-                // Less than there was room for: the socket had no more, so
-                // asking again would only cost a system call on the hot path.
-                Ok((got, _)) if got < room => return Ok(true),
-                Ok(_) => any = true,
+                Ok(msg) => msg.bytes,
                 Err(rustix::io::Errno::AGAIN) => return Ok(any),
-                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::INTR) => continue,
                 Err(err) => return Err(err.into()),
+            };
+            let fds: Vec<OwnedFd> = control
+                .drain()
+                .filter_map(|message| match message {
+                    RecvAncillaryMessage::ScmRights(fds) => Some(fds),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            drop(control);
+            if got == 0 {
+                self.ended = true;
+                return Ok(any);
             }
+            if !fds.is_empty() {
+                let last = self.consumed + (self.filled + got - 1) as u64;
+                self.arrived.push_back((last, fds));
+            }
+            self.filled += got;
+            // Less than there was room for: the socket had no more, so
+            // asking again would only cost a system call on the hot path.
+            if got < room {
+                return Ok(true);
+            }
+            any = true;
         }
+    }
+
+    /// The descriptors that came with the frame at `[from, to)` of the
+    /// stream, which announced `announced` of them, as shared buffers.
+    fn buffers_for(
+        &mut self,
+        from: u64,
+        to: u64,
+        announced: usize,
+    ) -> io::Result<Vec<SharedBuffer>> {
+        let mut fds = Vec::new();
+        while let Some(&(at, _)) = self.arrived.front() {
+            if at >= to {
+                break;
+            }
+            let (_, batch) = self.arrived.pop_front().expect("the front was just seen");
+            if at < from {
+                return Err(invalid(
+                    "descriptors arrived inside a frame that announced none".into(),
+                ));
+            }
+            fds.extend(batch);
+        }
+        if fds.len() != announced {
+            return Err(invalid(format!(
+                "a frame announced {announced} shared buffers and came with {} descriptors",
+                fds.len()
+            )));
+        }
+        fds.into_iter()
+            .map(|fd| SharedBuffer::adopt(fd, self.limit))
+            .collect()
+    }
+
+    /// Checks that a payload of `len` bytes and its `buffers` are within
+    /// the limit together, as one payload would have to be.
+    fn check_total(&self, len: usize, buffers: &[SharedBuffer]) -> io::Result<()> {
+        let total = payload_bytes(len, buffers);
+        if total > self.limit {
+            return Err(invalid(format!(
+                "a frame of {total} payload bytes, its shared buffers included, is over \
+                 the limit of {} payload bytes",
+                self.limit
+            )));
+        }
+        Ok(())
     }
 
     /// The next whole frame received so far, with its payload.
     ///
     /// # Errors
-    /// `InvalidData` for a frame that does not decode or is over the limits;
+    /// `InvalidData` for a frame that does not decode, is over the limits,
+    /// or whose shared buffers are missing or not what they must be;
     /// `UnexpectedEof` once the peer ended the stream in the middle of a frame.
-    pub fn next_frame(&mut self) -> io::Result<Option<(Frame, Vec<u8>)>> {
-        let pending = &self.buf[self.start..];
+    pub fn next_frame(&mut self) -> io::Result<Option<(Frame, Payload)>> {
+        let pending = &self.buf[self.start..self.filled];
         match frame::parse_frame(pending, self.limit)? {
             Some((header, payload)) => {
                 let payload = payload.to_vec();
-                self.start += frame::frame_len(pending, self.limit)?.unwrap_or(0);
-                if self.start == self.buf.len() {
+                let len = frame::frame_len(pending, self.limit)?.unwrap_or(0);
+                let announced = frame::buffers_announced(pending).unwrap_or(0);
+                let from = self.consumed + self.start as u64;
+                let buffers = self.buffers_for(from, from + len as u64, announced)?;
+                self.check_total(payload.len(), &buffers)?;
+                self.start += len;
+                if self.start == self.filled {
                     // All taken: start over, and give back what a large frame needed.
-                    self.buf.clear();
+                    self.consumed += self.filled as u64;
+                    self.filled = 0;
                     self.start = 0;
-                    if self.buf.capacity() > 16 * READ_CHUNK {
-                        self.buf.shrink_to(READ_CHUNK);
+                    if self.buf.len() > 16 * READ_CHUNK {
+                        self.buf.truncate(READ_CHUNK);
+                        self.buf.shrink_to_fit();
                     }
                 }
-                Ok(Some((header, payload)))
+                Ok(Some((header, Payload::new(payload, buffers))))
             }
-            None if self.ended && self.start < self.buf.len() => Err(io::Error::new(
+            None if self.ended && self.start < self.filled => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "the peer ended the connection inside a frame",
             )),
@@ -659,7 +847,7 @@ mod tests {
                 frames.push(frame);
             }
         }
-        assert_eq!(frames[0], (Frame::Log, b"one".to_vec()));
+        assert_eq!(frames[0], (Frame::Log, b"one".to_vec().into()));
         assert_eq!(frames[1].0, Frame::Shutdown);
         assert_eq!(frames[1].1.len(), 300_000);
 
@@ -754,11 +942,7 @@ mod tests {
         wait_readable(inbound.socket(), Some(PATIENCE)).unwrap();
         inbound.read_available().unwrap();
         assert!(inbound.next_frame().unwrap().is_none());
-        assert!(
-            inbound.buf.capacity() < 1 << 20,
-            "{}",
-            inbound.buf.capacity()
-        );
+        assert!(inbound.buf.len() < 1 << 20, "{}", inbound.buf.len());
     }
 
     #[test]
@@ -806,5 +990,153 @@ mod tests {
         assert!(listener.path().exists());
         drop(listener);
         assert!(!dir.exists());
+    }
+
+    fn shared(data: &[u8]) -> SharedBuffer {
+        let writer = crate::payload::BufferWriter::new(data.len() as u64).unwrap();
+        writer.write_all(data).unwrap();
+        writer.seal().unwrap()
+    }
+
+    fn frames_until_end(inbound: &mut Inbound) -> io::Result<Vec<(Frame, Payload)>> {
+        let mut frames = Vec::new();
+        loop {
+            wait_readable(inbound.socket(), Some(PATIENCE))?;
+            inbound.read_available()?;
+            while let Some(frame) = inbound.next_frame()? {
+                frames.push(frame);
+            }
+            if inbound.ended() {
+                return Ok(frames);
+            }
+        }
+    }
+
+    fn read_back(buffer: &SharedBuffer) -> Vec<u8> {
+        let mut data = vec![0; buffer.len() as usize];
+        buffer.read_into(&mut data).unwrap();
+        data
+    }
+
+    #[test]
+    fn shared_buffers_travel_with_their_frame_between_posted_ones() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let link = Link::new(theirs).unwrap();
+        let to = |actor| Frame::Tell {
+            to: frame::Address { process: 1, actor },
+        };
+        let big = vec![9u8; 3 << 20];
+        let payload = Payload::new(b"pickle".to_vec(), vec![shared(b"first"), shared(&big)]);
+        let sender = std::thread::spawn(move || {
+            link.post(&to(1), b"before").unwrap();
+            link.transmit_payload(&to(2), &payload).unwrap();
+            link.post(&to(3), b"after").unwrap();
+            link.transmit_payload(&to(4), &Payload::new(vec![0; 200_000], vec![shared(b"x")]))
+                .unwrap();
+        });
+        let mut inbound = Inbound::new(ours);
+        sender.join().unwrap();
+        let frames = frames_until_end(&mut inbound).unwrap();
+        let kinds: Vec<_> = frames.iter().map(|(frame, _)| frame.clone()).collect();
+        assert_eq!(kinds, [to(1), to(2), to(3), to(4)]);
+        assert!(frames[0].1.buffers().is_empty());
+        assert_eq!(frames[1].1.bytes(), b"pickle");
+        let buffers: Vec<_> = frames[1].1.buffers().iter().map(read_back).collect();
+        assert_eq!(buffers, [b"first".to_vec(), big]);
+        assert!(frames[2].1.buffers().is_empty());
+        assert_eq!(frames[3].1.buffers().len(), 1);
+        assert_eq!(frames[3].1.bytes().len(), 200_000);
+    }
+
+    /// Writes `wire` on `socket` with `fds` attached to its first byte.
+    fn send_raw(socket: &UnixStream, wire: &[u8], fds: &[BorrowedFd<'_>]) {
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(4))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        assert!(control.push(SendAncillaryMessage::ScmRights(fds)));
+        let sent = sendmsg(
+            socket,
+            &[IoSlice::new(wire)],
+            &mut control,
+            SendFlags::empty(),
+        )
+        .unwrap();
+        assert_eq!(sent, wire.len());
+    }
+
+    fn tell_wire(buffers: usize) -> Vec<u8> {
+        let header = frame::encode_header(&Frame::Tell {
+            to: frame::Address {
+                process: 0,
+                actor: 1,
+            },
+        })
+        .unwrap();
+        let mut wire = frame::frame_head(&header, b"p", buffers).unwrap();
+        wire.push(b'p');
+        wire
+    }
+
+    fn refusal(wire: &[u8], fds: &[BorrowedFd<'_>]) -> io::Error {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        if fds.is_empty() {
+            (&theirs).write_all(wire).unwrap();
+        } else {
+            send_raw(&theirs, wire, fds);
+        }
+        drop(theirs);
+        let mut inbound = Inbound::new(ours);
+        frames_until_end(&mut inbound).unwrap_err()
+    }
+
+    #[test]
+    fn a_frame_whose_buffers_are_missing_or_unannounced_breaks_the_link() {
+        let buffer = shared(b"data");
+        let missing = refusal(&tell_wire(1), &[]);
+        assert_eq!(missing.kind(), io::ErrorKind::InvalidData);
+        assert!(missing.to_string().contains("came with 0"), "{missing}");
+
+        let unannounced = refusal(&tell_wire(0), &[buffer.fd()]);
+        assert_eq!(unannounced.kind(), io::ErrorKind::InvalidData);
+
+        let too_few = refusal(&tell_wire(2), &[buffer.fd()]);
+        assert!(too_few.to_string().contains("announced 2"), "{too_few}");
+
+        let mut too_many = tell_wire(0);
+        too_many[3] = frame::MAX_BUFFERS as u8 + 1;
+        let too_many = refusal(&too_many, &[]);
+        assert!(too_many.to_string().contains("more than"), "{too_many}");
+    }
+
+    #[test]
+    fn a_descriptor_that_is_not_a_sealed_filled_memfd_breaks_the_link() {
+        let unsealed = crate::payload::BufferWriter::new(4).unwrap();
+        unsealed.write_all(b"open").unwrap();
+        let fd = rustix::io::fcntl_dupfd_cloexec(
+            rustix::fs::memfd_create("unsealed", rustix::fs::MemfdFlags::CLOEXEC).unwrap(),
+            0,
+        )
+        .unwrap();
+        let err = refusal(&tell_wire(1), &[fd.as_fd()]);
+        assert!(err.to_string().contains("sealed"), "{err}");
+
+        let (socket, _) = UnixStream::pair().unwrap();
+        let err = refusal(&tell_wire(1), &[socket.as_fd()]);
+        assert!(err.to_string().contains("regular file"), "{err}");
+        drop(unsealed);
+    }
+
+    #[test]
+    fn a_payload_and_its_buffers_over_the_limit_together_break_the_link() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let mut wire = tell_wire(1);
+        wire.push(b'q'); // the payload is now "p" + "q": 2 bytes
+        let len_at = 4;
+        wire[len_at..len_at + 8].copy_from_slice(&2u64.to_le_bytes());
+        let buffer = shared(b"abc");
+        send_raw(&theirs, &wire, &[buffer.fd()]);
+        drop(theirs);
+        let mut inbound = Inbound::with_limit(ours, 4);
+        let err = frames_until_end(&mut inbound).unwrap_err();
+        assert!(err.to_string().contains("shared buffers included"), "{err}");
     }
 }

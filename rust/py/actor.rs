@@ -26,6 +26,7 @@ use super::pickling;
 use super::python;
 use crate::actor::{self, Handled, Host};
 use crate::metrics::MailboxStats;
+use crate::payload::Payload;
 use crate::pool::frame::FutureId;
 use crate::sync::lock;
 
@@ -214,7 +215,7 @@ pub enum Published {
     /// To a future in this process.
     Local(Arc<FutureState>, Outcome),
     /// To a future in another process: `ok` and the pickled value or exception.
-    Remote(FutureId, bool, Vec<u8>),
+    Remote(FutureId, bool, Payload),
 }
 
 impl Host<Envelope> for PyHost<'_, '_> {
@@ -249,14 +250,16 @@ impl Host<Envelope> for PyHost<'_, '_> {
                     Reply::State(state) => {
                         Handled::Reply(Published::Local(state, Outcome::Value(value.unbind())))
                     }
-                    Reply::Remote(to) => Handled::Reply(match pickling::dumps(&value) {
-                        Ok(payload) => Published::Remote(to, true, payload),
-                        Err(err) => Published::Remote(
-                            to,
-                            false,
-                            pickling::unpicklable_reply(self.actor, &message, &err),
-                        ),
-                    }),
+                    Reply::Remote(to) => {
+                        Handled::Reply(match pickling::dumps_to(&value, to.process) {
+                            Ok(payload) => Published::Remote(to, true, payload),
+                            Err(err) => Published::Remote(
+                                to,
+                                false,
+                                pickling::unpicklable_reply(self.actor, &message, &err).into(),
+                            ),
+                        })
+                    }
                     Reply::Future(ref future) => {
                         if let Err(err) = future.bind(py).call_method1(intern!(py, "set"), (value,))
                         {

@@ -13,6 +13,7 @@ use super::future::{FutureState, Outcome, PySlot};
 use super::node;
 use super::pickling;
 use super::python;
+use crate::payload::Payload;
 use crate::pool::frame::FutureId;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -21,8 +22,8 @@ use pyo3::prelude::*;
 pub enum Message {
     /// A Python object sent by a thread of this process.
     Object(Py<PyAny>),
-    /// A pickled message from another process.
-    Pickled(Vec<u8>),
+    /// A pickled message from another process, with its buffers.
+    Pickled(Payload),
 }
 
 impl Message {
@@ -128,7 +129,7 @@ impl Reply {
             }
             Self::Remote(id) => {
                 let payload = pickling::dump_error(py, &err);
-                py.detach(|| node::get().send_reply(id, false, payload));
+                py.detach(|| node::get().send_reply(id, false, payload.into()));
                 Ok(())
             }
         }

@@ -7,6 +7,7 @@
 use pyo3::exceptions::{PyIndexError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+use crate::channel::{RecvError, SendError as ChannelSendError};
 use crate::error::CoreError;
 use crate::node::SendError;
 use crate::pool::parent::PoolError;
@@ -15,6 +16,7 @@ use crate::supervision::SupervisorError;
 use crate::supervision::backoff::BackoffError;
 
 pub use super::python::{ActorDeadError, Timeout};
+use super::python::{ChannelClosed, ChannelEmpty, ChannelFull};
 
 impl From<CoreError> for PyErr {
     fn from(err: CoreError) -> PyErr {
@@ -22,6 +24,31 @@ impl From<CoreError> for PyErr {
             CoreError::ActorDead(_) => ActorDeadError::new_err(err.to_string()),
             CoreError::Timeout(_) => Timeout::new_err(err.to_string()),
             CoreError::AlreadySet => PyRuntimeError::new_err(err.to_string()),
+        }
+    }
+}
+
+/// A channel's refusals: full and empty are `queue.Full` and `queue.Empty`
+/// subclasses, as a Python user of queues expects; a wait that ran out is
+/// `Timeout`, as for futures.
+impl<T> From<ChannelSendError<T>> for PyErr {
+    fn from(err: ChannelSendError<T>) -> PyErr {
+        let text = err.to_string();
+        match err {
+            ChannelSendError::Full(_) => ChannelFull::new_err(text),
+            ChannelSendError::TimedOut(_) => Timeout::new_err(text),
+            ChannelSendError::Closed(_) => ChannelClosed::new_err(text),
+        }
+    }
+}
+
+impl From<RecvError> for PyErr {
+    fn from(err: RecvError) -> PyErr {
+        let text = err.to_string();
+        match err {
+            RecvError::Empty => ChannelEmpty::new_err(text),
+            RecvError::TimedOut => Timeout::new_err(text),
+            RecvError::Closed => ChannelClosed::new_err(text),
         }
     }
 }

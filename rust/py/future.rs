@@ -25,6 +25,7 @@ use super::errors::{ActorDeadError, timeout_error};
 use super::gil;
 use super::pickling;
 use crate::future::Slot;
+use crate::payload::{Payload, SharedBuffer};
 use crate::sync::lock;
 
 /// What a future resolves to.
@@ -40,13 +41,26 @@ pub enum Outcome {
         /// Whether the payload is a value rather than an exception.
         ok: bool,
         /// The pickle.
-        payload: Vec<u8>,
+        bytes: Vec<u8>,
+        /// The shared buffers beside it, let go once it is decoded: a
+        /// future kept for long must not keep their memory.
+        buffers: Mutex<Vec<SharedBuffer>>,
     },
     /// Nobody could answer: `get()` raises `ActorDeadError` with this text.
     Undeliverable(String),
 }
 
 impl Outcome {
+    /// A reply from another process.
+    pub fn pickled(ok: bool, payload: Payload) -> Self {
+        let (bytes, buffers) = payload.into_parts();
+        Self::Pickled {
+            ok,
+            bytes,
+            buffers: Mutex::new(buffers),
+        }
+    }
+
     /// The exception `err` as a future's error, with its traceback.
     pub fn from_err(py: Python<'_>, err: &PyErr) -> Self {
         let value = err.value(py);
@@ -74,10 +88,19 @@ impl Outcome {
     /// Turns a reply from elsewhere into a value or an exception.
     fn decode(&self, py: Python<'_>) -> PyResult<Self> {
         let exception = match self {
-            Self::Pickled { ok: true, payload } => {
-                return Ok(Self::Value(pickling::loads(py, payload)?.unbind()));
+            Self::Pickled {
+                ok: true,
+                bytes,
+                buffers,
+            } => {
+                let buffers = lock(buffers).clone();
+                return Ok(Self::Value(
+                    pickling::loads_parts(py, bytes, &buffers)?.unbind(),
+                ));
             }
-            Self::Pickled { ok: false, payload } => pickling::load_error(py, payload)?,
+            Self::Pickled {
+                ok: false, bytes, ..
+            } => pickling::load_error(py, bytes)?,
             Self::Undeliverable(reason) => undeliverable(reason)
                 .into_value(py)
                 .into_bound(py)
@@ -165,9 +188,14 @@ impl FutureState {
 
     /// A reply from elsewhere that is still pickled, as `(ok, payload)`, or
     /// the reason nobody could answer. `None` for anything else.
-    pub fn pickled(&self) -> Option<Result<(bool, &[u8]), &str>> {
+    /// Once read, it is decoded: `None`, as for a value.
+    pub fn pickled(&self) -> Option<Result<(bool, Payload), &str>> {
         match self.slot.get()? {
-            Outcome::Pickled { ok, payload } => Some(Ok((*ok, payload))),
+            Outcome::Pickled { .. } if self.decoded.get().is_some() => None,
+            Outcome::Pickled { ok, bytes, buffers } => Some(Ok((
+                *ok,
+                Payload::new(bytes.clone(), lock(buffers).clone()),
+            ))),
             Outcome::Undeliverable(reason) => Some(Err(reason)),
             _ => None,
         }
@@ -220,6 +248,9 @@ impl FutureState {
                 if self.decoded.get().is_none() {
                     // Racing getters decode alike; the first result is kept.
                     drop(self.decoded.set(outcome.decode(py)?));
+                    if let Outcome::Pickled { buffers, .. } = outcome {
+                        drop(std::mem::take(&mut *lock(buffers)));
+                    }
                 }
                 self.decoded
                     .get()

@@ -42,7 +42,7 @@ pub fn snapshot_dict<'py>(py: Python<'py>, snap: &MailboxSnapshot) -> PyResult<B
 #[pyfunction]
 pub fn local_stats(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let encoded = py.detach(|| node::get().encoded_report());
-    pickling::loads(py, &encoded)
+    pickling::loads(py, &encoded.into())
 }
 
 /// Parent: ask worker `process` for its statistics; return a slot that

@@ -10,6 +10,8 @@
 #![allow(clippy::needless_pass_by_value, clippy::unused_self)]
 
 mod actor;
+mod buffer;
+mod channel;
 mod dead_letters;
 mod envelope;
 mod errors;
@@ -66,11 +68,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<event::PyEvent>()?;
     m.add_class::<future::PySlot>()?;
     m.add_class::<mailbox::PyMailbox>()?;
+    m.add_class::<channel::PyChannel>()?;
     m.add_class::<remote::PyRemoteMailbox>()?;
     m.add_class::<relay::PyRelay>()?;
     m.add_class::<pool::PyPool>()?;
     m.add_class::<actor::PyActorThread>()?;
     supervision::register(m)?;
+    buffer::register(m)?;
     m.add_function(wrap_pyfunction!(actor::run_actor_loop, m)?)?;
     m.add_function(wrap_pyfunction!(system::process, m)?)?;
     m.add_function(wrap_pyfunction!(system::join_pool, m)?)?;

@@ -11,6 +11,7 @@ use super::envelope::{Envelope, Message, Reply};
 use super::future::{FutureState, Outcome};
 use super::pickling;
 use crate::node::{Host, Node, Resolution};
+use crate::payload::Payload;
 use crate::pool::frame::FutureId;
 
 /// Python, as the host of this process's node.
@@ -23,7 +24,7 @@ impl Host for PyRuntime {
     type Envelope = Envelope;
     type Future = FutureState;
 
-    fn incoming(message: Vec<u8>, reply: Option<FutureId>) -> Envelope {
+    fn incoming(message: Payload, reply: Option<FutureId>) -> Envelope {
         Envelope {
             message: Message::Pickled(message),
             reply: reply.map_or(Reply::Nobody, Reply::Remote),
@@ -51,7 +52,7 @@ impl Host for PyRuntime {
 
     fn resolve(future: &FutureState, outcome: Resolution) -> bool {
         let outcome = match outcome {
-            Resolution::Pickled { ok, payload } => Outcome::Pickled { ok, payload },
+            Resolution::Pickled { ok, payload } => Outcome::pickled(ok, payload),
             Resolution::Undeliverable(reason) => Outcome::Undeliverable(reason),
         };
         future.publish(outcome).is_ok()
@@ -69,10 +70,7 @@ impl Host for PyRuntime {
     /// GIL) otherwise.
     fn outcome(future: &FutureState) -> Resolution {
         match future.pickled() {
-            Some(Ok((ok, payload))) => Resolution::Pickled {
-                ok,
-                payload: payload.to_vec(),
-            },
+            Some(Ok((ok, payload))) => Resolution::Pickled { ok, payload },
             Some(Err(reason)) => Resolution::Undeliverable(reason.to_owned()),
             None => match pickling::outcome_for_wire(future) {
                 Ok((ok, payload)) => Resolution::Pickled { ok, payload },

@@ -15,12 +15,17 @@ use super::future::PySlot;
 
 pyo3::import_exception!(pykka_rs._exceptions, ActorDeadError);
 pyo3::import_exception!(pykka_rs._exceptions, Timeout);
+pyo3::import_exception!(pykka_rs._exceptions, ChannelClosed);
+pyo3::import_exception!(pykka_rs._exceptions, ChannelEmpty);
+pyo3::import_exception!(pykka_rs._exceptions, ChannelFull);
 pyo3::import_exception!(pykka_rs._exceptions, MailboxFull);
 
 static PICKLE_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static MAIN: PyOnceLock<Py<PyBytes>> = PyOnceLock::new();
 static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static ENCODE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static DECODE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static DUMP_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static LOAD_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static REPICKLE_FOR_MAIN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -50,6 +55,16 @@ pub fn main_bytes(py: Python<'_>) -> &Bound<'_, PyBytes> {
 /// `pykka_rs._pickling.dumps`: pickling by value, refusing what cannot be copied.
 pub fn pickling_dumps(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     DUMPS.import(py, "pykka_rs._pickling", "dumps")
+}
+
+/// `pykka_rs._buffers.encode`: a pickle with its large buffers beside it.
+pub fn buffers_encode(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    ENCODE.import(py, "pykka_rs._buffers", "encode")
+}
+
+/// `pykka_rs._buffers.decode`.
+pub fn buffers_decode(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    DECODE.import(py, "pykka_rs._buffers", "decode")
 }
 
 /// `pykka_rs._pickling.dump_error`.

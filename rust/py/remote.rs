@@ -20,6 +20,7 @@ use super::pickling;
 use super::python::{MailboxFull, Timeout};
 use crate::event::Event;
 use crate::node::{Answer, SendError};
+use crate::payload::Payload;
 use crate::pool::frame::Address;
 use crate::sync::lock;
 
@@ -66,7 +67,7 @@ impl PyRemoteMailbox {
         if self.stopped.is_set() {
             return reply.fail(py, self.dead());
         }
-        let payload = pickling::dumps(message)?;
+        let payload = pickling::dumps_to(message, self.to.process)?;
         let to = self.to;
         let answer = match &reply {
             Reply::Nobody => None,
@@ -97,7 +98,7 @@ impl PyRemoteMailbox {
     fn offer(
         &self,
         py: Python<'_>,
-        payload: Vec<u8>,
+        payload: Payload,
         answer: Option<Answer<FutureState>>,
         reply: Reply,
         timeout: Option<&Bound<'_, PyAny>>,

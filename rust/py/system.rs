@@ -184,7 +184,7 @@ pub fn reply(py: Python<'_>, to: (u32, u64), ok: bool, payload: Vec<u8>) {
         process: to.0,
         id: to.1,
     };
-    py.detach(|| node::get().send_reply(to, ok, payload));
+    py.detach(|| node::get().send_reply(to, ok, payload.into()));
 }
 
 fn slot_for(state: Arc<FutureState>, sent: Result<(), SendError>) -> PySlot {
