@@ -487,6 +487,15 @@ def test_a_sender_in_a_subinterpreter_is_refused_as_drop_refuses() -> None:
     ref.stop()
 
 
+def test_large_buffers_travel_in_offers_as_in_tells() -> None:
+    ref = CLASSES["process", "block"].start()
+    big = b"x" * 10_000_000
+    ref.tell(big)  # an Offer, its buffer in shared memory
+    assert ref.ask(bytearray(big), timeout=30) == bytearray(big)  # an OfferAsk
+    assert call(ref, "received") == [big, bytearray(big)]
+    ref.stop()
+
+
 # --- Metrics ----------------------------------------------------------------
 
 
