@@ -7,12 +7,19 @@ import logging as _logging
 
 # First: in a subinterpreter, pykka_rs._core is a stand-in (see _select.py).
 from pykka_rs import _select  # noqa: F401  # isort:skip
+from pykka_rs._dead_letters import (
+    DeadLetter,
+    dead_letters,
+    keep_dead_letters,
+    on_dead_letter,
+)
 from pykka_rs._endpoint import StatsServer, serve_stats
 from pykka_rs._exceptions import (
     ActorDeadError,
     ChannelClosed,
     ChannelEmpty,
     ChannelFull,
+    MailboxFull,
     RemoteError,
     Timeout,
 )
@@ -49,9 +56,11 @@ __all__ = [
     "ChannelFull",
     "ChannelStats",
     "ChildSpec",
+    "DeadLetter",
     "Future",
     "InterpreterActor",
     "LinkError",
+    "MailboxFull",
     "MetricsServer",
     "Monitor",
     "ProcessActor",
@@ -66,9 +75,12 @@ __all__ = [
     "Timeout",
     "WorkerStats",
     "configure",
+    "dead_letters",
     "get_all",
+    "keep_dead_letters",
     "link",
     "monitor",
+    "on_dead_letter",
     "serve_metrics",
     "serve_stats",
     "stats",

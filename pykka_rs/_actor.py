@@ -176,6 +176,32 @@ class Actor(abc.ABC):
     has `threading.Event`'s methods and closes the mailbox when set.
     """
 
+    mailbox_size: ClassVar[int | None] = None
+    """The most messages that may wait in the actor's mailbox; `None` (the
+    default) leaves it unbounded. Read by `start()`; checked when the class
+    is defined and again at `start()`: an `int` of at least 1 or `None`.
+
+    What a send to the full mailbox does is `mailbox_overflow`'s choice.
+    Stop requests and links' signals pass the bound, so an actor with a
+    full mailbox can still be stopped. See "Bounded mailboxes and dead
+    letters" in the monitoring guide.
+    """
+
+    mailbox_overflow: ClassVar[str] = "block"
+    """What a send to the actor's full mailbox does (with `mailbox_size` set):
+
+    - `"block"` (the default): the sender waits, GIL released, until there
+      is room. The actor sending into its own full mailbox raises
+      `MailboxFull` instead of waiting for itself, and a sender still
+      waiting when the actor stops gets `ActorDeadError`.
+    - `"fail"`: `tell()` and `ask()` raise `MailboxFull`; nothing is queued.
+    - `"drop"`: the message is not queued; `tell()` returns as usual and an
+      ask's future fails with `MailboxFull`.
+
+    Every refused message goes to the dead-letter log
+    (`pykka_rs.dead_letters()`).
+    """
+
     trap_exits: ClassVar[bool] = False
     """Whether the end of a linked actor (see `pykka_rs.link()`) reaches this
     actor as a message, a `pykka_rs.ActorExit` for `on_receive()`, instead
@@ -188,6 +214,11 @@ class Actor(abc.ABC):
     # the exception) noted; then the ActorExit its monitors were told.
     _exit_reason: tuple[str, BaseException | None] | None = None
     _exit: _monitor.ActorExit | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Check the class's mailbox bound as soon as the class is defined."""
+        super().__init_subclass__(**kwargs)
+        check_mailbox_bound(cls)
 
     def __init__(
         self,
@@ -215,6 +246,7 @@ class Actor(abc.ABC):
         self.actor_urn = urn or uuid.uuid4().urn
         self.actor_inbox = self._create_actor_inbox()
         inbox = self.actor_inbox
+        bound_mailbox(inbox, type(self))
         self.actor_stopped = (
             inbox.stopped if isinstance(inbox, Mailbox) else threading.Event()  # type: ignore[assignment]
         )
@@ -496,6 +528,65 @@ class Actor(abc.ABC):
 
         """
         logger.warning(f"Unexpected message received by {self}: {message}")
+
+
+_OVERFLOWS = ("block", "fail", "drop")
+
+
+def check_mailbox_bound(cls: type[Actor]) -> tuple[int, str] | None:
+    """`cls`'s mailbox bound, `(size, overflow)`, or None if unbounded.
+
+    Raises:
+        TypeError: for a `mailbox_size` that is not an int or None, or a
+            `mailbox_overflow` that is not a str
+        ValueError: for a size below 1 or an unknown overflow policy
+    """
+    size = cls.mailbox_size
+    overflow = cls.mailbox_overflow
+    if not isinstance(overflow, str):
+        msg = (
+            f"{cls.__name__}.mailbox_overflow must be 'block', 'fail' or 'drop', "
+            f"not {type(overflow).__name__}"
+        )
+        raise TypeError(msg)
+    if overflow not in _OVERFLOWS:
+        msg = (
+            f"{cls.__name__}.mailbox_overflow must be 'block', 'fail' or 'drop', "
+            f"not {overflow!r}"
+        )
+        raise ValueError(msg)
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int):
+        msg = (
+            f"{cls.__name__}.mailbox_size must be an int or None, "
+            f"not {type(size).__name__}"
+        )
+        raise TypeError(msg)
+    if size < 1:
+        msg = f"{cls.__name__}.mailbox_size must be at least 1 (or None), not {size}"
+        raise ValueError(msg)
+    return size, overflow
+
+
+def bound_mailbox(inbox: object, cls: type[Actor]) -> None:
+    """Give a new actor's `inbox` the bound its class `cls` asks for.
+
+    Raises:
+        TypeError: for a class whose bound is set but whose inbox is not a
+            pykka_rs mailbox, which is the only kind that can hold one
+        ValueError: as `check_mailbox_bound()`
+    """
+    bound = check_mailbox_bound(cls)
+    if bound is None:
+        return
+    if not isinstance(inbox, Mailbox):
+        msg = (
+            f"{cls.__name__}.mailbox_size needs a pykka_rs mailbox, "
+            f"and its inbox is a {type(inbox).__name__}"
+        )
+        raise TypeError(msg)
+    inbox.set_bound(*bound)
 
 
 def answer_leftovers(who: str, actor_ref: object, left: list[Envelope[Any]]) -> None:

@@ -26,17 +26,22 @@ __all__ = [
     "announce_unregistered",
     "await_exit",
     "catch_up",
+    "clear_dead_letters",
     "control_barrier",
+    "dead_letters",
     "disown",
     "disowned",
     "gather_stats",
     "join_pool",
+    "keep_dead_letters",
+    "last_dead_letter",
     "leave_pool",
     "link_interpreter",
     "local_future",
     "local_stats",
     "message_limit",
     "metrics",
+    "newer_dead_letters",
     "next_control",
     "next_seq",
     "place",
@@ -165,9 +170,14 @@ class Channel:
 
 @final
 class Mailbox:
-    """An actor's inbox: an unbounded queue of envelopes, closed by the actor's stopped flag."""
+    """An actor's inbox: a queue of envelopes, unbounded unless `set_bound()` bounds it, closed by the actor's stopped flag."""
 
     def __init__(self) -> None: ...
+    def set_bound(self, capacity: int, overflow: str) -> None:
+        """Bound the mailbox to `capacity` messages; `overflow` ("block", "fail", "drop") says what a send to it when full does."""
+    @property
+    def bound(self) -> tuple[int, str] | None:
+        """`(capacity, overflow)` if the mailbox is bounded, else None."""
     @property
     def stopped(self) -> Event:
         """The actor's stopped flag; once it is set, the mailbox refuses messages."""
@@ -221,6 +231,11 @@ class RemoteMailbox:
         """How errors name the actor."""
     @label.setter
     def label(self, label: str) -> None: ...
+    @property
+    def confirmed(self) -> bool:
+        """Whether a send waits until the actor's process has queued the message."""
+    @confirmed.setter
+    def confirmed(self, confirmed: bool) -> None: ...
     def export(self) -> tuple[int, int]:
         """The actor's address, `(process, number)`."""
     def tell(self, message: Any) -> None:
@@ -255,6 +270,11 @@ class Relay:
     """
 
     def __init__(self) -> None: ...
+    @property
+    def confirmed(self) -> bool:
+        """Whether a send waits until the actor's mailbox has queued the message."""
+    @confirmed.setter
+    def confirmed(self, confirmed: bool) -> None: ...
     @property
     def stopped(self) -> Event:
         """Set once the relay is closed: its actor will not run again."""
@@ -605,6 +625,23 @@ def set_spin(seconds: float) -> None:
 
 def spin() -> float:
     """How long a waiting thread spins before it sleeps, in seconds."""
+
+def dead_letters() -> list[tuple[str, str, str, float]]:
+    """The messages of this process that reached no actor, oldest first: `(receiver, message, reason, time)`."""
+
+def last_dead_letter() -> int:
+    """The number of the latest dead letter of this process (0 before any)."""
+
+def newer_dead_letters(
+    after: int, timeout: float
+) -> tuple[int, list[tuple[str, str, str, float]]]:
+    """Wait up to `timeout` seconds for dead letters newer than number `after`; return `(latest, letters)`."""
+
+def keep_dead_letters(count: int) -> None:
+    """Keep at most `count` dead letters from now on."""
+
+def clear_dead_letters() -> None:
+    """Forget the dead letters kept so far; the count in `stats()` stays."""
 
 def local_stats() -> dict[str, Any]:
     """This process's statistics: process, usage, dead_letters and actors."""

@@ -7,6 +7,7 @@ __all__ = [
     "ChannelClosed",
     "ChannelEmpty",
     "ChannelFull",
+    "MailboxFull",
     "RemoteError",
     "Timeout",
 ]
@@ -18,6 +19,17 @@ class ActorDeadError(Exception):
 
 class Timeout(Exception):  # noqa: N818 (Pykka's name)
     """Raised when a future's value does not arrive within the timeout."""
+
+
+class MailboxFull(queue.Full):
+    """Raised when a message does not fit in an actor's bounded mailbox.
+
+    A send to a full mailbox whose `mailbox_overflow` is `"fail"` raises it,
+    and the asker of a message that a full mailbox refused (`"drop"`, or
+    from another process) gets it from the future. A `"block"` send raises
+    it when it could never end: an actor sending into its own full mailbox.
+    It is a `queue.Full`, as a bounded `queue.Queue` raises when full.
+    """
 
 
 class RemoteError(Exception):

@@ -31,7 +31,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from pykka_rs import _core, messages
-from pykka_rs._actor import Actor, answer_leftovers, assigned_run
+from pykka_rs._actor import Actor, answer_leftovers, assigned_run, bound_mailbox
 from pykka_rs._exceptions import ActorDeadError
 from pykka_rs._monitor import ActorExit
 from pykka_rs._pickling import describe_traceback
@@ -45,9 +45,14 @@ logger = logging.getLogger("pykka_rs.supervisor")
 class Hosted:
     """A supervised actor's mailbox, across its runs, where it is hosted."""
 
-    def __init__(self, label: str = "actor") -> None:
+    def __init__(
+        self, label: str = "actor", actor_class: type[Actor] | None = None
+    ) -> None:
         self.mailbox = _core.Mailbox()
         self.mailbox.label = label
+        if actor_class is not None:
+            # The runs share the mailbox, so its bound is the actor's.
+            bound_mailbox(self.mailbox, actor_class)
         self.lock = threading.Lock()
         # Set once the loop of the latest run is over.
         self.last_over: threading.Event | None = None
@@ -195,7 +200,7 @@ def spawn(
     actor_ref: ActorRef[Any] = context["ref"]
     reuse: int | None = context["reuse"]
     if reuse is None:
-        hosted = Hosted(str(actor_ref))
+        hosted = Hosted(str(actor_ref), actor_class)
         number = hosted.mailbox.export()[1]
         with _hosted_lock:
             _hosted[number] = hosted

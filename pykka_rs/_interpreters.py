@@ -524,6 +524,22 @@ def workers() -> list[dict[str, int]]:
 _set_pool_view("interpreter", workers)
 
 
+def _refuse_bound(cls: type[Actor]) -> None:
+    """Refuse `mailbox_size` on an interpreter actor, saying why.
+
+    Raises:
+        TypeError: if `cls` sets `mailbox_size`
+    """
+    if cls.mailbox_size is not None:
+        msg = (
+            f"{cls.__name__}: InterpreterActor does not support mailbox_size: "
+            "messages from other interpreters reach a subinterpreter's actor "
+            "through a queue of the core that cannot hold a bound yet; use a "
+            "ThreadingActor or a ProcessActor for a bounded mailbox"
+        )
+        raise TypeError(msg)
+
+
 class InterpreterActor(Actor):
     """An `Actor` that runs in a subinterpreter, with `ThreadingActor`'s API.
 
@@ -546,6 +562,11 @@ class InterpreterActor(Actor):
     use_daemon_thread: ClassVar[bool] = False
     """As for `ThreadingActor`; subinterpreters refuse daemon threads."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a bounded mailbox as soon as the class is defined."""
+        super().__init_subclass__(**kwargs)
+        _refuse_bound(cls)
+
     _create_actor_inbox = ThreadingActor.__dict__["_create_actor_inbox"]
     _create_future = ThreadingActor.__dict__["_create_future"]
     _start_actor_loop = ThreadingActor._start_actor_loop  # noqa: SLF001
@@ -564,8 +585,11 @@ class InterpreterActor(Actor):
             RuntimeError: on CPython before 3.12
             ImportError: if the class cannot be loaded in a subinterpreter
                 (and no fallback is configured)
+            TypeError: if the class sets `mailbox_size`, which interpreter
+                actors do not support
             Exception: whatever the constructor raised
         """
+        _refuse_bound(cls)
         return _system().start(cls, None, args, kwargs)
 
     @classmethod
@@ -574,7 +598,9 @@ class InterpreterActor(Actor):
 
         Raises:
             IndexError: if the pool has no subinterpreter `interpreter`
+            TypeError: if the class sets `mailbox_size`
         """
+        _refuse_bound(cls)
         return _system().start(cls, interpreter, args, kwargs)
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from pykka_rs import _core
 from pykka_rs._actor import Actor
+from pykka_rs._exceptions import ActorDeadError
 from pykka_rs._parent import Parent
 from pykka_rs._registry import ActorRegistry
 from pykka_rs._span import ParentSpan
@@ -401,6 +402,25 @@ def shutdown_pool() -> None:
         pool, _pool = _pool, None
     if pool is not None:
         pool.shutdown()
+
+
+def workers_dead_letters() -> list[tuple[str, str, str, float]]:
+    """The dead letters of every worker process, in the program's process.
+
+    Each worker is asked in turn; one that is gone is left out. Empty when
+    no pool is running, and in a worker.
+    """
+    with _pool_lock:
+        pool = _pool
+    if pool is None:
+        return []
+    letters: list[tuple[str, str, str, float]] = []
+    for worker in pool.core.workers():
+        try:
+            letters += pool.direct(worker["process"], ("dead_letters",))
+        except ActorDeadError:
+            continue  # it died meanwhile: its letters are gone with it
+    return letters
 
 
 def workers() -> list[dict[str, int]]:

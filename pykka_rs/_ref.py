@@ -109,6 +109,7 @@ class ActorRef(Generic[A]):
         ref._mailbox = inbox  # noqa: SLF001
         inbox.label = str(ref)
         ref._ask_in_core = True  # noqa: SLF001
+        _confirm_sends(actor_class, inbox)
         return ref
 
     @classmethod
@@ -140,6 +141,8 @@ class ActorRef(Generic[A]):
             False,
         )
         ref._supervised_by = supervisor  # noqa: SLF001
+        if isinstance(inbox, Relay):
+            _confirm_sends(actor_class, inbox)
         return ref
 
     @classmethod
@@ -430,6 +433,22 @@ class ActorRef(Generic[A]):
 
         """
         return ActorProxy(actor_ref=self)
+
+
+def _confirm_sends(actor_class: type[Actor], inbox: object) -> None:
+    """Make sends to a bounded actor of another process wait until queued.
+
+    For an actor whose bound makes senders wait (`"block"`) or refuses them
+    (`"fail"`), a send through `inbox` (a `RemoteMailbox` or `Relay`) then
+    waits until the actor's process has queued the message, so the bound
+    holds for senders here too.
+    """
+    if (
+        actor_class.mailbox_size is not None
+        and actor_class.mailbox_overflow != "drop"
+        and hasattr(type(inbox), "confirmed")
+    ):
+        inbox.confirmed = True  # type: ignore[attr-defined]
 
 
 def _no_actor() -> None:

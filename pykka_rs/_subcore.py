@@ -1121,6 +1121,17 @@ class Node:
         reply = _RemoteReply((fields["reply"]["process"], fields["reply"]["id"]))
         self._deliver(fields["to"]["actor"], payload, reply)
 
+    def _on_offer(self, fields: dict[str, Any], payload: bytes) -> None:
+        # Interpreter actors' mailboxes are unbounded: queued at once.
+        reply = fields.get("reply")
+        self._deliver(
+            fields["to"]["actor"],
+            payload,
+            None if reply is None else _RemoteReply((reply["process"], reply["id"])),
+        )
+        ack = (fields["ack"]["process"], fields["ack"]["id"])
+        self._send_resolution(ack, (True, pickle.dumps(None)))
+
     def _on_reply(self, fields: dict[str, Any], payload: bytes) -> None:
         self._complete(fields["to"]["id"], (fields["ok"], payload))
 
@@ -1223,17 +1234,21 @@ class Node:
         "Shutdown": _on_shutdown,
         "GatherStats": _on_gather_stats,
         "Exited": _on_exited,
+        "Offer": _on_offer,
+        "OfferAsk": _on_offer,
     }
 
     def _refuse(
         self, frame: _wire.Frame, name: str, fields: dict[str, Any], why: str
     ) -> None:
-        if name in {"Ask", "Subscribe", "Spawn", "Request"}:
-            reply = fields["reply"]
-            self._send_resolution(
-                (reply["process"], reply["id"]),
-                f"cannot be reached that way: {why}",
-            )
+        if name in {"Ask", "Subscribe", "Spawn", "Request", "Offer", "OfferAsk"}:
+            # Whoever waits for an answer, or for the message to be queued.
+            for answer in (fields.get("reply"), fields.get("ack")):
+                if answer is not None:
+                    self._send_resolution(
+                        (answer["process"], answer["id"]),
+                        f"cannot be reached that way: {why}",
+                    )
         self._control(
             ("dead_letter", f"a frame from process 0 was ignored, since {why}: {frame}")
         )

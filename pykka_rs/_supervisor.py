@@ -308,7 +308,7 @@ class _ThreadChild(_Child):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.hosted = Hosted()
+        self.hosted = Hosted(actor_class=self.spec.actor_class)
         self.ref = ActorRef._stable(  # noqa: SLF001
             self.spec.actor_class, self.urn, self.hosted.mailbox, self.supervisor_ref
         )

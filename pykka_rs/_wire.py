@@ -170,6 +170,8 @@ VARIANTS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = MappingProxyType(
         "GatherStats": (("reply", "FutureId"),),
         "Stats": (),
         "Exited": (("actor", "Address"), ("reason", _STR)),
+        "Offer": (("to", "Address"), ("ack", "FutureId")),
+        "OfferAsk": (("to", "Address"), ("reply", "FutureId"), ("ack", "FutureId")),
     }
 )
 """Every frame variant, in the order `rust/pool/frame.rs` declares them, with
@@ -459,9 +461,9 @@ def make_frame(variant: str, **fields: Any) -> Frame:
 def destination(frame: Frame) -> int | None:
     """The process an addressed frame must reach, as the parent routes it.
 
-    `Tell` and `Ask` go to the actor's process, `Reply` and `Undeliverable`
-    to the future's, `Subscribe` to the process that owns the future. Other
-    frames are for whoever receives them.
+    `Tell`, `Ask`, `Offer` and `OfferAsk` go to the actor's process, `Reply`
+    and `Undeliverable` to the future's, `Subscribe` to the process that owns
+    the future. Other frames are for whoever receives them.
 
     Raises:
         ValueError: if `frame` is not a well-formed frame
@@ -470,7 +472,7 @@ def destination(frame: Frame) -> int | None:
     if isinstance(frame, str):
         return None
     fields = frame[name]
-    if name in {"Tell", "Ask", "Reply", "Undeliverable"}:
+    if name in {"Tell", "Ask", "Reply", "Undeliverable", "Offer", "OfferAsk"}:
         return int(fields["to"]["process"])
     if name == "Subscribe":
         return int(fields["future"]["process"])

@@ -101,7 +101,8 @@ def spawn(side: WorkerSide, reply: tuple[int, int], payload: bytes) -> None:
     """Make the actor the parent asked for, and answer with its number.
 
     Or carry out a supervisor's request: start a run of a supervised actor
-    (answered with its mailbox's number), end one, or close its mailbox.
+    (answered with its mailbox's number), end one, or close its mailbox; or
+    answer with this process's dead letters.
     """
     try:
         if side.broken is not None:
@@ -118,6 +119,9 @@ def spawn(side: WorkerSide, reply: tuple[int, int], payload: bytes) -> None:
         if request[0] == "close":
             _incarnation.close(*request[1:])
             _core.reply(reply, True, dumps(None))  # noqa: FBT003
+            return
+        if request[0] == "dead_letters":
+            _core.reply(reply, True, dumps(_core.dead_letters()))  # noqa: FBT003
             return
         cls, args, kwargs, urn = request
         with assigned_urn(urn):

@@ -8,6 +8,7 @@
 
 pub mod actor;
 pub mod channel;
+pub mod dead_letters;
 pub mod error;
 pub mod event;
 pub mod future;

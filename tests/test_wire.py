@@ -99,6 +99,25 @@ GOLDEN: list[tuple[Any, bytes]] = [
         },
         b"details",
     ),
+    (
+        {
+            "Offer": {
+                "to": {"process": 2, "actor": 7},
+                "ack": {"process": 0, "id": 0x8000_0000},
+            }
+        },
+        b"offer",
+    ),
+    (
+        {
+            "OfferAsk": {
+                "to": {"process": 1, "actor": 9},
+                "reply": {"process": 0, "id": 41},
+                "ack": {"process": 0, "id": 42},
+            }
+        },
+        b"offered ask",
+    ),
 ]
 
 
@@ -241,6 +260,8 @@ def test_constants_match_the_rust_core(wire: Any) -> None:
         "GatherStats",
         "Stats",
         "Exited",
+        "Offer",
+        "OfferAsk",
     ]
 
 
@@ -325,6 +346,8 @@ def test_destinations_follow_the_routing_rules(wire: Any) -> None:
         None,
         None,
         None,
+        2,
+        1,
     ]
 
 

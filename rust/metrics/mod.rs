@@ -176,6 +176,11 @@ impl MailboxStats {
         );
     }
 
+    /// Messages accepted since the mailbox was made.
+    pub fn sent(&self) -> u64 {
+        self.senders.sent.load(Ordering::Acquire)
+    }
+
     /// Messages accepted and not yet taken out.
     pub fn waiting(&self) -> u64 {
         let received = self.actor.received.load(Ordering::Acquire);

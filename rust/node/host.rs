@@ -37,6 +37,13 @@ pub trait Host: Send + Sync + 'static {
     /// process; its answer, if one is wanted, goes to `reply`.
     fn incoming(message: Payload, reply: Option<FutureId>) -> Self::Envelope;
 
+    /// Whether a pickled message from another process is a control message
+    /// (a stop request, a link's signal), which passes a mailbox's bound:
+    /// an actor must stay stoppable with its mailbox full. None, by default.
+    fn is_control(_message: &[u8]) -> bool {
+        false
+    }
+
     /// Gives `future` its outcome; false if it already had one (the first
     /// outcome stands).
     fn resolve(future: &Self::Future, outcome: Resolution) -> bool;

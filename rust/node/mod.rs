@@ -64,10 +64,11 @@ use link::{LinkState, Reader, Woke};
 pub use relay::{Relay, RelayRefused};
 use stops::StopFlags;
 
+use crate::dead_letters;
 use crate::event::Event;
-use crate::mailbox::Mailbox;
+use crate::mailbox::{Mailbox, Overflow, Refused};
 use crate::metrics::census::Census;
-use crate::payload::Payload;
+use crate::payload::{Payload, SharedBuffer};
 use crate::pool::frame::{Address, Frame, FutureId};
 use crate::pool::{Load, WorkerProcess, exit_cause};
 use crate::swept::Swept;
@@ -224,6 +225,19 @@ pub type LostHook = Box<dyn Fn(u32, &str, bool) -> bool + Send + Sync>;
 /// How long a link's thread leaves the link to spinning threads after one last
 /// read it: it checks again after this, so a frame nobody spins for waits at
 /// most this long for it.
+/// A message's size, pickle and shared buffers together, for dead letters.
+fn size_of(message: &Payload) -> u64 {
+    let buffers: u64 = message.buffers().iter().map(SharedBuffer::len).sum();
+    message.bytes().len() as u64 + buffers
+}
+
+/// A pickle of `None`: what confirms an `Offer`.
+const PICKLED_NONE: &[u8] = b"\x80\x03N.";
+
+/// The reason of the `Undeliverable` that answers an ask refused by a full
+/// bounded mailbox; the asker raises `MailboxFull` for it.
+pub const MAILBOX_FULL: &str = "has a full mailbox: the message was refused";
+
 const HELPERS_LINGER: Duration = Duration::from_micros(200);
 
 /// How long an exported future is kept once it is done.
@@ -520,6 +534,49 @@ impl<H: Host> Node<H> {
         sent
     }
 
+    /// Sends a pickled message whose sender waits until it is queued (an
+    /// `Offer`, or an `OfferAsk` when an answer is wanted): `ack` is told
+    /// then, or why it was refused; error messages call the actor `label`.
+    ///
+    /// # Errors
+    /// Why the actor cannot be reached; the message was not sent.
+    pub fn send_offer(
+        self: &Arc<Self>,
+        to: Address,
+        message: Payload,
+        answer: Option<Answer<H::Future>>,
+        ack: Arc<H::Future>,
+        label: String,
+    ) -> Result<(), SendError> {
+        let mut registered = Vec::new();
+        let reply = answer.map(|answer| match answer {
+            Answer::There(future) => future,
+            Answer::Here(future, label) => {
+                let reply = self.expect(future, to.process, label);
+                registered.push(reply.id);
+                reply
+            }
+        });
+        let ack = self.expect(ack, to.process, label);
+        registered.push(ack.id);
+        if to.process == self.process {
+            self.deliver_offer(to.actor, message, reply, ack);
+            return Ok(());
+        }
+        let header = match reply {
+            None => Frame::Offer { to, ack },
+            Some(reply) => Frame::OfferAsk { to, reply, ack },
+        };
+        let sent = self.send_frame_owned(to.process, &header, message);
+        if sent.is_err() {
+            let mut pending = lock(&self.pending);
+            for id in registered {
+                pending.remove(&id);
+            }
+        }
+        sent
+    }
+
     /// Notes that `future` waits for an answer from process `from`, which
     /// error messages call `label`; returns where the answer must go.
     fn expect(&self, future: Arc<H::Future>, from: u32, label: String) -> FutureId {
@@ -653,27 +710,168 @@ impl<H: Host> Node<H> {
 
     /// Puts a message into a local actor's mailbox, or passes it to a local
     /// relay, or says why it cannot.
+    ///
+    /// A bounded mailbox takes a message from another process only if it
+    /// has room: this thread reads a link that every actor of the process
+    /// shares, so it never waits for one actor. A told message that finds
+    /// no room is a dead letter, an asker is answered [`MAILBOX_FULL`].
     fn deliver(self: &Arc<Self>, actor: u64, message: Payload, reply: Option<FutureId>) {
-        let refused = match self.local_mailbox(actor) {
-            Some(mailbox) => mailbox.send(H::incoming(message, reply)).is_err(),
+        let refusal = match self.local_mailbox(actor) {
+            Some(mailbox) if mailbox.bound().is_some() && !H::is_control(message.bytes()) => {
+                let size = size_of(&message);
+                match mailbox.try_send(H::incoming(message, reply)) {
+                    Ok(()) => None,
+                    Err(Refused::Stopped(_)) => Some((size, false)),
+                    Err(Refused::Full(_)) => Some((size, true)),
+                }
+            }
+            Some(mailbox) => {
+                let size = size_of(&message);
+                mailbox
+                    .send(H::incoming(message, reply))
+                    .err()
+                    .map(|_| (size, false))
+            }
             None => match self.local_relay(actor) {
-                Some(relay) => self
-                    .relay_send(&relay, message, reply.map(Answer::There))
-                    .is_err(),
-                None => true,
+                Some(relay) => {
+                    let size = size_of(&message);
+                    self.relay_send(&relay, message, reply.map(Answer::There))
+                        .err()
+                        .map(|_| (size, false))
+                }
+                None => Some((size_of(&message), false)),
             },
         };
-        if refused {
+        let Some((size, full)) = refusal else { return };
+        let receiver = format!("actor {actor} of process {}", self.process);
+        let what = format!("<a pickled message of {size} bytes>");
+        if full {
+            dead_letters::record(receiver, what, "the mailbox was full".to_owned());
+            if let Some(reply) = reply {
+                self.send_undeliverable(reply, MAILBOX_FULL.to_owned());
+            }
+        } else {
+            dead_letters::record(receiver, what, "the actor is gone".to_owned());
             if let Some(reply) = reply {
                 self.send_undeliverable(reply, "not found".to_owned());
             } else {
-                crate::metrics::record_dead_letter();
+                // Nobody else hears of it: say so.
                 self.dead_letter(format!(
                     "a message to actor {actor} of process {} was dropped: the actor is gone",
                     self.process
                 ));
             }
         }
+    }
+
+    /// Puts a message whose sender waits until it is queued into a local
+    /// actor's mailbox, and tells `ack` (see [`Frame::Offer`]). A full
+    /// `block` mailbox parks it: a thread of its own waits for room, so
+    /// this thread (which reads a link every actor shares) never does. At
+    /// most one message per waiting sender is parked, since a sender waits
+    /// for its `ack` before it sends again.
+    fn deliver_offer(
+        self: &Arc<Self>,
+        actor: u64,
+        message: Payload,
+        reply: Option<FutureId>,
+        ack: FutureId,
+    ) {
+        let Some(mailbox) = self.local_mailbox(actor) else {
+            if let Some(relay) = self.local_relay(actor) {
+                // Passed on as an offer too: the actor's mailbox answers.
+                let size = size_of(&message);
+                let sent = self.relay_offer(
+                    &relay,
+                    message,
+                    reply.map(Answer::There),
+                    Answer::There(ack),
+                );
+                if sent.is_err() {
+                    self.refuse_offer(actor, size, reply, ack, false);
+                }
+                return;
+            }
+            self.deliver(actor, message, reply);
+            self.send_undeliverable(ack, "not found".to_owned());
+            return;
+        };
+        let size = size_of(&message);
+        let control = H::is_control(message.bytes());
+        let envelope = H::incoming(message, reply);
+        let sent = if control {
+            mailbox
+                .send_control(envelope)
+                .map_err(|crate::mailbox::Stopped(envelope)| Refused::Stopped(envelope))
+        } else {
+            mailbox.try_send(envelope)
+        };
+        match sent {
+            Ok(()) => self.confirm(ack),
+            Err(Refused::Stopped(_)) => self.refuse_offer(actor, size, reply, ack, false),
+            Err(Refused::Full(envelope)) => {
+                if mailbox.bound().map(|bound| bound.overflow) == Some(Overflow::Block) {
+                    self.park(mailbox, envelope, actor, size, reply, ack);
+                } else {
+                    self.refuse_offer(actor, size, reply, ack, true);
+                }
+            }
+        }
+    }
+
+    /// Waits, on a thread of its own, for room for `envelope` in the full
+    /// `mailbox`, then tells `ack`.
+    fn park(
+        self: &Arc<Self>,
+        mailbox: Arc<Mailbox<H::Envelope>>,
+        envelope: H::Envelope,
+        actor: u64,
+        size: u64,
+        reply: Option<FutureId>,
+        ack: FutureId,
+    ) {
+        let node = Arc::clone(self);
+        let parked = std::thread::Builder::new()
+            .name("pykka_rs-parked".to_owned())
+            .spawn(move || match mailbox.send_waiting(envelope, None) {
+                Ok(()) => node.confirm(ack),
+                Err(_) => node.refuse_offer(actor, size, reply, ack, false),
+            });
+        if parked.is_err() {
+            // No thread to wait on: refused as if the mailbox refused it.
+            self.refuse_offer(actor, size, reply, ack, true);
+        }
+    }
+
+    /// Tells `ack` that its message is queued.
+    fn confirm(&self, ack: FutureId) {
+        self.send_reply(ack, true, PICKLED_NONE.to_vec().into());
+    }
+
+    /// Answers an offered message that was refused (a full mailbox, or an
+    /// actor gone) and logs it as a dead letter.
+    fn refuse_offer(
+        &self,
+        actor: u64,
+        size: u64,
+        reply: Option<FutureId>,
+        ack: FutureId,
+        full: bool,
+    ) {
+        let (reason, why) = if full {
+            (MAILBOX_FULL, "the mailbox was full")
+        } else {
+            ("not found", "the actor is gone")
+        };
+        dead_letters::record(
+            format!("actor {actor} of process {}", self.process),
+            format!("<a pickled message of {size} bytes>"),
+            why.to_owned(),
+        );
+        if let Some(reply) = reply {
+            self.send_undeliverable(reply, reason.to_owned());
+        }
+        self.send_undeliverable(ack, reason.to_owned());
     }
 
     fn dead_letter(&self, text: String) {
@@ -994,8 +1192,13 @@ impl<H: Host> Node<H> {
             | Frame::Subscribe { reply, .. }
             | Frame::Spawn { reply }
             | Frame::Request { reply }
-            | Frame::GatherStats { reply } => {
+            | Frame::GatherStats { reply }
+            | Frame::Offer { ack: reply, .. } => {
                 self.send_undeliverable(*reply, format!("cannot be reached that way: {why}"));
+            }
+            Frame::OfferAsk { reply, ack, .. } => {
+                self.send_undeliverable(*reply, format!("cannot be reached that way: {why}"));
+                self.send_undeliverable(*ack, format!("cannot be reached that way: {why}"));
             }
             _ => {}
         }
@@ -1009,6 +1212,10 @@ impl<H: Host> Node<H> {
         let payload = match header {
             Frame::Tell { to } => return self.deliver(to.actor, message, None),
             Frame::Ask { to, reply } => return self.deliver(to.actor, message, Some(reply)),
+            Frame::Offer { to, ack } => return self.deliver_offer(to.actor, message, None, ack),
+            Frame::OfferAsk { to, reply, ack } => {
+                return self.deliver_offer(to.actor, message, Some(reply), ack);
+            }
             Frame::Reply { to, ok } => {
                 return self.complete(
                     to.id,
@@ -1022,7 +1229,11 @@ impl<H: Host> Node<H> {
             _ => message.into_bytes(),
         };
         match header {
-            Frame::Tell { .. } | Frame::Ask { .. } | Frame::Reply { .. } => {
+            Frame::Tell { .. }
+            | Frame::Ask { .. }
+            | Frame::Reply { .. }
+            | Frame::Offer { .. }
+            | Frame::OfferAsk { .. } => {
                 unreachable!("handled above")
             }
             Frame::Undeliverable { to, reason } => {
@@ -1080,20 +1291,39 @@ impl<H: Host> Node<H> {
 
     /// Parent: passes a frame on to the process it is for.
     fn forward(&self, process: u32, header: &Frame, payload: Payload) {
-        if let Err(reason) = self.send_frame_owned(process, header, payload) {
-            match header {
-                Frame::Ask { reply, .. } | Frame::Subscribe { reply, .. } => {
-                    self.send_undeliverable(*reply, format!("is unreachable: {reason}"));
-                }
-                Frame::Tell { to } => {
-                    crate::metrics::record_dead_letter();
+        let payload_len = size_of(&payload);
+        let Err(reason) = self.send_frame_owned(process, header, payload) else {
+            return;
+        };
+        let unreachable = format!("is unreachable: {reason}");
+        match header {
+            Frame::Subscribe { reply, .. } => self.send_undeliverable(*reply, unreachable),
+            Frame::Tell { to }
+            | Frame::Ask { to, .. }
+            | Frame::Offer { to, .. }
+            | Frame::OfferAsk { to, .. } => {
+                dead_letters::record(
+                    format!("actor {} of process {}", to.actor, to.process),
+                    format!("<a pickled message of {payload_len} bytes>"),
+                    format!("its process could not be reached: {reason}"),
+                );
+                let waiting = match header {
+                    Frame::Ask { reply, .. } | Frame::Offer { ack: reply, .. } => vec![*reply],
+                    Frame::OfferAsk { reply, ack, .. } => vec![*reply, *ack],
+                    _ => Vec::new(),
+                };
+                if waiting.is_empty() {
+                    // Nobody else hears of it: say so.
                     self.dead_letter(format!(
                         "a message to actor {} of process {} was dropped: {reason}",
                         to.actor, to.process
                     ));
                 }
-                _ => {} // a reply for a process that is gone: nobody waits for it
+                for future in waiting {
+                    self.send_undeliverable(future, unreachable.clone());
+                }
             }
+            _ => {} // a reply for a process that is gone: nobody waits for it
         }
     }
 

@@ -42,6 +42,10 @@ use crate::sync::lock;
 struct Held<F> {
     message: Payload,
     answer: Option<Answer<F>>,
+    /// For a message whose sender waits until it is queued (an offer, see
+    /// `Frame::Offer`): who is told then. The sender waits meanwhile, so a
+    /// relay holds at most one such message per waiting sender.
+    ack: Option<Answer<F>>,
 }
 
 struct State<F> {
@@ -152,6 +156,33 @@ impl<H: Host> Node<H> {
         message: Payload,
         answer: Option<Answer<H::Future>>,
     ) -> Result<(), RelayRefused<H::Future>> {
+        self.relay_push(relay, message, answer, None)
+    }
+
+    /// As [`Node::relay_send`], for a message whose sender waits until it
+    /// is queued: `ack` is told once the actor's current mailbox has taken
+    /// it (as an `Offer` to it), or why it could not; while the relay holds
+    /// the message, the sender waits.
+    ///
+    /// # Errors
+    /// As [`Node::relay_send`]; `ack` was not told.
+    pub fn relay_offer(
+        self: &Arc<Self>,
+        relay: &Relay<H>,
+        message: Payload,
+        answer: Option<Answer<H::Future>>,
+        ack: Answer<H::Future>,
+    ) -> Result<(), RelayRefused<H::Future>> {
+        self.relay_push(relay, message, answer, Some(ack))
+    }
+
+    fn relay_push(
+        self: &Arc<Self>,
+        relay: &Relay<H>,
+        message: Payload,
+        answer: Option<Answer<H::Future>>,
+        ack: Option<Answer<H::Future>>,
+    ) -> Result<(), RelayRefused<H::Future>> {
         let mut state = lock(&relay.state);
         if relay.stopped.is_set() {
             return Err(RelayRefused::Closed(answer));
@@ -159,16 +190,24 @@ impl<H: Host> Node<H> {
         let target = match state.target {
             Some(target) if state.held.is_empty() => target,
             _ => {
-                state.held.push_back(Held { message, answer });
+                state.held.push_back(Held {
+                    message,
+                    answer,
+                    ack,
+                });
                 return Ok(());
             }
         };
-        match self.pass_on(relay, target, &message, answer.as_ref()) {
+        match self.pass_on(relay, target, &message, answer.as_ref(), ack.as_ref()) {
             Ok(()) => Ok(()),
             Err(SendError::TooLarge(why)) => Err(RelayRefused::TooLarge(why, answer)),
             Err(_) => {
                 state.target = None;
-                state.held.push_back(Held { message, answer });
+                state.held.push_back(Held {
+                    message,
+                    answer,
+                    ack,
+                });
                 Ok(())
             }
         }
@@ -191,7 +230,13 @@ impl<H: Host> Node<H> {
             return Ok(());
         };
         while let Some(held) = state.held.front() {
-            match self.pass_on(relay, target, &held.message, held.answer.as_ref()) {
+            match self.pass_on(
+                relay,
+                target,
+                &held.message,
+                held.answer.as_ref(),
+                held.ack.as_ref(),
+            ) {
                 Ok(()) => drop(state.held.pop_front()),
                 Err(SendError::TooLarge(why)) => {
                     if let Some(held) = state.held.pop_front() {
@@ -229,6 +274,16 @@ impl<H: Host> Node<H> {
     }
 
     fn refuse_held(&self, held: Held<H::Future>, label: &str, why: &str) {
+        match held.ack {
+            None => {}
+            Some(Answer::Here(future, _)) => {
+                H::resolve(
+                    &future,
+                    super::Resolution::Undeliverable(format!("{label} {why}")),
+                );
+            }
+            Some(Answer::There(sender)) => self.send_undeliverable(sender, why.to_owned()),
+        }
         match held.answer {
             None => {}
             Some(Answer::Here(future, _)) => {
@@ -242,37 +297,51 @@ impl<H: Host> Node<H> {
     }
 
     /// Passes one message to `target`; an ask is answered here first when
-    /// its asker is in another process (see the module).
+    /// its asker is in another process (see the module), and so is an
+    /// offer's `ack`.
     fn pass_on(
         self: &Arc<Self>,
         relay: &Relay<H>,
         target: Address,
         message: &Payload,
         answer: Option<&Answer<H::Future>>,
+        ack: Option<&Answer<H::Future>>,
     ) -> Result<(), SendError> {
-        let reply = answer.map(|answer| {
+        let expect = |answer: &Answer<H::Future>| {
             let (waiter, label) = waiter_of(answer);
             self.expect_for(
                 waiter,
                 target.process,
                 label.unwrap_or_else(|| relay.label()),
             )
-        });
+        };
+        let reply = answer.map(expect);
+        let ack = ack.map(expect);
         if target.process == self.process {
-            self.deliver(target.actor, message.clone(), reply);
+            match ack {
+                Some(ack) => self.deliver_offer(target.actor, message.clone(), reply, ack),
+                None => self.deliver(target.actor, message.clone(), reply),
+            }
             return Ok(());
         }
-        let header = match reply {
-            None => Frame::Tell { to: target },
-            Some(reply) => Frame::Ask { to: target, reply },
+        let header = match (reply, ack) {
+            (None, None) => Frame::Tell { to: target },
+            (Some(reply), None) => Frame::Ask { to: target, reply },
+            (None, Some(ack)) => Frame::Offer { to: target, ack },
+            (Some(reply), Some(ack)) => Frame::OfferAsk {
+                to: target,
+                reply,
+                ack,
+            },
         };
-        match reply {
-            Some(reply) => self
-                .send_payload(target.process, &header, message)
-                .inspect_err(|_| {
-                    lock(&self.pending).remove(&reply.id);
-                }),
-            None => self.send_payload(target.process, &header, message),
+        let sent = self.send_payload(target.process, &header, message);
+        if sent.is_err() {
+            // Held again, with its waits: forget the ones made for this try.
+            let mut pending = lock(&self.pending);
+            for id in reply.iter().chain(ack.iter()) {
+                pending.remove(&id.id);
+            }
         }
+        sent
     }
 }

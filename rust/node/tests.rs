@@ -1145,3 +1145,140 @@ fn shared_buffers_on_a_frame_that_carries_none_are_refused_and_closed() {
         "{text}"
     );
 }
+
+/// An actor of `node` whose mailbox holds `capacity` messages.
+fn bounded_actor(
+    node: &Arc<FakeNode>,
+    capacity: usize,
+    overflow: crate::mailbox::Overflow,
+) -> (Arc<FakeMailbox>, Address) {
+    let (mailbox, address) = actor(node);
+    mailbox
+        .set_bound(crate::mailbox::Bound { capacity, overflow })
+        .unwrap();
+    (mailbox, address)
+}
+
+fn offer(node: &Arc<FakeNode>, to: Address, message: &[u8]) -> Arc<FakeFuture> {
+    let ack = Arc::new(FakeFuture::default());
+    node.send_offer(
+        to,
+        Payload::from(message.to_vec()),
+        None,
+        Arc::clone(&ack),
+        "Bounded (urn:2)".into(),
+    )
+    .unwrap();
+    ack
+}
+
+fn confirmed(outcome: &Resolution) -> bool {
+    *outcome
+        == Resolution::Pickled {
+            ok: true,
+            payload: Payload::from(PICKLED_NONE.to_vec()),
+        }
+}
+
+#[test]
+fn an_offer_to_a_full_block_mailbox_is_confirmed_once_there_is_room() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = bounded_actor(&worker, 1, crate::mailbox::Overflow::Block);
+    assert!(confirmed(&offer(&parent, address, b"first").wait()));
+    let second = offer(&parent, address, b"second");
+    // Parked in the worker: the mailbox stays at its bound, unconfirmed.
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!second.0.is_set());
+    assert_eq!(mailbox.len(), 1);
+    assert_eq!(receive(&mailbox).0, b"first");
+    assert!(confirmed(&second.wait()));
+    assert_eq!(receive(&mailbox).0, b"second");
+}
+
+#[test]
+fn a_parked_offer_is_refused_when_the_actor_stops() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = bounded_actor(&worker, 1, crate::mailbox::Overflow::Block);
+    assert!(confirmed(&offer(&parent, address, b"first").wait()));
+    let second = offer(&parent, address, b"second");
+    std::thread::sleep(Duration::from_millis(20));
+    mailbox.stopped().set();
+    assert_eq!(undeliverable(&second.wait()), "Bounded (urn:2) not found");
+    assert_eq!(mailbox.drain_stopped().len(), 1);
+}
+
+#[test]
+fn an_offer_to_a_full_fail_mailbox_is_refused_as_full() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = bounded_actor(&worker, 1, crate::mailbox::Overflow::Fail);
+    assert!(confirmed(&offer(&parent, address, b"first").wait()));
+    let before = crate::metrics::dead_letters();
+    let refused = offer(&parent, address, b"second").wait();
+    assert!(
+        undeliverable(&refused).ends_with(MAILBOX_FULL),
+        "{refused:?}"
+    );
+    assert_eq!(mailbox.len(), 1);
+    assert!(crate::metrics::dead_letters() > before);
+}
+
+#[test]
+fn a_tell_or_ask_to_a_full_mailbox_is_refused_without_waiting() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = bounded_actor(&worker, 1, crate::mailbox::Overflow::Block);
+    parent
+        .send_message(address, Payload::from(b"first".to_vec()), None)
+        .unwrap();
+    let asked = ask(&parent, address, b"second");
+    assert!(undeliverable(&asked.wait()).ends_with(MAILBOX_FULL));
+    parent
+        .send_message(address, Payload::from(b"third".to_vec()), None)
+        .unwrap();
+    // Behind the refused ones, on the same link: the first is all there is.
+    let ping = ask(&parent, address, b"fourth");
+    assert!(undeliverable(&ping.wait()).ends_with(MAILBOX_FULL));
+    assert_eq!(mailbox.len(), 1);
+}
+
+#[test]
+fn a_relay_holds_an_offer_and_passes_it_on_as_an_offer() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = bounded_actor(&worker, 1, crate::mailbox::Overflow::Block);
+    let (relay, _) = relay(&parent, None);
+    let offered = |message: &[u8]| {
+        let ack = Arc::new(FakeFuture::default());
+        let answer = Answer::Here(Arc::clone(&ack), relay.label());
+        assert!(
+            parent
+                .relay_offer(&relay, Payload::from(message.to_vec()), None, answer)
+                .is_ok()
+        );
+        ack
+    };
+    let first = offered(b"first");
+    let second = offered(b"second");
+    // Held without a target: nobody has queued them yet.
+    assert_eq!(relay.held(), 2);
+    assert!(!first.0.is_set());
+    parent.redirect(&relay, Some(address)).unwrap();
+    assert!(confirmed(&first.wait()));
+    // The second waits for room in the worker, as any offer does.
+    assert_eq!(receive(&mailbox).0, b"first");
+    assert!(confirmed(&second.wait()));
+    assert_eq!(receive(&mailbox).0, b"second");
+}
+
+#[test]
+fn a_closed_relay_refuses_the_offers_it_held() {
+    let (parent, _worker, _end) = linked();
+    let (relay, _) = relay(&parent, None);
+    let ack = Arc::new(FakeFuture::default());
+    let answer = Answer::Here(Arc::clone(&ack), relay.label());
+    assert!(
+        parent
+            .relay_offer(&relay, Payload::from(b"held".to_vec()), None, answer)
+            .is_ok()
+    );
+    assert_eq!(parent.close_relay(&relay), 1);
+    assert!(undeliverable(&ack.wait()).ends_with("stopped before handling the message"));
+}

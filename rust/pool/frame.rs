@@ -76,7 +76,8 @@ pub enum Frame {
         ok: bool,
     },
     /// An `Ask` that no actor can answer, sent back by the process that could
-    /// not deliver it; the asker raises `ActorDeadError`. No payload.
+    /// not deliver it; the asker raises `ActorDeadError` (`MailboxFull` for
+    /// the reason `crate::node::MAILBOX_FULL`). No payload.
     Undeliverable {
         /// The future waiting for the answer.
         to: FutureId,
@@ -159,6 +160,27 @@ pub enum Frame {
         /// Why: "normal", "failure" or "shutdown".
         reason: String,
     },
+    /// A `Tell` whose sender waits until the message is queued: to an
+    /// actor whose bounded mailbox makes senders wait (`block`) or refuses
+    /// them (`fail`). The receiving process answers `ack` with a `Reply`
+    /// (a pickled `None`) once the message is in the mailbox, waiting for
+    /// room if need be, or with an `Undeliverable`. Payload: the pickled
+    /// message.
+    Offer {
+        /// The receiving actor.
+        to: Address,
+        /// Told when the message is queued, or refused.
+        ack: FutureId,
+    },
+    /// An `Ask` whose sender waits until the message is queued, as `Offer`.
+    OfferAsk {
+        /// The receiving actor.
+        to: Address,
+        /// Where the reply goes.
+        reply: FutureId,
+        /// Told when the message is queued, or refused.
+        ack: FutureId,
+    },
 }
 
 impl Frame {
@@ -179,19 +201,26 @@ impl Frame {
     }
 
     /// Whether a frame may have shared buffers beside its payload
-    /// (`crate::payload`): messages and replies, whose payloads are
+    /// (`crate::payload`): messages (offered ones too) and replies, whose payloads are
     /// Python's objects. Any other frame with buffers is refused.
     pub fn may_carry_buffers(&self) -> bool {
         matches!(
             self,
-            Self::Tell { .. } | Self::Ask { .. } | Self::Reply { .. }
+            Self::Tell { .. }
+                | Self::Ask { .. }
+                | Self::Reply { .. }
+                | Self::Offer { .. }
+                | Self::OfferAsk { .. }
         )
     }
 
     /// The process a frame must reach, if it is addressed to one.
     pub fn destination(&self) -> Option<u32> {
         match self {
-            Self::Tell { to } | Self::Ask { to, .. } => Some(to.process),
+            Self::Tell { to }
+            | Self::Ask { to, .. }
+            | Self::Offer { to, .. }
+            | Self::OfferAsk { to, .. } => Some(to.process),
             Self::Reply { to, .. } | Self::Undeliverable { to, .. } => Some(to.process),
             Self::Subscribe { future, .. } => Some(future.process),
             _ => None,
@@ -437,6 +466,12 @@ mod tests {
                 actor: to,
                 reason: "failure".into(),
             },
+            Frame::Offer { to, ack: future },
+            Frame::OfferAsk {
+                to,
+                reply,
+                ack: future,
+            },
         ]
     }
 
@@ -573,6 +608,30 @@ mod tests {
                     reason: "fa\u{ef}lure".into(),
                 },
                 b"details".to_vec(),
+            ),
+            (
+                Frame::Offer {
+                    to: Address {
+                        process: 2,
+                        actor: 7,
+                    },
+                    ack: FutureId {
+                        process: 0,
+                        id: 0x8000_0000,
+                    },
+                },
+                b"offer".to_vec(),
+            ),
+            (
+                Frame::OfferAsk {
+                    to: Address {
+                        process: 1,
+                        actor: 9,
+                    },
+                    reply: asker,
+                    ack: FutureId { process: 0, id: 42 },
+                },
+                b"offered ask".to_vec(),
             ),
         ]
     }
@@ -732,7 +791,9 @@ mod tests {
                 None,
                 None,
                 None,
-                None
+                None,
+                Some(2),
+                Some(2)
             ]
         );
     }

@@ -40,6 +40,11 @@ thread_local! {
 pub struct Deadlock;
 
 impl Deadlock {
+    /// Whether this thread runs the actor of mailbox `id`.
+    pub fn is_running(id: usize) -> bool {
+        id != 0 && CURRENT_MAILBOX.with(Cell::get) == id
+    }
+
     /// Fails if the actor running on this thread is the one that would answer.
     ///
     /// # Errors

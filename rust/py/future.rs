@@ -101,7 +101,7 @@ impl Outcome {
             Self::Pickled {
                 ok: false, bytes, ..
             } => pickling::load_error(py, bytes)?,
-            Self::Undeliverable(reason) => ActorDeadError::new_err(reason.clone())
+            Self::Undeliverable(reason) => undeliverable(reason)
                 .into_value(py)
                 .into_bound(py)
                 .into_any(),
@@ -117,6 +117,16 @@ impl Outcome {
             exception.unbind(),
             traceback,
         ]))
+    }
+}
+
+/// What an `Undeliverable` answer raises: `MailboxFull` for an ask a full
+/// mailbox refused, `ActorDeadError` for the rest.
+fn undeliverable(reason: &str) -> PyErr {
+    if reason.ends_with(crate::node::MAILBOX_FULL) {
+        super::python::MailboxFull::new_err(reason.to_owned())
+    } else {
+        ActorDeadError::new_err(reason.to_owned())
     }
 }
 

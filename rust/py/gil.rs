@@ -43,6 +43,15 @@ pub fn deadline(timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Instant>>
         .and_then(|after| now.checked_add(after)))
 }
 
+/// The seconds left until `deadline`, as a Python float for a `timeout`
+/// argument (`None` without a deadline, 0 once it passed).
+pub fn remaining(py: Python<'_>, deadline: Option<Instant>) -> Option<Bound<'_, PyAny>> {
+    deadline.map(|deadline| {
+        let left = deadline.saturating_duration_since(Instant::now());
+        pyo3::types::PyFloat::new(py, left.as_secs_f64()).into_any()
+    })
+}
+
 /// Calls `attempt` with the GIL released until it produces a value or
 /// `deadline` passes (`Ok(None)`). `attempt` gets the end of the current
 /// slice and should give up there. Signal handlers run between slices; an

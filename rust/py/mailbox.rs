@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -15,13 +15,35 @@ use super::future::FutureState;
 use super::gil;
 use super::metrics::snapshot_dict;
 use super::node;
+use super::python::{self, MailboxFull, Timeout};
+use crate::dead_letters;
 use crate::error::CoreError;
 use crate::event::Event;
-use crate::mailbox::{Mailbox, Stopped};
+use crate::mailbox::{self as core_mailbox, Mailbox, Overflow, Refused, Stopped};
 use crate::sync::lock;
 
-/// An actor's inbox: an unbounded queue of envelopes, closed by the actor's
-/// stopped flag.
+/// The longest a dead letter's `repr()` of its message is kept.
+const REPR_LIMIT: usize = 200;
+
+/// A message's `repr()` for the dead-letter log, shortened; never raises.
+pub(crate) fn describe(py: Python<'_>, message: &Message) -> String {
+    let text = match message {
+        Message::Object(object) => object.bind(py).repr().map_or_else(
+            |_| "<a message whose repr() raised>".to_owned(),
+            |r| r.to_string(),
+        ),
+        Message::Pickled(bytes) => format!("<a pickled message of {} bytes>", bytes.len()),
+    };
+    if text.chars().count() <= REPR_LIMIT {
+        return text;
+    }
+    let mut short: String = text.chars().take(REPR_LIMIT).collect();
+    short.push_str("...");
+    short
+}
+
+/// An actor's inbox: a queue of envelopes, unbounded unless `set_bound()`
+/// bounds it, closed by the actor's stopped flag.
 ///
 /// Implements Pykka's inbox protocol (`put`, `get`, `empty`). `get` waits
 /// with the GIL released. Once the actor has stopped, sending raises
@@ -43,8 +65,12 @@ impl PyMailbox {
         CoreError::ActorDead(lock(&self.label).clone())
     }
 
-    /// Queues `envelope`; if the actor has stopped, fails its reply and says so.
+    /// Queues `envelope` as the mailbox's bound says (see `offer`); if the
+    /// actor has stopped, fails its reply and says so.
     fn send(&self, py: Python<'_>, envelope: Envelope) -> PyResult<()> {
+        if self.inner.bound().is_some() {
+            return self.offer(py, envelope, None);
+        }
         match self.inner.send(envelope) {
             Ok(()) => Ok(()),
             Err(Stopped(envelope)) => self.refuse(py, envelope),
@@ -54,7 +80,113 @@ impl PyMailbox {
     /// Answers an envelope the stopped mailbox refused: an error for whoever
     /// waits for the reply, or for the sender of a tell.
     fn refuse(&self, py: Python<'_>, envelope: Envelope) -> PyResult<()> {
+        self.letter(py, &envelope.message, "the actor had stopped");
         envelope.reply.fail(py, PyErr::from(self.dead()))
+    }
+
+    /// Records a message that reached no actor in the dead-letter log.
+    fn letter(&self, py: Python<'_>, message: &Message, reason: &str) {
+        let receiver = self.label();
+        let message = describe(py, message);
+        log::debug!(target: "pykka_rs.dead_letters", "{receiver}: {reason}: {message}");
+        dead_letters::record(receiver, message, reason.to_owned());
+    }
+
+    fn full(&self, why: &str) -> PyErr {
+        let bound = self.inner.bound().map_or(0, |bound| bound.capacity);
+        MailboxFull::new_err(format!(
+            "the mailbox of {} is full ({bound} messages){why}",
+            self.label()
+        ))
+    }
+
+    /// Whether `message` must pass the bound: a stop request, a link's
+    /// signal (an actor must stay stoppable with its mailbox full).
+    fn is_control(py: Python<'_>, message: &Message) -> PyResult<bool> {
+        match message {
+            Message::Object(object) => object
+                .bind(py)
+                .is_instance(python::message_types(py)?.control.bind(py)),
+            Message::Pickled(_) => Ok(false),
+        }
+    }
+
+    /// Queues `envelope` into the bounded mailbox by its overflow policy.
+    ///
+    /// `block` waits, GIL released, for room (a stop ends the wait with
+    /// `ActorDeadError`); the actor sending into its own full mailbox gets
+    /// `MailboxFull` instead, since it would wait for itself. `fail` raises
+    /// `MailboxFull`; `drop` fails only an asker's future with it. Every
+    /// refused message goes to the dead-letter log. A `block` wait gives up
+    /// at `deadline`, if there is one, with `Timeout`.
+    fn offer(&self, py: Python<'_>, envelope: Envelope, deadline: Option<Instant>) -> PyResult<()> {
+        let inner = &self.inner;
+        if Self::is_control(py, &envelope.message)? {
+            return match inner.send_control(envelope) {
+                Ok(()) => Ok(()),
+                Err(Stopped(envelope)) => self.refuse(py, envelope),
+            };
+        }
+        let Some(bound) = inner.bound() else {
+            unreachable!("offer is for bounded mailboxes")
+        };
+        let mut envelope = match inner.try_send(envelope) {
+            Ok(()) => return Ok(()),
+            Err(Refused::Stopped(envelope)) => return self.refuse(py, envelope),
+            Err(Refused::Full(envelope)) => envelope,
+        };
+        match bound.overflow {
+            Overflow::Fail => {
+                self.letter(py, &envelope.message, "the mailbox was full");
+                Err(self.full(""))
+            }
+            Overflow::Drop => {
+                self.letter(py, &envelope.message, "the mailbox was full");
+                match envelope.reply {
+                    Reply::Nobody => Ok(()),
+                    reply => reply.fail(py, self.full(": the message was dropped")),
+                }
+            }
+            Overflow::Block if Deadlock::is_running(self.id()) => {
+                self.letter(
+                    py,
+                    &envelope.message,
+                    "the actor sent it to its own full mailbox",
+                );
+                Err(self.full(
+                    ": its actor sent to it, and would wait forever for itself to take a \
+                     message; send to yourself only with room to spare, or use \
+                     mailbox_overflow=\"fail\" or \"drop\"",
+                ))
+            }
+            Overflow::Block => loop {
+                let slice_end = Instant::now() + gil::SLICE;
+                let until = deadline.map_or(slice_end, |d| d.min(slice_end));
+                envelope = match py.detach(|| inner.send_waiting(envelope, Some(until))) {
+                    Ok(()) => return Ok(()),
+                    Err(Refused::Stopped(envelope)) => return self.refuse(py, envelope),
+                    Err(Refused::Full(envelope)) => envelope,
+                };
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    self.letter(
+                        py,
+                        &envelope.message,
+                        "the sender's timeout passed while it waited for room",
+                    );
+                    return Err(Timeout::new_err(
+                        "the timeout passed while the message waited for room in the mailbox",
+                    ));
+                }
+                if let Err(err) = py.check_signals() {
+                    self.letter(
+                        py,
+                        &envelope.message,
+                        "the sender was interrupted while it waited for room",
+                    );
+                    return Err(err);
+                }
+            },
+        }
     }
 }
 
@@ -67,6 +199,57 @@ impl PyMailbox {
             label: Mutex::new("actor".to_owned()),
             exported: OnceLock::new(),
         }
+    }
+
+    /// Bound the mailbox to `capacity` messages; `overflow` says what a send
+    /// to it when full does: `"block"` (wait for room), `"fail"` (raise
+    /// `MailboxFull`) or `"drop"` (refuse the message to the dead-letter
+    /// log). Only before the first message. Raise `ValueError` for a
+    /// capacity below 1, an unknown policy or a mailbox already used, and
+    /// `TypeError` for arguments of the wrong type.
+    fn set_bound(&self, capacity: &Bound<'_, PyAny>, overflow: &Bound<'_, PyAny>) -> PyResult<()> {
+        if capacity.is_instance_of::<pyo3::types::PyBool>()
+            || !capacity.is_instance_of::<pyo3::types::PyInt>()
+        {
+            return Err(PyTypeError::new_err(format!(
+                "mailbox_size must be an int or None, not {}",
+                capacity.get_type().name()?
+            )));
+        }
+        let capacity: i128 = capacity.extract()?;
+        let overflow_name: String = overflow.extract().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "mailbox_overflow must be a str, not {}",
+                overflow
+                    .get_type()
+                    .name()
+                    .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+            ))
+        })?;
+        let Some(overflow) = Overflow::from_name(&overflow_name) else {
+            return Err(PyValueError::new_err(format!(
+                "mailbox_overflow must be 'block', 'fail' or 'drop', not {overflow_name:?}"
+            )));
+        };
+        let capacity = usize::try_from(capacity)
+            .ok()
+            .filter(|capacity| *capacity >= 1 && *capacity < usize::MAX)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "mailbox_size must be at least 1 (or None, unbounded), not {capacity}"
+                ))
+            })?;
+        self.inner
+            .set_bound(core_mailbox::Bound { capacity, overflow })
+            .map_err(|err| PyValueError::new_err(err.to_string()))
+    }
+
+    /// `(capacity, overflow)` if the mailbox is bounded, else None.
+    #[getter]
+    fn bound(&self) -> Option<(usize, &'static str)> {
+        self.inner
+            .bound()
+            .map(|bound| (bound.capacity, bound.overflow.name()))
     }
 
     /// The actor's stopped flag; once it is set, the mailbox refuses messages.
@@ -161,7 +344,7 @@ impl PyMailbox {
         // right away. With more CPUs the actor spins on another CPU instead,
         // and the sender keeps the GIL, so that a burst of asks is not a
         // burst of GIL hand-overs.
-        if crate::wait::max_spinners() == 0 {
+        if crate::wait::max_spinners() == 0 && self.inner.bound().is_none() {
             let inner = &self.inner;
             if let Err(Stopped(envelope)) = py.detach(|| inner.send(envelope)) {
                 self.refuse(py, envelope)?;
@@ -193,6 +376,14 @@ impl PyMailbox {
             message: Message::Object(message),
             reply: Reply::State(Arc::clone(&state)),
         };
+        if self.inner.bound().is_some() {
+            // The bound's policy may wait for room (within the timeout),
+            // raise, or fail the reply.
+            let deadline = gil::deadline(timeout)?;
+            self.offer(py, envelope, deadline)?;
+            let rest = gil::remaining(py, deadline);
+            return state.get(py, rest.as_ref());
+        }
         // Send with the GIL already released, and wait in the same breath: the
         // actor can take the GIL the moment it sees the message, and a quick
         // reply costs no further GIL hand-over.
@@ -221,6 +412,15 @@ impl PyMailbox {
             .iter()
             .filter(|envelope| matches!(envelope.reply, Reply::Nobody))
             .count();
+        for envelope in &left {
+            if !Self::is_control(py, &envelope.message)? {
+                self.letter(
+                    py,
+                    &envelope.message,
+                    "the actor stopped before handling it",
+                );
+            }
+        }
         self.inner.stats().record_dropped(told as u64);
         let envelopes = left
             .iter()

@@ -12,6 +12,7 @@
 mod actor;
 mod buffer;
 mod channel;
+mod dead_letters;
 mod envelope;
 mod errors;
 mod event;
@@ -104,6 +105,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(system::set_message_limit, m)?)?;
     m.add_function(wrap_pyfunction!(system::message_limit, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::local_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(dead_letters::dead_letters, m)?)?;
+    m.add_function(wrap_pyfunction!(dead_letters::keep_dead_letters, m)?)?;
+    m.add_function(wrap_pyfunction!(dead_letters::clear_dead_letters, m)?)?;
+    m.add_function(wrap_pyfunction!(dead_letters::last_dead_letter, m)?)?;
+    m.add_function(wrap_pyfunction!(dead_letters::newer_dead_letters, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::gather_stats, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::set_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_enabled, m)?)?;

@@ -31,6 +31,25 @@ impl Host for PyRuntime {
         }
     }
 
+    /// A pickle of one of the control messages of `pykka_rs.messages`
+    /// names its class first: that reference, near the start, marks it.
+    fn is_control(message: &[u8]) -> bool {
+        const MODULE: &[u8] = b"\x8c\x11pykka_rs.messages\x94\x8c";
+        const NAMES: [&[u8]; 4] = [
+            b"\x0a_ActorStop",
+            b"\x09_Shutdown",
+            b"\x05_Link",
+            b"\x05_Exit",
+        ];
+        let head = &message[..message.len().min(64)];
+        head.windows(MODULE.len())
+            .position(|window| window == MODULE)
+            .is_some_and(|at| {
+                let rest = &head[at + MODULE.len()..];
+                NAMES.iter().any(|name| rest.starts_with(name))
+            })
+    }
+
     fn resolve(future: &FutureState, outcome: Resolution) -> bool {
         let outcome = match outcome {
             Resolution::Pickled { ok, payload } => Outcome::pickled(ok, payload),

@@ -18,6 +18,7 @@ pyo3::import_exception!(pykka_rs._exceptions, Timeout);
 pyo3::import_exception!(pykka_rs._exceptions, ChannelClosed);
 pyo3::import_exception!(pykka_rs._exceptions, ChannelEmpty);
 pyo3::import_exception!(pykka_rs._exceptions, ChannelFull);
+pyo3::import_exception!(pykka_rs._exceptions, MailboxFull);
 
 static PICKLE_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -114,6 +115,9 @@ pub struct MessageTypes {
     /// All of pykka_rs's messages, for the `isinstance` check that sends
     /// their subclasses (and the rarer private ones) to Python.
     pub all: Py<PyTuple>,
+    /// The messages that pass a mailbox's bound: stop requests, links and
+    /// exit signals (an actor must stay stoppable when its mailbox is full).
+    pub control: Py<PyTuple>,
 }
 
 /// The message types of `pykka_rs.messages`.
@@ -144,6 +148,11 @@ pub fn message_types(py: Python<'_>) -> PyResult<&MessageTypes> {
             .map(|t| t.bind(py))
             .collect();
         let all = PyTuple::new(py, all)?.unbind();
+        let control = PyTuple::new(
+            py,
+            [&types[3], &private[1], &private[2], &private[3]].map(|t| t.bind(py)),
+        )?
+        .unbind();
         let [call, get_attr, set_attr, stop] = types;
         Ok(MessageTypes {
             call,
@@ -151,6 +160,7 @@ pub fn message_types(py: Python<'_>) -> PyResult<&MessageTypes> {
             set_attr,
             stop,
             all,
+            control,
         })
     })
 }

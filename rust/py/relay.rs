@@ -4,6 +4,7 @@
 //! passes them to the mailbox of the actor's current run, or holds them
 //! while the actor restarts.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -15,6 +16,7 @@ use super::event::PyEvent;
 use super::future::FutureState;
 use super::node::{self, PyRuntime};
 use super::pickling;
+use super::python::{MailboxFull, Timeout};
 use super::remote::bridge;
 use crate::node::{Answer, Relay, RelayRefused};
 use crate::pool::frame::Address;
@@ -29,6 +31,8 @@ use crate::pool::frame::Address;
 pub struct PyRelay {
     inner: Arc<Relay<PyRuntime>>,
     exported: OnceLock<u64>,
+    /// Whether a send waits until the actor's mailbox has queued it.
+    confirmed: AtomicBool,
 }
 
 impl PyRelay {
@@ -53,14 +57,43 @@ impl PyRelay {
             )),
         };
         let relay = &self.inner;
-        let sent = py.detach(|| node::get().relay_send(relay, payload, answer));
+        let ack = self
+            .confirmed
+            .load(Ordering::Relaxed)
+            .then(|| Arc::new(FutureState::default()));
+        let sent = py.detach(|| match &ack {
+            None => node::get().relay_send(relay, payload, answer),
+            Some(ack) => node::get().relay_offer(
+                relay,
+                payload,
+                answer,
+                Answer::Here(Arc::clone(ack), relay.label()),
+            ),
+        });
         match sent {
-            Ok(()) => Ok(()),
-            Err(RelayRefused::Closed(_)) => reply.fail(py, self.dead()),
-            Err(RelayRefused::TooLarge(why, _)) => Err(PyValueError::new_err(format!(
-                "cannot send to {}: {why}",
-                self.inner.label()
-            ))),
+            Ok(()) => {}
+            Err(RelayRefused::Closed(_)) => return reply.fail(py, self.dead()),
+            Err(RelayRefused::TooLarge(why, _)) => {
+                return Err(PyValueError::new_err(format!(
+                    "cannot send to {}: {why}",
+                    self.inner.label()
+                )));
+            }
+        }
+        let Some(ack) = ack else { return Ok(()) };
+        // Wait until the actor's mailbox took it, as `RemoteMailbox` does.
+        match ack.get(py, None) {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err.is_instance_of::<MailboxFull>(py) || err.is_instance_of::<Timeout>(py) =>
+            {
+                Err(err)
+            }
+            // An asker's future holds the refusal too.
+            Err(err) => match reply {
+                Reply::Nobody => Err(err),
+                _ => Ok(()),
+            },
         }
     }
 }
@@ -72,7 +105,21 @@ impl PyRelay {
         Self {
             inner: Arc::new(Relay::new()),
             exported: OnceLock::new(),
+            confirmed: AtomicBool::new(false),
         }
+    }
+
+    /// Whether a send waits until the actor's mailbox has queued the
+    /// message: set for an actor whose bounded mailbox makes senders wait
+    /// (`"block"`) or refuses them (`"fail"`), as for `RemoteMailbox`.
+    #[getter]
+    fn confirmed(&self) -> bool {
+        self.confirmed.load(Ordering::Relaxed)
+    }
+
+    #[setter]
+    fn set_confirmed(&self, confirmed: bool) {
+        self.confirmed.store(confirmed, Ordering::Relaxed);
     }
 
     /// Set once the relay is closed: its actor will not run again.

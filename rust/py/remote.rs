@@ -2,6 +2,7 @@
 //! process sees it. Sending pickles the message (an unpicklable one fails
 //! right here, at the caller) and writes a frame with the GIL released.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyTypeError;
@@ -12,11 +13,14 @@ use super::envelope::{Envelope, Message, Reply};
 use super::errors::{ActorDeadError, send_failed};
 use super::event::PyEvent;
 use super::future::FutureState;
+use super::gil;
 use super::metrics::snapshot_dict;
 use super::node;
 use super::pickling;
+use super::python::{MailboxFull, Timeout};
 use crate::event::Event;
 use crate::node::{Answer, SendError};
+use crate::payload::Payload;
 use crate::pool::frame::Address;
 use crate::sync::lock;
 
@@ -33,6 +37,8 @@ pub struct PyRemoteMailbox {
     to: Address,
     label: Mutex<String>,
     stopped: Arc<Event>,
+    /// Whether a send waits until the actor's process has queued it.
+    confirmed: AtomicBool,
 }
 
 impl PyRemoteMailbox {
@@ -46,6 +52,18 @@ impl PyRemoteMailbox {
 
     /// Sends `message`, answered as `reply` says.
     fn send(&self, py: Python<'_>, message: &Bound<'_, PyAny>, reply: Reply) -> PyResult<()> {
+        self.send_within(py, message, reply, None)
+    }
+
+    /// Sends `message`, answered as `reply` says; a send that waits until
+    /// the message is queued (see `offer`) gives up after `timeout`.
+    fn send_within(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        reply: Reply,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         if self.stopped.is_set() {
             return reply.fail(py, self.dead());
         }
@@ -60,12 +78,57 @@ impl PyRemoteMailbox {
                 self.label_text(),
             )),
         };
+        if self.confirmed.load(Ordering::Relaxed) {
+            return self.offer(py, payload, answer, reply, timeout);
+        }
         let sent = py.detach(|| node::get().send_message(to, payload, answer));
         match sent {
             Ok(()) => Ok(()),
             // Too large to send: an error at the call, whoever waits.
             Err(err @ SendError::TooLarge(_)) => Err(send_failed(&self.label_text(), &err)),
             Err(err) => reply.fail(py, send_failed(&self.label_text(), &err)),
+        }
+    }
+
+    /// Sends `payload` and waits, GIL released, until the actor's process
+    /// has queued it (an `Offer`): a bounded mailbox that makes senders
+    /// wait, or refuses them, does so across processes too. A refusal
+    /// raises here: `MailboxFull`, or `ActorDeadError` for a tell (an
+    /// asker's future holds that one).
+    fn offer(
+        &self,
+        py: Python<'_>,
+        payload: Payload,
+        answer: Option<Answer<FutureState>>,
+        reply: Reply,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let to = self.to;
+        let label = self.label_text();
+        let ack = Arc::new(FutureState::default());
+        let sent = {
+            let ack = Arc::clone(&ack);
+            let label = label.clone();
+            py.detach(|| node::get().send_offer(to, payload, answer, ack, label))
+        };
+        if let Err(err) = sent {
+            return match err {
+                SendError::TooLarge(_) => Err(send_failed(&label, &err)),
+                _ => reply.fail(py, send_failed(&label, &err)),
+            };
+        }
+        match ack.get(py, timeout) {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err.is_instance_of::<MailboxFull>(py) || err.is_instance_of::<Timeout>(py) =>
+            {
+                Err(err)
+            }
+            // An asker's future holds the refusal too.
+            Err(err) => match reply {
+                Reply::Nobody => Err(err),
+                _ => Ok(()),
+            },
         }
     }
 }
@@ -102,7 +165,22 @@ impl PyRemoteMailbox {
             to,
             label: Mutex::new("actor".to_owned()),
             stopped: node::get().stop_flag(to),
+            confirmed: AtomicBool::new(false),
         }
+    }
+
+    /// Whether a send waits until the actor's process has queued the
+    /// message: set for an actor whose bounded mailbox makes senders wait
+    /// (`"block"`) or refuses them (`"fail"`), so that it does so for
+    /// senders in other processes too.
+    #[getter]
+    fn confirmed(&self) -> bool {
+        self.confirmed.load(Ordering::Relaxed)
+    }
+
+    #[setter]
+    fn set_confirmed(&self, confirmed: bool) {
+        self.confirmed.store(confirmed, Ordering::Relaxed);
     }
 
     /// The actor's stopped flag, as far as this process knows.
@@ -156,9 +234,12 @@ impl PyRemoteMailbox {
         message: &Bound<'_, PyAny>,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        let deadline = gil::deadline(timeout)?;
         let state = Arc::new(FutureState::default());
-        self.send(py, message, Reply::State(Arc::clone(&state)))?;
-        state.get(py, timeout)
+        self.send_within(py, message, Reply::State(Arc::clone(&state)), timeout)?;
+        // What is left of the timeout, once the message is queued.
+        let rest = gil::remaining(py, deadline);
+        state.get(py, rest.as_ref())
     }
 
     /// Send an `Envelope`'s message, answered to its `reply_to`.
