@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -97,3 +99,17 @@ def own_temp_dirs() -> list[str]:
     prefix = f"pykka_rs-{os.getpid()}-"
     temp = Path(tempfile.gettempdir())
     return [path.name for path in temp.iterdir() if path.name.startswith(prefix)]
+
+
+def fork_quietly(*, terminal: bool = False) -> tuple[int, int]:
+    """os.fork(), or pty.fork() with a new terminal: (pid, terminal's fd or -1).
+
+    The tests' children only exec a program or drop their user and exit:
+    none of the parent's threads' locks are touched, so the warning 3.12 and
+    later give about forking a process with threads does not apply.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if terminal:
+            return pty.fork()
+        return os.fork(), -1

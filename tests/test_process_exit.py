@@ -7,7 +7,6 @@ left.
 from __future__ import annotations
 
 import os
-import pty
 import select
 import signal
 import subprocess
@@ -17,7 +16,14 @@ import uuid
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import marked_processes, run_script, script_env, wait_until, write_script
+from helpers import (
+    fork_quietly,
+    marked_processes,
+    run_script,
+    script_env,
+    wait_until,
+    write_script,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -172,7 +178,7 @@ def test_ctrl_c_in_a_terminal_stops_the_process_actors_in_order(tmp_path: Path) 
         """,
         tmp_path,
     )
-    pid, fd = pty.fork()
+    pid, fd = fork_quietly(terminal=True)
     if pid == 0:  # the child: the program, in a terminal of its own
         default_sigint()
         os.execve(sys.executable, [sys.executable, str(script)], script_env(mark))  # noqa: S606

@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import pty
 import re
 import select
 import signal
@@ -23,12 +22,11 @@ import sys
 import tempfile
 import termios
 import time
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from helpers import script_env, write_script
+from helpers import fork_quietly, script_env, write_script
 
 import pykka_rs as pykka
 from pykka_rs import _endpoint
@@ -88,7 +86,7 @@ def in_terminal(
     Then type Ctrl-C if asked, and wait for it to end. Returns everything it
     drew (escape sequences removed) and its exit status.
     """
-    pid, master = pty.fork()
+    pid, master = fork_quietly(terminal=True)
     if pid == 0:  # the child: the terminal is its own
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         os.execve(argv[0], argv, env)  # noqa: S606 (a program of ours, no shell)
@@ -245,12 +243,7 @@ def test_a_peer_of_another_user_is_closed_unread() -> None:
     server = pykka.StatsServer(folder / "open.sock")
     try:
         server.path.chmod(0o777)
-        with warnings.catch_warnings():
-            # The child only drops its user, connects and exits: none of
-            # the parent's threads' locks are touched, so 3.12's warning
-            # about forking a threaded process does not apply.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            child = os.fork()
+        child, _ = fork_quietly()
         if child == 0:
             code = 1
             try:
