@@ -215,7 +215,7 @@ class Mailbox:
         handling times: busy_nanos (all), timed and timed_nanos (those timed
         one by one), p50_nanos, p90_nanos, p99_nanos (None before the first).
         """
-    def enroll(self, class_name: str, urn: str) -> None:
+    def enroll(self, class_name: str, urn: str, supervisor: str | None = None) -> None:
         """List this mailbox's actor in this process's statistics until it stops."""
 
 @final

@@ -45,14 +45,13 @@ logger = logging.getLogger("pykka_rs.supervisor")
 class Hosted:
     """A supervised actor's mailbox, across its runs, where it is hosted."""
 
-    def __init__(
-        self, label: str = "actor", actor_class: type[Actor] | None = None
-    ) -> None:
+    def __init__(self, actor_class: type[Actor], urn: str, supervisor: str) -> None:
         self.mailbox = _core.Mailbox()
-        self.mailbox.label = label
-        if actor_class is not None:
-            # The runs share the mailbox, so its bound is the actor's.
-            bound_mailbox(self.mailbox, actor_class)
+        self.mailbox.label = f"{actor_class.__name__} ({urn})"  # as its ref reads
+        # The runs share the mailbox, so its bound is the actor's, and it
+        # is listed once in pykka_rs.stats(), with the counts of every run.
+        bound_mailbox(self.mailbox, actor_class)
+        self.mailbox.enroll(actor_class.__name__, urn, supervisor)
         self.lock = threading.Lock()
         # Set once the loop of the latest run is over.
         self.last_over: threading.Event | None = None
@@ -190,8 +189,9 @@ def spawn(
     """Start a run of a supervised process actor here; return its mailbox's number.
 
     `context` holds the run's `incarnation` number, the actor's stable
-    `ref`, the `done` future of its supervisor, and `reuse`: the number of
-    the mailbox an earlier run here left, or None for a new one.
+    `ref`, the `done` future of its supervisor, the `supervisor`'s URN, and
+    `reuse`: the number of the mailbox an earlier run here left, or None for
+    a new one.
 
     Raises:
         ActorDeadError: if the mailbox to reuse is gone
@@ -200,7 +200,7 @@ def spawn(
     actor_ref: ActorRef[Any] = context["ref"]
     reuse: int | None = context["reuse"]
     if reuse is None:
-        hosted = Hosted(str(actor_ref), actor_class)
+        hosted = Hosted(actor_class, actor_ref.actor_urn, context["supervisor"])
         number = hosted.mailbox.export()[1]
         with _hosted_lock:
             _hosted[number] = hosted

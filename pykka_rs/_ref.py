@@ -395,9 +395,14 @@ class ActorRef(Generic[A]):
         about 100 ms old: see `ActorStats.age`), and a worker asks the
         program's process (one round trip).
 
+        For a supervised actor, the counters of every run it had in its
+        current process (its runs share one mailbox there); while a process
+        actor restarts, this waits for its next run.
+
         Raises:
             TypeError: for an actor whose inbox is not a pykka_rs mailbox
             ActorDeadError: for an actor of a worker process that is gone
+            Timeout: for a supervised actor still restarting after 5 s
 
         """
         return actor_stats(self)

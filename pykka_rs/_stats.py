@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pykka_rs import _core
-from pykka_rs._exceptions import ActorDeadError
+from pykka_rs._exceptions import ActorDeadError, Timeout
 from pykka_rs._pickling import dumps
 
 if TYPE_CHECKING:
@@ -98,8 +98,7 @@ class ActorStats:
     """How old these numbers are: 0 when read here and now; for an actor of a
     worker, the time since the worker sent them."""
     supervisor: str | None = None
-    """The URN of the actor's supervisor, once supervisors exist; `None` for
-    an unsupervised actor."""
+    """The URN of the actor's supervisor; `None` for an unsupervised actor."""
 
 
 @dataclass(frozen=True)
@@ -231,7 +230,10 @@ def _from_counters(
 def _actors_of(report: dict[str, Any]) -> list[ActorStats]:
     process = report["process"]
     return [
-        _from_counters(actor["class"], actor["urn"], process, actor["mailbox"])
+        dataclasses.replace(
+            _from_counters(actor["class"], actor["urn"], process, actor["mailbox"]),
+            supervisor=actor.get("supervisor"),
+        )
         for actor in report["actors"]
     ]
 
@@ -256,15 +258,21 @@ def actor_stats(ref: ActorRef[Any]) -> ActorStats:
     """
     inbox = ref.actor_inbox
     name, urn = ref.actor_class.__name__, ref.actor_urn
+    supervisor = ref._supervised_by  # noqa: SLF001
     if isinstance(inbox, _core.Mailbox):
-        return _from_counters(name, urn, _core.process(), inbox.stats())
+        return dataclasses.replace(
+            _from_counters(name, urn, _core.process(), inbox.stats()),
+            supervisor=None if supervisor is None else supervisor.actor_urn,
+        )
+    if isinstance(inbox, _core.Relay):
+        return _relayed_stats(ref, inbox)
     if not isinstance(inbox, _core.RemoteMailbox):
         msg = (
             f"{ref} has an inbox of type {type(inbox).__name__}: metrics are "
             "kept by pykka_rs mailboxes only"
         )
         raise TypeError(msg)
-    process, number = inbox.export()
+    process = inbox.export()[0]
     if _core.process() != 0:
         # A worker has no copy of other processes' counters: ask the parent.
         answer: ActorStats = _core.request(dumps(("actor_stats", ref))).get(
@@ -276,9 +284,40 @@ def actor_stats(ref: ActorRef[Any]) -> ActorStats:
         age, counters = pushed
         return _from_counters(name, urn, process, counters, age)
     # Nothing pushed yet (a new actor): ask its worker.
-    for actor in _gather(process)["actors"]:
-        if actor["number"] == number:
-            return _from_counters(name, urn, process, actor["mailbox"])
+    return _found_in(process, ref)
+
+
+def _relayed_stats(ref: ActorRef[Any], relay: _core.Relay) -> ActorStats:
+    """The metrics of a supervised process actor: its current run's mailbox's.
+
+    While the actor restarts its relay holds its messages and points nowhere;
+    this waits for the next run, as long as a worker's report may take.
+
+    Raises:
+        ActorDeadError: if the actor stopped for good, or its worker is gone
+        Timeout: if it is still restarting after that
+    """
+    deadline = time.monotonic() + GATHER_PATIENCE
+    while (target := relay.target) is None:
+        if relay.stopped.is_set():
+            msg = f"{ref} is not alive"
+            raise ActorDeadError(msg)
+        if time.monotonic() > deadline:
+            msg = f"{ref} is still restarting: its counters are out of reach"
+            raise Timeout(msg)
+        time.sleep(0.01)
+    return _found_in(target[0], ref)
+
+
+def _found_in(process: int, ref: ActorRef[Any]) -> ActorStats:
+    """The metrics of `ref`'s actor, from worker `process`'s report, asked for now.
+
+    Raises:
+        ActorDeadError: if the worker is gone or no longer has the actor
+    """
+    for found in _actors_of(_gather(process)):
+        if found.actor_urn == ref.actor_urn:
+            return found
     msg = f"{ref} not found"
     raise ActorDeadError(msg)
 

@@ -308,7 +308,9 @@ class _ThreadChild(_Child):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.hosted = Hosted(actor_class=self.spec.actor_class)
+        self.hosted = Hosted(
+            self.spec.actor_class, self.urn, self.supervisor_ref.actor_urn
+        )
         self.ref = ActorRef._stable(  # noqa: SLF001
             self.spec.actor_class, self.urn, self.hosted.mailbox, self.supervisor_ref
         )
@@ -372,6 +374,7 @@ class _ProcessChild(_Child):
             "incarnation": incarnation,
             "ref": self.ref,
             "done": done,
+            "supervisor": self.supervisor_ref.actor_urn,
             "reuse": None if reuse is None else reuse[1],
         }
         try:

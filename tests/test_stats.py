@@ -251,3 +251,41 @@ def test_configure_metrics_takes_a_bool_only(value: Any) -> None:
     with pytest.raises(TypeError, match="metrics must be True or False"):
         pykka.configure(metrics=value)
     assert _core.metrics() is True
+
+
+def test_supervised_children_are_listed_once_across_their_restarts() -> None:
+    from supervised_actors import ProcessMember, ThreadMember  # noqa: PLC0415
+
+    supervisor = pykka.Supervisor.start(
+        [
+            pykka.ChildSpec(ThreadMember, ("thread",), id="thread"),
+            pykka.ChildSpec(ProcessMember, ("process",), id="process"),
+        ]
+    )
+    children = {key: ref for key, ref, _ in supervisor.proxy().which_children().get()}
+    thread, process = children["thread"], children["process"]
+
+    def listed() -> dict[str, tuple[str, int, int]]:
+        rows = [a for a in pykka.stats().actors if a.actor_class != "Supervisor"]
+        assert {a.supervisor for a in rows} <= {supervisor.actor_urn}
+        return {a.actor_urn: (a.actor_class, a.handled, a.failed) for a in rows}
+
+    for child in (thread, process):
+        child.proxy().ping().get(timeout=30)
+    assert listed() == {
+        thread.actor_urn: ("ThreadMember", 1, 0),
+        process.actor_urn: ("ProcessMember", 1, 0),
+    }
+    for child in (thread, process):
+        with pytest.raises(ZeroDivisionError):
+            child.proxy().crash().get(timeout=30)
+        child.proxy().ping().get(timeout=30)  # handled by the next run
+    # One row each, with the counts of every run: the runs share a mailbox.
+    assert listed() == {
+        thread.actor_urn: ("ThreadMember", 2, 1),
+        process.actor_urn: ("ProcessMember", 2, 1),
+    }
+    assert (thread.stats.handled, process.stats.failed) == (2, 1)
+    assert thread.stats.supervisor == process.stats.supervisor == supervisor.actor_urn
+    supervisor.stop()
+    assert listed() == {}

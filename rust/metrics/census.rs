@@ -2,7 +2,7 @@
 //! snapshot of the whole process (`pykka_rs.stats()`, a worker's answer to
 //! `GatherStats`) can list every actor without asking the runtime.
 //!
-//! An actor is enrolled when it starts, with its class name and URN; the
+//! An actor is enrolled when it starts, with its [`Name`]; the
 //! census holds its mailbox weakly, so enrolling keeps nothing alive, and an
 //! actor drops out once it stops (its stopped flag is set) or its mailbox is
 //! gone. Entries are keyed by the mailbox's address, and swept as the map
@@ -40,12 +40,33 @@ impl<T: Send> Observed for Mailbox<T> {
     }
 }
 
-/// A live entry, copied out of the map: key, class, URN, mailbox.
-type Live = (usize, Arc<str>, Arc<str>, Arc<dyn Observed>);
+/// What an actor goes by in a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name {
+    /// The name of its class.
+    pub class: String,
+    /// Its URN.
+    pub urn: String,
+    /// The URN of its supervisor, if it has one.
+    pub supervisor: Option<String>,
+}
+
+impl Name {
+    /// The name of an actor without a supervisor.
+    pub fn new(class: &str, urn: &str) -> Self {
+        Self {
+            class: class.into(),
+            urn: urn.into(),
+            supervisor: None,
+        }
+    }
+}
+
+/// A live entry, copied out of the map: key, name, mailbox.
+type Live = (usize, Arc<Name>, Arc<dyn Observed>);
 
 struct Entry {
-    class: Arc<str>,
-    urn: Arc<str>,
+    name: Arc<Name>,
     mailbox: Weak<dyn Observed>,
 }
 
@@ -67,6 +88,10 @@ pub struct ActorRecord {
     /// Its number among this process's exported actors (what an `Address`
     /// names), or 0 if no other process can reach it.
     pub number: u64,
+    /// The URN of its supervisor, if it has one (absent from the reports of
+    /// earlier versions).
+    #[serde(default)]
+    pub supervisor: Option<String>,
     /// Its mailbox's counters.
     pub mailbox: MailboxSnapshot,
 }
@@ -84,13 +109,12 @@ pub fn key_of<M: ?Sized>(mailbox: &Arc<M>) -> usize {
 
 impl Census {
     /// Lists `mailbox`'s actor, of class `class`, as `urn`, until it stops.
-    pub fn enroll<M: Observed + 'static>(&self, mailbox: &Arc<M>, class: &str, urn: &str) {
+    pub fn enroll<M: Observed + 'static>(&self, mailbox: &Arc<M>, name: Name) {
         let weak: Weak<dyn Observed> = Arc::downgrade(mailbox) as Weak<dyn Observed>;
         lock(&self.entries).insert(
             key_of(mailbox),
             Entry {
-                class: class.into(),
-                urn: urn.into(),
+                name: Arc::new(name),
                 mailbox: weak,
             },
             |_, entry| entry.live().is_some(),
@@ -105,21 +129,17 @@ impl Census {
             .iter()
             .filter_map(|(key, entry)| {
                 let mailbox = entry.live()?;
-                Some((
-                    *key,
-                    Arc::clone(&entry.class),
-                    Arc::clone(&entry.urn),
-                    mailbox,
-                ))
+                Some((*key, Arc::clone(&entry.name), mailbox))
             })
             .collect();
         // Counters are read with the lock released: enrolling never waits on a reader.
         let mut records: Vec<ActorRecord> = live
             .into_iter()
-            .map(|(key, class, urn, mailbox)| ActorRecord {
-                class: class.to_string(),
-                urn: urn.to_string(),
+            .map(|(key, name, mailbox)| ActorRecord {
+                class: name.class.clone(),
+                urn: name.urn.clone(),
                 number: number(key),
+                supervisor: name.supervisor.clone(),
                 mailbox: mailbox.stats().snapshot(),
             })
             .collect();
@@ -150,7 +170,7 @@ mod tests {
     fn an_enrolled_actor_is_listed_with_its_counters_until_it_stops() {
         let census = Census::default();
         let mailbox: Arc<Mailbox<u8>> = Arc::new(Mailbox::default());
-        census.enroll(&mailbox, "Echo", "urn:uuid:1");
+        census.enroll(&mailbox, Name::new("Echo", "urn:uuid:1"));
         mailbox.send(1).unwrap();
         let records = census.records(|_| 7);
         assert_eq!(records.len(), 1);
@@ -173,7 +193,7 @@ mod tests {
         let census = Census::default();
         let mailbox: Arc<Mailbox<u8>> = Arc::new(Mailbox::default());
         let weak = Arc::downgrade(&mailbox);
-        census.enroll(&mailbox, "Echo", "urn:uuid:2");
+        census.enroll(&mailbox, Name::new("Echo", "urn:uuid:2"));
         drop(mailbox);
         assert!(weak.upgrade().is_none());
         assert_eq!(census.len(), 0);
@@ -184,8 +204,12 @@ mod tests {
         let census = Census::default();
         let first: Arc<Mailbox<u8>> = Arc::new(Mailbox::default());
         let second: Arc<Mailbox<u8>> = Arc::new(Mailbox::default());
-        census.enroll(&first, "A", "urn:a");
-        census.enroll(&second, "B", "urn:b");
+        census.enroll(&first, Name::new("A", "urn:a"));
+        let supervised = Name {
+            supervisor: Some("urn:s".into()),
+            ..Name::new("B", "urn:b")
+        };
+        census.enroll(&second, supervised);
         let first_key = key_of(&first);
         let numbers: Vec<u64> = census
             .records(|key| if key == first_key { 3 } else { 0 })
@@ -193,5 +217,11 @@ mod tests {
             .map(|record| record.number)
             .collect();
         assert_eq!(numbers, [3, 0]);
+        let supervisors: Vec<Option<String>> = census
+            .records(|_| 0)
+            .into_iter()
+            .map(|record| record.supervisor)
+            .collect();
+        assert_eq!(supervisors, [None, Some("urn:s".into())]);
     }
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::{Host, Node, SendError};
 use crate::channel::ChannelRecord;
 use crate::mailbox::Mailbox;
-use crate::metrics::census::{self, ActorRecord, Census};
+use crate::metrics::census::{self, ActorRecord, Census, Name};
 use crate::metrics::process::{self, Usage};
 use crate::metrics::{self as core_metrics, MailboxSnapshot};
 use crate::pool::frame::{Address, Frame, FutureId};
@@ -69,10 +69,10 @@ impl<H: Host> Node<H> {
         &self.census
     }
 
-    /// Lists `mailbox`'s actor in this process's snapshots, as `class` and
-    /// `urn`, until it stops.
-    pub fn enroll(&self, mailbox: &Arc<Mailbox<H::Envelope>>, class: &str, urn: &str) {
-        self.census.enroll(mailbox, class, urn);
+    /// Lists `mailbox`'s actor in this process's snapshots, as `name`
+    /// says, until it stops.
+    pub fn enroll(&self, mailbox: &Arc<Mailbox<H::Envelope>>, name: Name) {
+        self.census.enroll(mailbox, name);
     }
 
     /// This process's statistics now: its usage, dead letters and actors.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::future::Slot;
+use crate::metrics::census::Name;
 use crate::pool::frame::{self, Address, Frame, FutureId};
 
 /// Envelopes are the raw message and where its answer goes; futures are
@@ -525,7 +526,11 @@ fn parent_caught_up(parent: &Arc<FakeNode>, worker: &Arc<FakeNode>) {
 fn a_worker_answers_gather_stats_with_its_actors_and_usage() {
     let (parent, worker, _end) = linked();
     let (mailbox, address) = actor(&worker);
-    worker.enroll(&mailbox, "Echo", "urn:uuid:7");
+    let name = Name {
+        supervisor: Some("urn:uuid:1".into()),
+        ..Name::new("Echo", "urn:uuid:7")
+    };
+    worker.enroll(&mailbox, name);
     for message in [b"one", b"two"] {
         parent
             .send_message(address, Payload::from(message.to_vec()), None)
@@ -542,6 +547,7 @@ fn a_worker_answers_gather_stats_with_its_actors_and_usage() {
         (record.class.as_str(), record.urn.as_str(), record.number),
         ("Echo", "urn:uuid:7", address.actor)
     );
+    assert_eq!(record.supervisor.as_deref(), Some("urn:uuid:1"));
     // The tells went out before the request, on the same link: both are in.
     assert_eq!(record.mailbox.waiting, 2);
 }

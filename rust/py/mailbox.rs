@@ -20,6 +20,7 @@ use crate::dead_letters;
 use crate::error::CoreError;
 use crate::event::Event;
 use crate::mailbox::{self as core_mailbox, Mailbox, Overflow, Refused, Stopped};
+use crate::metrics::census::Name;
 use crate::sync::lock;
 
 /// The longest a dead letter's `repr()` of its message is kept.
@@ -438,10 +439,16 @@ impl PyMailbox {
         snapshot_dict(py, &self.inner.stats().snapshot())
     }
 
-    /// List this mailbox's actor, of class `class_name`, as `urn` in this
-    /// process's statistics (`local_stats()`) until it stops.
-    fn enroll(&self, class_name: &str, urn: &str) {
-        node::get().enroll(&self.inner, class_name, urn);
+    /// List this mailbox's actor, of class `class_name`, as `urn` (and,
+    /// if it is supervised, with its supervisor's URN) in this process's
+    /// statistics (`local_stats()`) until it stops.
+    #[pyo3(signature = (class_name, urn, supervisor = None))]
+    fn enroll(&self, class_name: &str, urn: &str, supervisor: Option<String>) {
+        let name = Name {
+            supervisor,
+            ..Name::new(class_name, urn)
+        };
+        node::get().enroll(&self.inner, name);
     }
 
     fn __repr__(&self) -> String {
