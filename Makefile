@@ -6,7 +6,7 @@
 demo:
 	.ci/run setup
 	.venv/bin/python -P examples/demo.py
-	.venv/bin/python -P examples/supervised_pool.py
+	.venv/bin/python -P examples/supervised_pool.py --top
 	.venv/bin/python -P examples/channel_pipeline.py
 
 # The whole test suite: lint, Rust tests, types, our tests, Pykka's suite,

@@ -9,7 +9,12 @@ sent again. The work completes with the right answer; the restart is
 printed. Then the same work runs on a pool of thread actors, which share
 one GIL, and the speedup is shown.
 
-Run it: `python examples/supervised_pool.py [LIMIT]`.
+With `--top` (and `rich` installed: `pip install 'pykka_rs[top]'`), the
+crunchers' mailboxes are shown live while the process actors work: the
+work goes on in a thread, and the main thread draws `pykka_rs.top()` until
+it is done.
+
+Run it: `python examples/supervised_pool.py [--top] [LIMIT]`.
 """
 
 from __future__ import annotations
@@ -18,11 +23,16 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections import OrderedDict, deque
 from itertools import cycle
+from typing import TYPE_CHECKING
 
 import pykka_rs as pykka
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SLICE = 2000
 
@@ -57,10 +67,16 @@ class Printer(logging.Handler):
 
 
 def crunch(
-    cruncher: type[ProcessCruncher | ThreadCruncher], limit: int, *, kill: bool
+    cruncher: type[ProcessCruncher | ThreadCruncher],
+    limit: int,
+    *,
+    kill: bool,
+    before_stop: Callable[[], None] | None = None,
 ) -> tuple[int, float, int]:
     """Count the primes below `limit` on a supervised pool; return the
-    count, the seconds it took and how many slices were lost and sent again."""
+    count, the seconds it took and how many slices were lost and sent again.
+
+    `before_stop` is called once the work is done, before the pool stops."""
     workers = os.cpu_count() or 1
     pool = pykka.Supervisor.start(
         [pykka.ChildSpec(cruncher)],
@@ -94,12 +110,49 @@ def crunch(
             print(f"  killed worker process {victim} halfway through")
             victim = None
     elapsed = time.perf_counter() - started
+    if before_stop is not None:
+        before_stop()
     pool.stop()
     return sum(done.values()), elapsed, lost
 
 
+def crunch_watched(limit: int) -> tuple[int, float, int]:
+    """`crunch` of process actors in a thread, with the live view of the
+    crunchers' mailboxes drawn here until the work is done: the last screen
+    is drawn before the pool stops, so it shows what each cruncher did."""
+    finished = threading.Event()
+    drawn = threading.Event()
+    result: list[tuple[int, float, int]] = []
+
+    def last_screen() -> None:
+        finished.set()
+        drawn.wait()
+
+    def work() -> None:
+        try:
+            result.append(
+                crunch(ProcessCruncher, limit, kill=True, before_stop=last_screen)
+            )
+        finally:
+            finished.set()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        pykka.top(interval=0.5, until=finished)
+    finally:
+        drawn.set()
+    worker.join()
+    if not result:
+        sys.exit("the work on process actors failed")
+    return result[0]
+
+
 def main() -> None:
-    limit = int(sys.argv[1]) if len(sys.argv) > 1 else 300_000
+    args = sys.argv[1:]
+    watch = "--top" in args
+    numbers = [a for a in args if a != "--top"]
+    limit = int(numbers[0]) if numbers else 300_000
     cpus = os.cpu_count() or 1
     # One worker process per CPU, and a spare: a cruncher whose worker dies
     # is restarted at once on the least busy live worker, the spare, while
@@ -113,7 +166,10 @@ def main() -> None:
     # Start the worker pool first, so its start-up is not counted.
     ProcessCruncher.start().stop()
     print(f"Counting primes below {limit:,} on {cpus} supervised actors ({cpus} CPUs):")
-    primes, on_processes, lost = crunch(ProcessCruncher, limit, kill=True)
+    if watch:
+        primes, on_processes, lost = crunch_watched(limit)
+    else:
+        primes, on_processes, lost = crunch(ProcessCruncher, limit, kill=True)
     print(
         f"  process actors: {primes:,} primes in {on_processes:.2f} s"
         f" ({lost} slices lost with the worker, sent again)"

@@ -9,6 +9,7 @@ snapshots in a row. Ctrl-C ends it.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -230,11 +231,13 @@ def run(
     *,
     interval: float = 1.0,
     duration: float | None = None,
+    until: threading.Event | None = None,
     console: Console | None = None,
 ) -> None:
     """Draw snapshots from `source` every `interval` seconds until Ctrl-C.
 
-    Stops after `duration` seconds if given. Ctrl-C ends it quietly.
+    Stops after `duration` seconds if given, or once `until` is set, after
+    a last screen. Ctrl-C ends it quietly.
     """
     from rich.console import Console  # noqa: PLC0415 (optional dependency)
     from rich.live import Live  # noqa: PLC0415
@@ -257,13 +260,21 @@ def run(
                 if deadline is not None:
                     left = min(left, deadline - time.monotonic())
                     if left <= 0:
-                        return
-                time.sleep(left)
+                        break
+                if until is None:
+                    time.sleep(left)
+                elif until.wait(left):
+                    live.update(render(source(), before, rows), refresh=True)
+                    break
     except KeyboardInterrupt:
-        return
+        pass
+    if not console.is_terminal:
+        console.line()  # Live ends its last screen with a newline only in a terminal
 
 
-def _check_interval(interval: float, duration: float | None) -> None:
+def _check_interval(
+    interval: float, duration: float | None, until: threading.Event | None = None
+) -> None:
     if isinstance(interval, bool) or not isinstance(interval, int | float):
         msg = f"interval must be a number of seconds, not {type(interval).__name__}"
         raise TypeError(msg)
@@ -277,13 +288,22 @@ def _check_interval(interval: float, duration: float | None) -> None:
         if not duration >= 0:
             msg = f"duration must be a non-negative number of seconds, not {duration}"
             raise ValueError(msg)
+    if until is not None and not isinstance(until, threading.Event):
+        msg = f"until must be a threading.Event, not {type(until).__name__}"
+        raise TypeError(msg)
 
 
-def top(*, interval: float = 1.0, duration: float | None = None) -> None:
+def top(
+    *,
+    interval: float = 1.0,
+    duration: float | None = None,
+    until: threading.Event | None = None,
+) -> None:
     """Show every mailbox of this program live in the terminal, deepest first.
 
     Blocks the calling thread, redrawing `stats()` every `interval` seconds,
-    until Ctrl-C or, if given, for `duration` seconds. Needs the `rich`
+    until Ctrl-C or, if given, for `duration` seconds or until `until` is
+    set (say by the thread whose work is being watched). Needs the `rich`
     package (`pip install 'pykka_rs[top]'`). To watch a program from another
     terminal instead, call `serve_stats()` in it and run
     `python -m pykka_rs top`.
@@ -291,12 +311,14 @@ def top(*, interval: float = 1.0, duration: float | None = None) -> None:
     Args:
         interval: seconds between two screens
         duration: seconds to run, or None until Ctrl-C
+        until: an event that ends the view, after a last screen, once set
 
     Raises:
         ImportError: if `rich` is not installed
         ValueError: for an interval of 0 or less, or a negative duration
-        TypeError: for an interval or duration that is not a number
+        TypeError: for an interval or duration that is not a number, or an
+            `until` that is not a threading.Event
     """
-    _check_interval(interval, duration)
+    _check_interval(interval, duration, until)
     _rich()
-    run(stats, interval=interval, duration=duration)
+    run(stats, interval=interval, duration=duration, until=until)

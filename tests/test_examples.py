@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -62,6 +63,23 @@ def test_supervised_pool_survives_a_killed_worker_and_shows_the_speedup() -> Non
     assert re.fullmatch(rf"process actors: 4,203 primes in [\d.]+ s {lost}", processes)
     (threads,) = [line for line in lines if line.startswith("thread actors:")]
     assert re.fullmatch(r"thread actors: +4,203 primes in [\d.]+ s", threads)
+    assert re.fullmatch(
+        r"speedup of process actors over thread actors: [\d.]+x", lines[-1]
+    )
+
+
+def test_supervised_pool_with_top_draws_the_crunchers_before_they_stop() -> None:
+    # Not a terminal: rich prints the last screen only, drawn once the work
+    # is done and before the pool stops.
+    out = run("supervised_pool.py", "--top", "40000")
+    lines = [line.strip() for line in out.splitlines()]
+    (header,) = [line for line in lines if line.startswith("pykka_rs top")]
+    assert re.search(r"\b\d+ actors\s+\d+ workers", header)
+    crunchers = [line for line in lines if line.startswith("│ ProcessCruncher")]
+    assert len(crunchers) == os.cpu_count()
+    assert any(line.startswith("│ Supervisor") for line in lines)
+    (processes,) = [line for line in lines if line.startswith("process actors:")]
+    assert processes.startswith("process actors: 4,203 primes in")
     assert re.fullmatch(
         r"speedup of process actors over thread actors: [\d.]+x", lines[-1]
     )

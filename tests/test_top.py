@@ -269,6 +269,7 @@ def test_a_peer_of_another_user_is_closed_unread() -> None:
         ({"interval": "1"}, TypeError, "number of seconds"),
         ({"duration": -1}, ValueError, "non-negative"),
         ({"interval": True}, TypeError, "number of seconds"),
+        ({"until": True}, TypeError, "threading.Event"),
     ],
 )
 def test_top_refuses_bad_intervals_at_the_call(
