@@ -1,0 +1,399 @@
+"""The `multiproc*Base` system bases: Thespian actors on pykka_rs process workers.
+
+Each Thespian actor is a pykka_rs `ProcessActor` (`_Host`) holding the
+actor object; many share each worker process, as all process actors do,
+so `pykka_rs.stats()` lists them and a worker that dies is replaced. A
+Thespian address wraps the host's `ActorRef`, which pickles and works from
+any process. A message travels as `(msg, sender)` in a plain `tell()`.
+
+One administrator per system (`_Admin`, a thread actor in the process that
+made the system) makes every actor, so global names, capabilities and the
+dead letter handlers have one home and need no locks. It watches each actor
+it makes with `pykka_rs.monitor`, and has the parent watch it too: the
+parent's `ChildActorExited` thus comes however the child ended, even when
+its worker process was killed. The caller outside the system receives
+through `_Inbox`, a thread actor of its own process.
+
+Thespian's multiprocTCPBase and multiprocUDPBase are networked; here all
+three names run the same way, on one machine with no listener of our own
+(see docs/thespian.md for what that leaves out).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pykka_rs
+from pykka_rs import ActorDeadError, ActorExit, ActorRef, ProcessActor, ThreadingActor
+
+from ._cell import Cell
+from ._create import actor_class, check_capabilities, new_actor
+from ._messages import ActorAddress, ActorExitRequest, ChildActorExited, DeadEnvelope, WakeupMessage
+from .timing import timePeriodSeconds
+
+if TYPE_CHECKING:
+    from ._actor import Actor
+
+logger = logging.getLogger("Thespian")
+
+# How long a shutdown waits for every actor to handle its ActorExitRequest.
+SHUTDOWN_WAIT = 10.0
+
+
+def post(target: ActorAddress, msg: Any, sender: ActorAddress | None, admin: ActorRef[Any]) -> None:
+    """Send `msg` to `target`; to the dead letter handlers if it has exited."""
+    ref = target.addressDetails
+    if isinstance(ref, ActorRef):
+        try:
+            ref.tell((msg, sender))
+        except ActorDeadError:
+            pass
+        else:
+            return
+    with contextlib.suppress(ActorDeadError):  # the whole system is gone
+        admin.tell(_DeadLetter(target, msg, sender))
+
+
+def dead_address() -> ActorAddress:
+    """The address of an actor that could not be made: all it gets is dead letters."""
+    return ActorAddress(f"dead:{uuid.uuid4()}")
+
+
+# The administrator's requests.
+
+
+@dataclass(frozen=True, slots=True)
+class _Create:
+    spec: Any
+    requirements: dict[str, Any] | None
+    global_name: str | None
+    source_hash: str | None
+    parent: ActorAddress | None
+
+
+@dataclass(frozen=True, slots=True)
+class _DeadLetter:
+    target: ActorAddress
+    msg: Any
+    sender: ActorAddress | None
+
+
+@dataclass(frozen=True, slots=True)
+class _DeadLetters:
+    address: ActorAddress
+    enable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Released:
+    address: ActorAddress
+
+
+@dataclass(frozen=True, slots=True)
+class _UpdateCapability:
+    name: str
+    value: Any
+
+
+class _Capabilities:
+    pass
+
+
+class _Shutdown:
+    pass
+
+
+class _Live:
+    pass
+
+
+class HostCell(Cell):
+    """A Thespian actor inside its `_Host`."""
+
+    def __init__(
+        self,
+        host: _Host,
+        instance: Actor,
+        parent: ActorAddress | None,
+        global_name: str | None,
+        admin: ActorRef[Any],
+    ) -> None:
+        super().__init__(instance, ActorAddress(host.actor_ref), parent, global_name)
+        self.host = host
+        self.admin = admin
+        self.timers: set[threading.Timer] = set()
+
+    def send(self, target: ActorAddress, msg: Any) -> None:  # noqa: D102
+        post(target, msg, self.address, self.admin)
+
+    def create(  # noqa: D102
+        self,
+        actor_class: Any,
+        requirements: dict[str, Any] | None,
+        global_name: str | None,
+        source_hash: str | None,
+    ) -> ActorAddress:
+        request = _Create(actor_class, requirements, global_name, source_hash, self.address)
+        try:
+            address, made = self.admin.ask(request)
+        except Exception:
+            logger.warning("Could not create child Actor %s of %s", actor_class, self.address, exc_info=True)
+            address, made = dead_address(), True
+            self.host.actor_ref.tell((ChildActorExited(address), address))
+        if made:
+            self.children.append(address)
+        return address
+
+    def wakeup_after(self, period: Any, payload: Any) -> None:  # noqa: D102
+        timer = threading.Timer(timePeriodSeconds(period) or 0.0, self._wake, (period, payload))
+        timer.daemon = True
+        self.timers.add(timer)
+        timer.start()
+
+    def _wake(self, period: Any, payload: Any) -> None:
+        self.timers.discard(threading.current_thread())  # type: ignore[arg-type]
+        with contextlib.suppress(ActorDeadError):
+            self.host.actor_ref.tell((WakeupMessage(period, payload), self.address))
+
+    def handle_dead_letters(self, *, enable: bool) -> None:  # noqa: D102
+        self.admin.ask(_DeadLetters(self.address, enable))
+
+    def update_capability(self, name: str, value: Any) -> None:  # noqa: D102
+        self.admin.ask(_UpdateCapability(name, value))
+
+    def system_shutdown(self) -> None:  # noqa: D102
+        self.admin.tell(_Shutdown())
+
+    def dead_letter(self, target: ActorAddress, msg: Any, sender: ActorAddress | None) -> None:  # noqa: D102
+        if isinstance(msg, ActorExitRequest | ChildActorExited):
+            return  # late news for an actor that has already gone
+        with contextlib.suppress(ActorDeadError):
+            self.admin.tell(_DeadLetter(target, msg, sender))
+
+    def finish(self) -> None:  # noqa: D102
+        for timer in list(self.timers):
+            timer.cancel()
+        with contextlib.suppress(ActorDeadError):
+            self.admin.tell(_Released(self.address))
+        # Messages already queued still come, and go on as dead letters;
+        # the parent hears of the exit from its monitor once this stops.
+        self.host.actor_ref.stop(block=False)
+
+
+class _Host(ProcessActor):
+    """The pykka_rs process actor that hosts one Thespian actor."""
+
+    def __init__(
+        self,
+        cls: type[Actor],
+        requirements: dict[str, Any] | None,
+        capabilities: dict[str, Any],
+        parent: ActorAddress | None,
+        global_name: str | None,
+        admin: ActorRef[Any],
+    ) -> None:
+        super().__init__()
+        instance = new_actor(cls, capabilities, requirements)
+        self.cell = HostCell(self, instance, parent, global_name, admin)
+
+    def on_receive(self, message: Any) -> Any:
+        if type(message) is tuple:
+            self.cell.deliver(*message)
+        elif isinstance(message, ActorExit):
+            child = ActorAddress(message.actor_ref)
+            self.cell.deliver(ChildActorExited(child), child)
+        return None
+
+    def on_stop(self) -> None:
+        for timer in list(self.cell.timers):
+            timer.cancel()
+
+
+class _Admin(ThreadingActor):
+    """Makes every actor of one system and keeps the system-wide registrations."""
+
+    use_daemon_thread = True
+
+    def __init__(self, capabilities: dict[str, Any]) -> None:
+        super().__init__()
+        self.capabilities = capabilities
+        self.global_names: dict[str, ActorAddress] = {}
+        self.dead_letter_handlers: list[ActorAddress] = []
+        self.live: dict[str, ActorRef[Any]] = {}
+        self.closing = False
+        self.all_gone = threading.Event()
+
+    def on_receive(self, message: Any) -> Any:  # noqa: C901, PLR0911
+        if isinstance(message, _DeadLetter):
+            self._dead_letter(message)
+        elif isinstance(message, ActorExit):
+            self.live.pop(message.actor_ref.actor_urn, None)
+            self._release(ActorAddress(message.actor_ref))
+            if self.closing and not self.live:
+                self.all_gone.set()
+        elif isinstance(message, _Create):
+            return self._create(message)
+        elif isinstance(message, _Released):
+            self._release(message.address)
+        elif isinstance(message, _DeadLetters):
+            if message.address in self.dead_letter_handlers:
+                self.dead_letter_handlers.remove(message.address)
+            if message.enable:
+                self.dead_letter_handlers.append(message.address)
+        elif isinstance(message, _Capabilities):
+            return dict(self.capabilities)
+        elif isinstance(message, _UpdateCapability):
+            if message.value is None:
+                self.capabilities.pop(message.name, None)
+            else:
+                self.capabilities[message.name] = message.value
+        elif isinstance(message, _Shutdown):
+            return self._shutdown()
+        elif isinstance(message, _Live):
+            return list(self.live.values())
+        return None
+
+    def _create(self, request: _Create) -> tuple[ActorAddress, bool]:
+        if request.global_name is not None and request.global_name in self.global_names:
+            return self.global_names[request.global_name], False
+        cls = actor_class(request.spec, request.source_hash)
+        check_capabilities(cls, self.capabilities, request.requirements)
+        ref = _Host.start(
+            cls,
+            request.requirements,
+            dict(self.capabilities),
+            request.parent,
+            request.global_name,
+            self.actor_ref,
+        )
+        address = ActorAddress(ref)
+        self.live[ref.actor_urn] = ref
+        pykka_rs.monitor(ref, self.actor_ref)
+        parent = request.parent.addressDetails if request.parent is not None else None
+        if isinstance(parent, ActorRef):
+            pykka_rs.monitor(ref, parent)
+        if request.global_name is not None:
+            self.global_names[request.global_name] = address
+        return address, True
+
+    def _release(self, address: ActorAddress) -> None:
+        if address in self.dead_letter_handlers:
+            self.dead_letter_handlers.remove(address)
+        for name, named in list(self.global_names.items()):
+            if named == address:
+                del self.global_names[name]
+
+    def _dead_letter(self, letter: _DeadLetter) -> None:
+        if isinstance(letter.msg, DeadEnvelope):
+            return  # never a dead letter about a dead letter
+        for handler in list(self.dead_letter_handlers):
+            post(handler, DeadEnvelope(letter.target, letter.msg), letter.sender, self.actor_ref)
+
+    def _shutdown(self) -> threading.Event:
+        self.closing = True
+        if not self.live:
+            self.all_gone.set()
+        for ref in list(self.live.values()):
+            with contextlib.suppress(ActorDeadError):
+                ref.tell((ActorExitRequest(), None))
+        return self.all_gone
+
+
+class _Inbox(ThreadingActor):
+    """Where a caller outside the system receives: `listen()` reads `messages`."""
+
+    use_daemon_thread = True
+
+    def __init__(self, messages: queue.SimpleQueue[Any]) -> None:
+        super().__init__()
+        self.messages = messages
+
+    def on_receive(self, message: Any) -> Any:
+        if type(message) is tuple:
+            self.messages.put(message[0])
+        return None
+
+
+class ProcessBase:
+    """The state of one system on process workers, in the process that made it."""
+
+    def __init__(self, name: str, capabilities: dict[str, Any]) -> None:
+        self.name = name
+        self.capabilities = capabilities
+        self.admin = _Admin.start(capabilities)
+        self.system_address = ActorAddress(self.admin)
+        self.closed = False
+        self._inboxes: dict[ActorAddress, tuple[ActorRef[Any], queue.SimpleQueue[Any]]] = {}
+        self.external = self.new_inbox()
+
+    def new_inbox(self) -> ActorAddress:
+        """A new address whose messages a caller outside the system collects."""
+        messages: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        ref = _Inbox.start(messages)
+        address = ActorAddress(ref)
+        self._inboxes[address] = (ref, messages)
+        return address
+
+    def drop_inbox(self, address: ActorAddress) -> None:
+        """Stop a caller's inbox; later messages to it are dead letters."""
+        ref, _ = self._inboxes.pop(address)
+        ref.stop(block=False)
+
+    def create(
+        self,
+        spec: Any,
+        requirements: dict[str, Any] | None,
+        global_name: str | None,
+        source_hash: str | None,
+    ) -> ActorAddress:
+        """Make a top-level actor (or find the one registered as `global_name`)."""
+        address, _ = self.admin.ask(_Create(spec, requirements, global_name, source_hash, None))
+        return address
+
+    def tell(self, target: ActorAddress, msg: Any, inbox: ActorAddress) -> None:
+        """Send from outside."""
+        post(target, msg, inbox, self.admin)
+
+    def ask(self, target: ActorAddress, msg: Any, timeout: Any, inbox: ActorAddress) -> Any:
+        """Send from outside; the first message that comes back, or None."""
+        post(target, msg, inbox, self.admin)
+        return self.listen(timeout, inbox)
+
+    def listen(self, timeout: Any, inbox: ActorAddress) -> Any:
+        """The first message for `inbox` within `timeout` (None: no limit), or None."""
+        _, messages = self._inboxes[inbox]
+        try:
+            return messages.get(timeout=timePeriodSeconds(timeout))
+        except queue.Empty:
+            return None
+
+    def update_capability(self, name: str, value: Any) -> None:
+        """Set (None: remove) a capability."""
+        self.admin.ask(_UpdateCapability(name, value))
+
+    def handle_dead_letters(self, address: ActorAddress, *, enable: bool) -> None:
+        """Register or unregister a dead letter handler."""
+        self.admin.ask(_DeadLetters(address, enable=enable))
+
+    def shutdown(self) -> None:
+        """Every actor handles an `ActorExitRequest` and stops; then the system ends."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            all_gone = self.admin.ask(_Shutdown())
+        except ActorDeadError:
+            all_gone = None
+        if all_gone is not None and not all_gone.wait(SHUTDOWN_WAIT):
+            logger.warning("Actors still running %.0f s after the shutdown began; stopping them", SHUTDOWN_WAIT)
+            for ref in self.admin.ask(_Live()):
+                ref.stop(block=False)
+        for address in list(self._inboxes):
+            self.drop_inbox(address)
+        self.admin.stop(block=False)
