@@ -32,9 +32,8 @@ from ._messages import (
     ValidateSource,
     WakeupMessage,
 )
+from ._system import THESPIAN_GENERATION as ThespianGeneration
 from ._system import ActorSystem
-
-ThespianGeneration = (3, 10)
 
 __all__ = [
     "Actor",

@@ -14,6 +14,7 @@ def actor_class(spec: Any, source_hash: str | None = None) -> type[Actor]:
     """The actor class `spec` names: a class, or a "module.Class" string.
 
     Raises:
+        ImportError: the module of a "module.Class" string does not import.
         InvalidActorSpecification: `spec` names no Actor class, or a source
             hash was given (loading actor source is not supported).
     """
@@ -23,9 +24,11 @@ def actor_class(spec: Any, source_hash: str | None = None) -> type[Actor]:
         module_name, _, class_name = spec.rpartition(".")
         if not module_name:
             raise InvalidActorSpecification(spec, "a string names a class as 'module.Class'")
+        # A module that does not import raises ImportError, as in Thespian.
+        module = importlib.import_module(module_name)
         try:
-            spec = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError) as error:
+            spec = getattr(module, class_name)
+        except AttributeError as error:
             raise InvalidActorSpecification(spec, str(error)) from error
     if not (isinstance(spec, type) and issubclass(spec, Actor)):
         raise InvalidActorSpecification(spec, "not a subclass of Actor")

@@ -204,6 +204,11 @@ class ValidateSource(ActorSystemMessage):
         self.sourceData = sourceData
         self.sourceInfo = sourceInfo
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ValidateSource) and self.sourceHash == other.sourceHash
+
+    __hash__ = None  # type: ignore[assignment]
+
 
 class ValidatedSource(ActorSystemMessage):
     """Source loading's answer to `ValidateSource` (not supported; see above)."""
@@ -212,6 +217,11 @@ class ValidatedSource(ActorSystemMessage):
         self.sourceHash = sourceHash
         self.sourceZip = sourceZip
         self.sourceInfo = sourceInfo
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ValidatedSource) and self.sourceHash == other.sourceHash
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class LoadedSource(ActorSystemMessage):
@@ -224,3 +234,15 @@ class LoadedSource(ActorSystemMessage):
 
 class UnloadedSource(LoadedSource):
     """Source loading's notice of an unloaded source (not supported)."""
+
+
+def for_the_system(msg: Any) -> bool:
+    """Whether `msg` is the system's business, never handed to a caller outside.
+
+    Callers outside the system (`ask()`, `listen()`) get their own messages
+    and `PoisonMessage`s of them; system messages, and poison made of them,
+    are dropped on the way, as in Thespian.
+    """
+    if isinstance(msg, PoisonMessage):
+        msg = msg.poisonMessage
+    return isinstance(msg, ActorSystemMessage) and not isinstance(msg, PoisonMessage)

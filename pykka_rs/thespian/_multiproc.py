@@ -34,7 +34,14 @@ from pykka_rs import ActorDeadError, ActorExit, ActorRef, ProcessActor, Threadin
 
 from ._cell import Cell
 from ._create import actor_class, check_capabilities, new_actor
-from ._messages import ActorAddress, ActorExitRequest, ChildActorExited, DeadEnvelope, WakeupMessage
+from ._messages import (
+    ActorAddress,
+    ActorExitRequest,
+    ChildActorExited,
+    DeadEnvelope,
+    WakeupMessage,
+    for_the_system,
+)
 from .timing import timePeriodSeconds
 
 if TYPE_CHECKING:
@@ -242,10 +249,11 @@ class _Admin(ThreadingActor):
         elif isinstance(message, _Released):
             self._release(message.address)
         elif isinstance(message, _DeadLetters):
-            if message.address in self.dead_letter_handlers:
-                self.dead_letter_handlers.remove(message.address)
+            # As in Thespian, the latest actor to register is the one handler.
             if message.enable:
-                self.dead_letter_handlers.append(message.address)
+                self.dead_letter_handlers[:] = [message.address]
+            elif message.address in self.dead_letter_handlers:
+                self.dead_letter_handlers.remove(message.address)
         elif isinstance(message, _Capabilities):
             return dict(self.capabilities)
         elif isinstance(message, _UpdateCapability):
@@ -315,7 +323,7 @@ class _Inbox(ThreadingActor):
         self.messages = messages
 
     def on_receive(self, message: Any) -> Any:
-        if type(message) is tuple:
+        if type(message) is tuple and not for_the_system(message[0]):
             self.messages.put(message[0])
         return None
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._cell import Cell
 from ._create import actor_class, check_capabilities, new_actor
-from ._messages import ActorAddress, ChildActorExited, DeadEnvelope, WakeupMessage
+from ._messages import ActorAddress, ChildActorExited, DeadEnvelope, WakeupMessage, for_the_system
 from .timing import timePeriodSeconds
 
 if TYPE_CHECKING:
@@ -183,7 +183,8 @@ class SimpleBase:
             return
         inbox = self._inboxes.get(target)
         if inbox is not None:
-            inbox.put(msg)
+            if not for_the_system(msg):
+                inbox.put(msg)
             return
         self.dead_letter(target, msg, sender)
 
@@ -195,11 +196,14 @@ class SimpleBase:
             self.post(sender, DeadEnvelope(target, msg), handler)
 
     def handle_dead_letters(self, address: ActorAddress, *, enable: bool) -> None:
-        """Register or unregister a dead letter handler."""
-        if address in self._dead_letter_handlers:
-            self._dead_letter_handlers.remove(address)
+        """Make `address` the dead letter handler, or (not enabled) stop it being one.
+
+        As in Thespian, the latest actor to register is the one handler.
+        """
         if enable:
-            self._dead_letter_handlers.append(address)
+            self._dead_letter_handlers[:] = [address]
+        elif address in self._dead_letter_handlers:
+            self._dead_letter_handlers.remove(address)
 
     def update_capability(self, name: str, value: Any) -> None:
         """Set (None: remove) a capability."""

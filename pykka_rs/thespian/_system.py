@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging.config
-import platform
+import sys
+from importlib.metadata import version as _version
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._errors import ActorSystemFailure
@@ -31,19 +32,22 @@ Base = SimpleBase | ProcessBase
 
 PROCESS_BASES = ("multiprocQueueBase", "multiprocTCPBase", "multiprocUDPBase")
 BASES = ("simpleSystemBase", *PROCESS_BASES)
+THESPIAN_GENERATION = (3, 10)
 
 
 def _new_base(name: str, capabilities: dict[str, Any]) -> Base:
+    if name not in BASES:
+        raise ModuleNotFoundError(f"no actor system base named {name!r}; the bases are {', '.join(BASES)}", name=name)
+    # The capabilities every Thespian system announces about itself.
+    capabilities.setdefault("Thespian ActorSystem Name", name)
+    capabilities.setdefault("Thespian ActorSystem Version", 1)
+    capabilities.setdefault("Thespian Generation", THESPIAN_GENERATION)
+    capabilities.setdefault("Thespian Version", f"pykka_rs {_version('pykka_rs')}")
+    capabilities.setdefault("Thespian Watch Supported", False)
+    capabilities.setdefault("Python Version", sys.version_info)
     if name == "simpleSystemBase":
         return SimpleBase(capabilities)
-    if name in PROCESS_BASES:
-        capabilities.setdefault("Thespian ActorSystem Name", name)
-        capabilities.setdefault("Thespian ActorSystem Version", 1)
-        capabilities.setdefault("Thespian Generation", (3, 10))
-        capabilities.setdefault("Thespian Watch Supported", False)
-        capabilities.setdefault("Python Version", tuple(int(p) for p in platform.python_version_tuple()[:3]))
-        return ProcessBase(name, capabilities)
-    raise ModuleNotFoundError(f"no actor system base named {name!r}; the bases are {', '.join(BASES)}", name=name)
+    return ProcessBase(name, capabilities)
 
 
 def _base_name(base: Base) -> str:

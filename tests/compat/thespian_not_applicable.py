@@ -26,4 +26,12 @@ NOT_APPLICABLE: dict[str, str] = {
     "thespian/test/test_sourceLoading.py": _SOURCE,
     "thespian/test/test_director.py": _SOURCE + " (the director manages loadable source groups)",
     "thespian/test/test_HAConvention.py": _CONVENTION,
+    "thespian/test/test_troupe.py::testLoadableHive": _SOURCE,
+    "thespian/test/test_troupe.py::testLoadableColony": _SOURCE,
+    "thespian/test/test_threadedExternal.py::TestFuncThreadedExternal::"
+    "test_multiple_threads_private_context_ask[simpleSystemBase-100]": (
+        "the synchronous base runs all 100 threads' 2000 asks, each sleeping up to "
+        "70 ms, one after another in whichever thread calls in: over a minute by "
+        "design (as with Thespian's own simpleSystemBase), beyond the per-test timeout"
+    ),
 }
