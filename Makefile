@@ -8,6 +8,7 @@ demo:
 	.venv/bin/python -P examples/supervised_pool.py
 
 # The whole test suite: lint, Rust tests, types, our tests, Pykka's suite,
-# those two again on one CPU, and the signal tests as a background job.
+# Thespian's suite, our tests and Pykka's again on one CPU, and the signal
+# tests as a background job.
 test:
-	.ci/run setup lint rust types python pykka-suite one-cpu background
+	.ci/run setup lint rust types python pykka-suite thespian-suite one-cpu background

@@ -8,7 +8,10 @@ here once, so the synchronous base and the process base cannot drift apart:
   `PoisonMessage` is dropped, so two actors cannot bounce one for ever);
 - an `ActorExitRequest` is shown to the actor, then the actor exits, after
   passing the request on to its children if it is recursive;
-- a `ChildActorExited` first removes the child from the actor's children.
+- a `ChildActorExited` first removes the child from the actor's children;
+- `sys.exit()` in a handler ends that actor alone, abruptly: in Thespian an
+  actor has a process of its own, which `sys.exit()` ends. The parent gets
+  `ChildActorExited`; the children are left running, as orphans are there.
 
 The bases implement how messages travel, how actors are made, and what
 exiting means for them.
@@ -61,6 +64,11 @@ class Cell(ABC):
         for attempt in (1, 2):
             try:
                 self.instance.receiveMessage(msg, sender)
+            except SystemExit:
+                logger.info("Actor %s called sys.exit(): it exits", self.address)
+                self.exited = True
+                self.finish()
+                return
             except Exception:
                 logger.warning(
                     "Failure of Actor %s during message processing (attempt %s)",

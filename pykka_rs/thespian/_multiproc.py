@@ -188,8 +188,11 @@ class HostCell(Cell):
             timer.cancel()
         with contextlib.suppress(ActorDeadError):
             self.admin.tell(_Released(self.address))
-        # Messages already queued still come, and go on as dead letters;
-        # the parent hears of the exit from its monitor once this stops.
+        # The parent hears at once; its monitor of this actor, which comes
+        # after the stop, then finds the child already gone and says nothing.
+        if self.parent is not None and isinstance(self.parent.addressDetails, ActorRef):
+            post(self.parent, ChildActorExited(self.address), self.address, self.admin)
+        # Messages already queued still come, and go on as dead letters.
         self.host.actor_ref.stop(block=False)
 
 
@@ -213,8 +216,10 @@ class _Host(ProcessActor):
         if type(message) is tuple:
             self.cell.deliver(*message)
         elif isinstance(message, ActorExit):
+            # A child that ended without saying so (its worker died, say).
             child = ActorAddress(message.actor_ref)
-            self.cell.deliver(ChildActorExited(child), child)
+            if child in self.cell.children:
+                self.cell.deliver(ChildActorExited(child), child)
         return None
 
     def on_stop(self) -> None:
@@ -309,7 +314,7 @@ class _Admin(ThreadingActor):
             self.all_gone.set()
         for ref in list(self.live.values()):
             with contextlib.suppress(ActorDeadError):
-                ref.tell((ActorExitRequest(), None))
+                ref.tell((ActorExitRequest(), ActorAddress(self.actor_ref)))
         return self.all_gone
 
 
@@ -351,7 +356,7 @@ class ProcessBase:
     def drop_inbox(self, address: ActorAddress) -> None:
         """Stop a caller's inbox; later messages to it are dead letters."""
         ref, _ = self._inboxes.pop(address)
-        ref.stop(block=False)
+        ref.stop()
 
     def create(
         self,
@@ -404,4 +409,4 @@ class ProcessBase:
                 ref.stop(block=False)
         for address in list(self._inboxes):
             self.drop_inbox(address)
-        self.admin.stop(block=False)
+        self.admin.stop()

@@ -44,7 +44,7 @@ def _new_base(name: str, capabilities: dict[str, Any]) -> Base:
     capabilities.setdefault("Thespian Generation", THESPIAN_GENERATION)
     capabilities.setdefault("Thespian Version", f"pykka_rs {_version('pykka_rs')}")
     capabilities.setdefault("Thespian Watch Supported", False)
-    capabilities.setdefault("Python Version", sys.version_info)
+    capabilities.setdefault("Python Version", tuple(sys.version_info))  # sys.version_info does not pickle
     if name == "simpleSystemBase":
         return SimpleBase(capabilities)
     return ProcessBase(name, capabilities)
