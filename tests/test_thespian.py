@@ -13,11 +13,19 @@ import pickle
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from thespian_actors import DeadLetters, Echo, Flaky, Parent, Poisoner, Sleeper, Unpicklable
+from thespian_actors import (
+    DeadLetters,
+    Echo,
+    Flaky,
+    Parent,
+    Poisoner,
+    Sleeper,
+    Unpicklable,
+)
 
 import pykka_rs
 from pykka_rs.thespian import (
@@ -29,6 +37,9 @@ from pykka_rs.thespian import (
     PoisonMessage,
     requireCapability,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 COMPAT = Path(__file__).parent / "compat"
 WAIT = 10
@@ -53,7 +64,9 @@ def test_ask_returns_the_reply(asys: ActorSystem) -> None:
     assert asys.ask(echo, "hi", WAIT) == "hi"
 
 
-def test_a_failing_message_is_retried_once_then_returned_as_poison(asys: ActorSystem) -> None:
+def test_a_failing_message_is_retried_once_then_returned_as_poison(
+    asys: ActorSystem,
+) -> None:
     flaky = asys.createActor(Flaky)
     reply = asys.ask(flaky, "fail", WAIT)
     assert isinstance(reply, PoisonMessage)
@@ -108,7 +121,7 @@ def test_a_global_name_gives_the_same_actor(asys: ActorSystem) -> None:
 
 def test_addresses_pickle_and_compare_equal(asys: ActorSystem) -> None:
     echo = asys.createActor(Echo)
-    copy = pickle.loads(pickle.dumps(echo))
+    copy = pickle.loads(pickle.dumps(echo))  # noqa: S301  # our own bytes
     assert copy == echo
     assert hash(copy) == hash(echo)
     assert asys.ask(copy, "via the copy", WAIT) == "via the copy"
@@ -148,7 +161,7 @@ def test_an_unknown_base_and_bad_capabilities_are_refused() -> None:
 def test_send_to_a_non_address_raises_invalid_actor_address() -> None:
     system = ActorSystem("simpleSystemBase", transientUnique=True)
     echo = system.createActor(Echo)
-    actor = system._base._cells[echo].instance  # type: ignore[union-attr]  # noqa: SLF001
+    actor = system._base._cells[echo].instance  # type: ignore[union-attr]
     with pytest.raises(InvalidActorAddress):
         actor.send("nowhere", "hi")  # type: ignore[arg-type]
     system.shutdown()
@@ -180,7 +193,9 @@ def test_process_actors_run_in_workers_and_show_in_stats(procsys: ActorSystem) -
     assert any("_Host" in str(name) for name in names)
 
 
-def test_a_child_whose_worker_is_killed_is_reported_to_its_parent(procsys: ActorSystem) -> None:
+def test_a_child_whose_worker_is_killed_is_reported_to_its_parent(
+    procsys: ActorSystem,
+) -> None:
     # The parent and child may share a worker: try until they do not.
     for _ in range(8):
         parent = procsys.createActor(Parent)
@@ -196,8 +211,11 @@ def test_a_child_whose_worker_is_killed_is_reported_to_its_parent(procsys: Actor
 
 
 def _run_example(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(COMPAT / "thespian_shim"), str(path.parent)]))
-    return subprocess.run(  # noqa: S603
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(COMPAT / "thespian_shim"), str(path.parent)]),
+    )
+    return subprocess.run(
         [sys.executable, "-P", str(path), *args],
         capture_output=True,
         text=True,
@@ -216,7 +234,9 @@ def examples() -> Path:
     return unpacked_thespian() / "examples"
 
 
-@pytest.mark.parametrize("base", ["simpleSystemBase", "multiprocQueueBase", "multiprocTCPBase"])
+@pytest.mark.parametrize(
+    "base", ["simpleSystemBase", "multiprocQueueBase", "multiprocTCPBase"]
+)
 def test_thespians_hellogoodbye_example_runs(examples: Path, base: str) -> None:
     result = _run_example(examples / "hellogoodbye.py", base)
     assert result.returncode == 0, result.stderr

@@ -12,8 +12,10 @@ from pykka_rs.thespian import (
     ActorExitRequest,
     ActorSystemMessage,
     ChildActorExited,
+    DeadEnvelope,
+    PoisonMessage,
+    WakeupMessage,
 )
-from pykka_rs.thespian import DeadEnvelope, PoisonMessage, WakeupMessage
 
 
 class Echo(Actor):
@@ -50,7 +52,7 @@ class Flaky(Actor):
 
 
 class Parent(Actor):
-    """Makes a child on "child" (answering its address); reports its exits to the asker."""
+    """Makes a child on "child" and answers its address; reports its exit."""
 
     def __init__(self) -> None:
         self.asker: ActorAddress | None = None

@@ -32,8 +32,9 @@ from ._messages import (
     ValidateSource,
     WakeupMessage,
 )
-from ._system import THESPIAN_GENERATION as ThespianGeneration
-from ._system import ActorSystem
+from ._system import THESPIAN_GENERATION, ActorSystem
+
+ThespianGeneration = THESPIAN_GENERATION
 
 __all__ = [
     "Actor",

@@ -37,7 +37,9 @@ class Actor:
     def receiveMessage(self, msg: Any, sender: ActorAddress) -> Any:
         """Handle one message from `sender`; subclasses override this."""
         del msg, sender
-        raise NotImplementedError(f"{self} must override receiveMessage() to handle messages")
+        raise NotImplementedError(
+            f"{self} must override receiveMessage() to handle messages"
+        )
 
     def _attached(self) -> Cell:
         try:
@@ -60,10 +62,10 @@ class Actor:
 
     def createActor(
         self,
-        actorClass: type[Actor] | str,  # noqa: N803
-        targetActorRequirements: dict[str, Any] | None = None,  # noqa: N803
-        globalName: str | None = None,  # noqa: N803
-        sourceHash: str | None = None,  # noqa: N803
+        actorClass: type[Actor] | str,
+        targetActorRequirements: dict[str, Any] | None = None,
+        globalName: str | None = None,
+        sourceHash: str | None = None,
     ) -> ActorAddress:
         """Create a child actor and return its address at once.
 
@@ -71,38 +73,46 @@ class Actor:
         instead. A child that cannot be created is reported to this actor
         with `ChildActorExited`.
         """
-        return self._attached().create(actorClass, targetActorRequirements, globalName, sourceHash)
+        return self._attached().create(
+            actorClass, targetActorRequirements, globalName, sourceHash
+        )
 
-    def send(self, targetAddr: ActorAddress, msg: Any) -> None:  # noqa: N803
+    def send(self, targetAddr: ActorAddress, msg: Any) -> None:
         """Send `msg` to the actor at `targetAddr`; the message must pickle.
 
         Raises:
             InvalidActorAddress: `targetAddr` is not an `ActorAddress`.
         """
         if not isinstance(targetAddr, ActorAddress):
-            raise InvalidActorAddress(targetAddr, "not a valid ActorAddress for sending messages to")
+            raise InvalidActorAddress(
+                targetAddr, "not a valid ActorAddress for sending messages to"
+            )
         self._attached().send(targetAddr, msg)
 
-    def wakeupAfter(self, timePeriod: Any, payload: Any = None) -> None:  # noqa: N803
+    def wakeupAfter(self, timePeriod: Any, payload: Any = None) -> None:
         """Have a `WakeupMessage` delivered to this actor after `timePeriod`.
 
         `timePeriod` is a `timedelta` or a number of seconds.
         """
         self._attached().wakeup_after(timePeriod, payload)
 
-    def handleDeadLetters(self, startHandling: bool = True) -> None:  # noqa: FBT001, FBT002, N803
+    def handleDeadLetters(self, startHandling: bool = True) -> None:  # noqa: FBT001, FBT002
         """Receive (or, with False, stop receiving) the system's dead letters."""
         self._attached().handle_dead_letters(enable=startHandling)
 
-    def notifyOnSystemRegistrationChanges(self, startHandling: bool = True) -> None:  # noqa: FBT001, FBT002, N803
+    def notifyOnSystemRegistrationChanges(self, startHandling: bool = True) -> None:  # noqa: FBT001, FBT002
         """Ask for `ActorSystemConventionUpdate`s; none come (one system only)."""
         del startHandling
 
     def logger(self, name: str | None = None) -> logging.LoggerAdapter[logging.Logger]:
         """A logger whose records carry this actor's address."""
-        return logging.LoggerAdapter(logging.getLogger(name), {"actorAddress": self.myAddress})
+        return logging.LoggerAdapter(
+            logging.getLogger(name), {"actorAddress": self.myAddress}
+        )
 
-    def updateCapability(self, capabilityName: str, capabilityValue: Any = None) -> None:  # noqa: N803
+    def updateCapability(
+        self, capabilityName: str, capabilityValue: Any = None
+    ) -> None:
         """Set (or, with None, remove) a capability of this actor's system."""
         self._attached().update_capability(capabilityName, capabilityValue)
 
@@ -112,32 +122,41 @@ class Actor:
 
     def registerSourceAuthority(self) -> None:
         """Source loading is not supported (see docs/thespian.md)."""
-        raise NotImplementedError("loading actor source at run time is not supported")
+        raise NotImplementedError("loading actor source at run time is not supported")  # noqa: EM101
 
     def loadActorSource(self, fname: str) -> str:
         """Source loading is not supported (see docs/thespian.md)."""
-        raise NotImplementedError(f"cannot load {fname}: loading actor source is not supported")
+        raise NotImplementedError(
+            f"cannot load {fname}: loading actor source is not supported"
+        )
 
-    def unloadActorSource(self, sourceHash: str) -> None:  # noqa: N803
+    def unloadActorSource(self, sourceHash: str) -> None:
         """Source loading is not supported (see docs/thespian.md)."""
-        raise NotImplementedError(f"cannot unload {sourceHash}: loading actor source is not supported")
+        raise NotImplementedError(
+            f"cannot unload {sourceHash}: loading actor source is not supported"
+        )
 
     def notifyOnSourceAvailability(self, enable: bool = True) -> None:  # noqa: FBT001, FBT002
         """Source loading is not supported; no notices come."""
         del enable
 
-    def preRegisterRemoteSystem(self, remoteAddress: Any, remoteCapabilities: Any) -> None:  # noqa: N803
+    def preRegisterRemoteSystem(
+        self, remoteAddress: Any, remoteCapabilities: Any
+    ) -> None:
         """Conventions of several systems are not supported (see docs/thespian.md)."""
         raise NotImplementedError(
-            f"cannot register {remoteAddress}: one actor system per machine, no convention"
+            f"cannot register {remoteAddress}: "
+            "one actor system per machine, no convention"
         )
 
-    def deRegisterRemoteSystem(self, remoteAddress: Any) -> None:  # noqa: N803
+    def deRegisterRemoteSystem(self, remoteAddress: Any) -> None:
         """Conventions of several systems are not supported (see docs/thespian.md)."""
         del remoteAddress
 
 
-def requireCapability(cap: str, value: Any = None) -> Callable[[type[Actor]], type[Actor]]:
+def requireCapability(
+    cap: str, value: Any = None
+) -> Callable[[type[Actor]], type[Actor]]:
     """Class decorator: the actor needs capability `cap` (equal to `value`, if given).
 
     The checks of several decorators on one class all have to pass.
@@ -147,7 +166,9 @@ def requireCapability(cap: str, value: Any = None) -> Callable[[type[Actor]], ty
         earlier = getattr(cls, "actorSystemCapabilityCheck", None)
 
         def check(caps: dict[str, Any], reqs: dict[str, Any]) -> bool:
-            present = caps.get(cap, False) if value is None else caps.get(cap, False) == value
+            present = (
+                caps.get(cap, False) if value is None else caps.get(cap, False) == value
+            )
             return bool(present) and (earlier is None or bool(earlier(caps, reqs)))
 
         cls.actorSystemCapabilityCheck = staticmethod(check)  # type: ignore[attr-defined]

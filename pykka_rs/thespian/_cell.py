@@ -50,7 +50,7 @@ class Cell(ABC):
         self.exited = False
         instance._cell = self  # noqa: SLF001  # the actor reaches its system through this
 
-    def deliver(self, msg: Any, sender: ActorAddress | None) -> None:
+    def deliver(self, msg: Any, sender: ActorAddress) -> None:
         """Show `msg` to the actor under Thespian's rules (module docstring)."""
         if self.exited:
             self.dead_letter(self.address, msg, sender)
@@ -79,18 +79,24 @@ class Cell(ABC):
                 details = traceback.format_exc()
             else:
                 return
-        if sender is not None and not isinstance(msg, PoisonMessage | ChildActorExited):
+        if not isinstance(msg, PoisonMessage | ChildActorExited):
             self.send(sender, PoisonMessage(msg, details))
 
     def _forget_child(self, child: ActorAddress) -> None:
         if child in self.children:
             self.children.remove(child)
 
-    def _exit_after(self, request: ActorExitRequest, sender: ActorAddress | None) -> None:
+    def _exit_after(
+        self, request: ActorExitRequest, sender: ActorAddress
+    ) -> None:
         try:
             self.instance.receiveMessage(request, sender)
         except Exception:
-            logger.warning("Actor %s failed on ActorExitRequest; it exits all the same", self.address, exc_info=True)
+            logger.warning(
+                "Actor %s failed on ActorExitRequest; it exits all the same",
+                self.address,
+                exc_info=True,
+            )
         self.exited = True
         if request.isRecursive:
             for child in self.children:
@@ -130,7 +136,9 @@ class Cell(ABC):
         """Shut the whole system down."""
 
     @abstractmethod
-    def dead_letter(self, target: ActorAddress, msg: Any, sender: ActorAddress | None) -> None:
+    def dead_letter(
+        self, target: ActorAddress, msg: Any, sender: ActorAddress
+    ) -> None:
         """Hand a message for an actor that has exited to the dead letter handlers."""
 
     @abstractmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-class ActorSystemException(Exception):
+class ActorSystemException(Exception):  # noqa: N818  # Thespian's name
     """The base of every exception the actor system raises."""
 
 
@@ -30,20 +30,24 @@ class ActorSystemRequestTimeout(ActorSystemFailure):
 class NoCompatibleSystemForActor(ActorSystemException):
     """No actor system has the capabilities an actor class requires."""
 
-    def __init__(self, actorClass: object, msg: str) -> None:  # noqa: N803
+    def __init__(self, actorClass: object, msg: str) -> None:
         super().__init__(f"{msg} for Actor {actorClass}")
 
 
 class InvalidActorSourceHash(ActorSystemException):
     """A source hash names no loaded source."""
 
-    def __init__(self, badHash: str) -> None:  # noqa: N803
+    def __init__(self, badHash: str) -> None:
         super().__init__(f"Source hash {badHash} does not match any loaded sources.")
 
 
 class InvalidActorSpecification(ActorSystemException):
     """`createActor()` was given something that is not an actor class."""
 
-    def __init__(self, badActorClassSpecification: object, reason: str | None = None) -> None:  # noqa: N803
+    def __init__(
+        self, badActorClassSpecification: object, reason: str | None = None
+    ) -> None:
         suffix = f" ({reason})" if reason else ""
-        super().__init__(f"Invalid Actor Specification: {badActorClassSpecification}{suffix}")
+        super().__init__(
+            f"Invalid Actor Specification: {badActorClassSpecification}{suffix}"
+        )

@@ -80,7 +80,7 @@ class ActorExitRequest(ActorSystemMessage):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ActorExitRequest)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     @property
     def isRecursive(self) -> bool:
@@ -95,7 +95,7 @@ class ActorExitRequest(ActorSystemMessage):
 class ChildActorExited(ActorSystemMessage):
     """Tells a parent that one of its children has exited."""
 
-    def __init__(self, exitedChildAddress: ActorAddress) -> None:  # noqa: N803
+    def __init__(self, exitedChildAddress: ActorAddress) -> None:
         self._childAddress = exitedChildAddress
 
     def __str__(self) -> str:
@@ -130,13 +130,13 @@ class PoisonMessage(ActorSystemMessage):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PoisonMessage) and self._poison == other._poison
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 class WakeupMessage(ActorSystemMessage):
     """Delivered to an actor that called `wakeupAfter()`, once the time is up."""
 
-    def __init__(self, delayPeriod: Any, payload: Any = None) -> None:  # noqa: N803
+    def __init__(self, delayPeriod: Any, payload: Any = None) -> None:
         self.delayPeriod = delayPeriod
         self.payload = payload
 
@@ -147,7 +147,7 @@ class WakeupMessage(ActorSystemMessage):
 class DeadEnvelope(ActorSystemMessage):
     """A message whose target had exited, given to the dead letter handler."""
 
-    def __init__(self, origTgt: Any, origMsg: Any) -> None:  # noqa: N803
+    def __init__(self, origTgt: Any, origMsg: Any) -> None:
         self.deadAddress = origTgt
         self.deadMessage = origMsg
 
@@ -164,7 +164,7 @@ class ActorSystemConventionUpdate(ActorSystemMessage):
 
     def __init__(
         self,
-        adminAddress: Any,  # noqa: N803
+        adminAddress: Any,
         capabilities: dict[str, Any] | None = None,
         added: bool = True,  # noqa: FBT001, FBT002
     ) -> None:
@@ -199,7 +199,9 @@ class ValidateSource(ActorSystemMessage):
     actor classes by name. The class exists so code that names it imports.
     """
 
-    def __init__(self, sourceHash: str, sourceData: bytes, sourceInfo: Any = None) -> None:  # noqa: N803
+    def __init__(
+        self, sourceHash: str, sourceData: bytes, sourceInfo: Any = None
+    ) -> None:
         self.sourceHash = sourceHash
         self.sourceData = sourceData
         self.sourceInfo = sourceInfo
@@ -207,27 +209,31 @@ class ValidateSource(ActorSystemMessage):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ValidateSource) and self.sourceHash == other.sourceHash
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 class ValidatedSource(ActorSystemMessage):
     """Source loading's answer to `ValidateSource` (not supported; see above)."""
 
-    def __init__(self, sourceHash: str, sourceZip: bytes, sourceInfo: Any = None) -> None:  # noqa: N803
+    def __init__(
+        self, sourceHash: str, sourceZip: bytes, sourceInfo: Any = None
+    ) -> None:
         self.sourceHash = sourceHash
         self.sourceZip = sourceZip
         self.sourceInfo = sourceInfo
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ValidatedSource) and self.sourceHash == other.sourceHash
+        return (
+            isinstance(other, ValidatedSource) and self.sourceHash == other.sourceHash
+        )
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 class LoadedSource(ActorSystemMessage):
     """Source loading's notice of a loaded source (not supported; see above)."""
 
-    def __init__(self, sourceHash: str, sourceInfo: Any) -> None:  # noqa: N803
+    def __init__(self, sourceHash: str, sourceInfo: Any) -> None:
         self.sourceHash = sourceHash
         self.sourceInfo = sourceInfo
 

@@ -53,7 +53,9 @@ logger = logging.getLogger("Thespian")
 SHUTDOWN_WAIT = 10.0
 
 
-def post(target: ActorAddress, msg: Any, sender: ActorAddress | None, admin: ActorRef[Any]) -> None:
+def post(
+    target: ActorAddress, msg: Any, sender: ActorAddress, admin: ActorRef[Any]
+) -> None:
     """Send `msg` to `target`; to the dead letter handlers if it has exited."""
     ref = target.addressDetails
     if isinstance(ref, ActorRef):
@@ -88,7 +90,7 @@ class _Create:
 class _DeadLetter:
     target: ActorAddress
     msg: Any
-    sender: ActorAddress | None
+    sender: ActorAddress
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,54 +138,66 @@ class HostCell(Cell):
         self.admin = admin
         self.timers: set[threading.Timer] = set()
 
-    def send(self, target: ActorAddress, msg: Any) -> None:  # noqa: D102
+    def send(self, target: ActorAddress, msg: Any) -> None:
         post(target, msg, self.address, self.admin)
 
-    def create(  # noqa: D102
+    def create(
         self,
         actor_class: Any,
         requirements: dict[str, Any] | None,
         global_name: str | None,
         source_hash: str | None,
     ) -> ActorAddress:
-        request = _Create(actor_class, requirements, global_name, source_hash, self.address)
+        request = _Create(
+            actor_class, requirements, global_name, source_hash, self.address
+        )
+        address: ActorAddress
         try:
-            address, made = self.admin.ask(request)
+            address, made = self.admin.ask(request, block=True)
         except Exception:
-            logger.warning("Could not create child Actor %s of %s", actor_class, self.address, exc_info=True)
+            logger.warning(
+                "Could not create child Actor %s of %s",
+                actor_class,
+                self.address,
+                exc_info=True,
+            )
             address, made = dead_address(), True
             self.host.actor_ref.tell((ChildActorExited(address), address))
         if made:
             self.children.append(address)
         return address
 
-    def wakeup_after(self, period: Any, payload: Any) -> None:  # noqa: D102
-        timer = threading.Timer(timePeriodSeconds(period) or 0.0, self._wake, (period, payload))
+    def wakeup_after(self, period: Any, payload: Any) -> None:
+        timer = threading.Timer(
+            timePeriodSeconds(period) or 0.0, self._wake, (period, payload)
+        )
         timer.daemon = True
         self.timers.add(timer)
         timer.start()
 
     def _wake(self, period: Any, payload: Any) -> None:
-        self.timers.discard(threading.current_thread())  # type: ignore[arg-type]
+        self.timers.discard(threading.current_thread())
         with contextlib.suppress(ActorDeadError):
             self.host.actor_ref.tell((WakeupMessage(period, payload), self.address))
 
-    def handle_dead_letters(self, *, enable: bool) -> None:  # noqa: D102
-        self.admin.ask(_DeadLetters(self.address, enable))
+    def handle_dead_letters(self, *, enable: bool) -> None:
+        self.admin.ask(_DeadLetters(self.address, enable), block=True)
 
-    def update_capability(self, name: str, value: Any) -> None:  # noqa: D102
-        self.admin.ask(_UpdateCapability(name, value))
+    def update_capability(self, name: str, value: Any) -> None:
+        self.admin.ask(_UpdateCapability(name, value), block=True)
 
-    def system_shutdown(self) -> None:  # noqa: D102
+    def system_shutdown(self) -> None:
         self.admin.tell(_Shutdown())
 
-    def dead_letter(self, target: ActorAddress, msg: Any, sender: ActorAddress | None) -> None:  # noqa: D102
+    def dead_letter(
+        self, target: ActorAddress, msg: Any, sender: ActorAddress
+    ) -> None:
         if isinstance(msg, ActorExitRequest | ChildActorExited):
             return  # late news for an actor that has already gone
         with contextlib.suppress(ActorDeadError):
             self.admin.tell(_DeadLetter(target, msg, sender))
 
-    def finish(self) -> None:  # noqa: D102
+    def finish(self) -> None:
         for timer in list(self.timers):
             timer.cancel()
         with contextlib.suppress(ActorDeadError):
@@ -199,7 +213,7 @@ class HostCell(Cell):
 class _Host(ProcessActor):
     """The pykka_rs process actor that hosts one Thespian actor."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, PLR0917  # what start() carries to the worker
         self,
         cls: type[Actor],
         requirements: dict[str, Any] | None,
@@ -241,7 +255,7 @@ class _Admin(ThreadingActor):
         self.closing = False
         self.all_gone = threading.Event()
 
-    def on_receive(self, message: Any) -> Any:  # noqa: C901, PLR0911
+    def on_receive(self, message: Any) -> Any:  # noqa: C901, PLR0912
         if isinstance(message, _DeadLetter):
             self._dead_letter(message)
         elif isinstance(message, ActorExit):
@@ -306,7 +320,12 @@ class _Admin(ThreadingActor):
         if isinstance(letter.msg, DeadEnvelope):
             return  # never a dead letter about a dead letter
         for handler in list(self.dead_letter_handlers):
-            post(handler, DeadEnvelope(letter.target, letter.msg), letter.sender, self.actor_ref)
+            post(
+                handler,
+                DeadEnvelope(letter.target, letter.msg),
+                letter.sender,
+                self.actor_ref,
+            )
 
     def _shutdown(self) -> threading.Event:
         self.closing = True
@@ -342,7 +361,9 @@ class ProcessBase:
         self.admin = _Admin.start(capabilities)
         self.system_address = ActorAddress(self.admin)
         self.closed = False
-        self._inboxes: dict[ActorAddress, tuple[ActorRef[Any], queue.SimpleQueue[Any]]] = {}
+        self._inboxes: dict[
+            ActorAddress, tuple[ActorRef[Any], queue.SimpleQueue[Any]]
+        ] = {}
         self.external = self.new_inbox()
 
     def new_inbox(self) -> ActorAddress:
@@ -366,14 +387,17 @@ class ProcessBase:
         source_hash: str | None,
     ) -> ActorAddress:
         """Make a top-level actor (or find the one registered as `global_name`)."""
-        address, _ = self.admin.ask(_Create(spec, requirements, global_name, source_hash, None))
+        request = _Create(spec, requirements, global_name, source_hash, None)
+        address: ActorAddress = self.admin.ask(request, block=True)[0]
         return address
 
     def tell(self, target: ActorAddress, msg: Any, inbox: ActorAddress) -> None:
         """Send from outside."""
         post(target, msg, inbox, self.admin)
 
-    def ask(self, target: ActorAddress, msg: Any, timeout: Any, inbox: ActorAddress) -> Any:
+    def ask(
+        self, target: ActorAddress, msg: Any, timeout: Any, inbox: ActorAddress
+    ) -> Any:
         """Send from outside; the first message that comes back, or None."""
         post(target, msg, inbox, self.admin)
         return self.listen(timeout, inbox)
@@ -388,11 +412,11 @@ class ProcessBase:
 
     def update_capability(self, name: str, value: Any) -> None:
         """Set (None: remove) a capability."""
-        self.admin.ask(_UpdateCapability(name, value))
+        self.admin.ask(_UpdateCapability(name, value), block=True)
 
     def handle_dead_letters(self, address: ActorAddress, *, enable: bool) -> None:
         """Register or unregister a dead letter handler."""
-        self.admin.ask(_DeadLetters(address, enable=enable))
+        self.admin.ask(_DeadLetters(address, enable=enable), block=True)
 
     def shutdown(self) -> None:
         """Every actor handles an `ActorExitRequest` and stops; then the system ends."""
@@ -400,12 +424,15 @@ class ProcessBase:
             return
         self.closed = True
         try:
-            all_gone = self.admin.ask(_Shutdown())
+            all_gone = self.admin.ask(_Shutdown(), block=True)
         except ActorDeadError:
             all_gone = None
         if all_gone is not None and not all_gone.wait(SHUTDOWN_WAIT):
-            logger.warning("Actors still running %.0f s after the shutdown began; stopping them", SHUTDOWN_WAIT)
-            for ref in self.admin.ask(_Live()):
+            logger.warning(
+                "Actors still running %.0f s after the shutdown began; stopping them",
+                SHUTDOWN_WAIT,
+            )
+            for ref in self.admin.ask(_Live(), block=True):
                 ref.stop(block=False)
         for address in list(self._inboxes):
             self.drop_inbox(address)

@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from ._cell import Cell
 from ._create import actor_class, check_capabilities, new_actor
-from ._messages import ActorAddress, ChildActorExited, DeadEnvelope, WakeupMessage, for_the_system
+from ._messages import (
+    ActorAddress,
+    ChildActorExited,
+    DeadEnvelope,
+    WakeupMessage,
+    for_the_system,
+)
 from .timing import timePeriodSeconds
 
 if TYPE_CHECKING:
@@ -47,34 +53,38 @@ class SimpleCell(Cell):
         super().__init__(instance, address, parent, global_name)
         self.base = base
 
-    def send(self, target: ActorAddress, msg: Any) -> None:  # noqa: D102
+    def send(self, target: ActorAddress, msg: Any) -> None:
         self.base.post(self.address, msg, target)
 
-    def create(  # noqa: D102
+    def create(
         self,
         actor_class: Any,
         requirements: dict[str, Any] | None,
         global_name: str | None,
         source_hash: str | None,
     ) -> ActorAddress:
-        return self.base.create(actor_class, requirements, global_name, source_hash, parent=self)
+        return self.base.create(
+            actor_class, requirements, global_name, source_hash, parent=self
+        )
 
-    def wakeup_after(self, period: Any, payload: Any) -> None:  # noqa: D102
+    def wakeup_after(self, period: Any, payload: Any) -> None:
         self.base.add_wakeup(self.address, period, payload)
 
-    def handle_dead_letters(self, *, enable: bool) -> None:  # noqa: D102
+    def handle_dead_letters(self, *, enable: bool) -> None:
         self.base.handle_dead_letters(self.address, enable=enable)
 
-    def update_capability(self, name: str, value: Any) -> None:  # noqa: D102
+    def update_capability(self, name: str, value: Any) -> None:
         self.base.update_capability(name, value)
 
-    def system_shutdown(self) -> None:  # noqa: D102
+    def system_shutdown(self) -> None:
         self.base.shutdown()
 
-    def dead_letter(self, target: ActorAddress, msg: Any, sender: ActorAddress | None) -> None:  # noqa: D102
+    def dead_letter(
+        self, target: ActorAddress, msg: Any, sender: ActorAddress
+    ) -> None:
         self.base.dead_letter(target, msg, sender)
 
-    def finish(self) -> None:  # noqa: D102
+    def finish(self) -> None:
         self.base.forget(self)
         if self.parent is not None:
             self.base.post(self.address, ChildActorExited(self.address), self.parent)
@@ -88,7 +98,7 @@ class SimpleBase:
     def __init__(self, capabilities: dict[str, Any]) -> None:
         self.capabilities = capabilities
         self._lock = threading.RLock()
-        self._pending: deque[tuple[ActorAddress | None, Any, ActorAddress]] = deque()
+        self._pending: deque[tuple[ActorAddress, Any, ActorAddress]] = deque()
         self._cells: dict[ActorAddress, SimpleCell] = {}
         self._inboxes: dict[ActorAddress, queue.SimpleQueue[Any]] = {}
         self._global_names: dict[str, ActorAddress] = {}
@@ -137,7 +147,12 @@ class SimpleBase:
             except Exception:
                 if parent is None:
                     raise
-                logger.warning("Could not create child Actor %s of %s", spec, parent.address, exc_info=True)
+                logger.warning(
+                    "Could not create child Actor %s of %s",
+                    spec,
+                    parent.address,
+                    exc_info=True,
+                )
                 parent.children.append(address)
                 self.post(address, ChildActorExited(address), parent.address)
                 return address
@@ -155,12 +170,15 @@ class SimpleBase:
         self._cells.pop(cell.address, None)
         if cell.address in self._dead_letter_handlers:
             self._dead_letter_handlers.remove(cell.address)
-        if cell.global_name is not None and self._global_names.get(cell.global_name) == cell.address:
+        if (
+            cell.global_name is not None
+            and self._global_names.get(cell.global_name) == cell.address
+        ):
             del self._global_names[cell.global_name]
 
     # Sending and delivering.
 
-    def post(self, sender: ActorAddress | None, msg: Any, target: ActorAddress) -> None:
+    def post(self, sender: ActorAddress, msg: Any, target: ActorAddress) -> None:
         """Queue a message; it is delivered by the running (or next) `run()`."""
         self._pending.append((sender, msg, target))
 
@@ -176,7 +194,9 @@ class SimpleBase:
                 if waiting is not None and not waiting.empty():
                     return
 
-    def _deliver(self, sender: ActorAddress | None, msg: Any, target: ActorAddress) -> None:
+    def _deliver(
+        self, sender: ActorAddress, msg: Any, target: ActorAddress
+    ) -> None:
         cell = self._cells.get(target)
         if cell is not None:
             cell.deliver(msg, sender)
@@ -188,7 +208,9 @@ class SimpleBase:
             return
         self.dead_letter(target, msg, sender)
 
-    def dead_letter(self, target: ActorAddress, msg: Any, sender: ActorAddress | None) -> None:
+    def dead_letter(
+        self, target: ActorAddress, msg: Any, sender: ActorAddress
+    ) -> None:
         """Hand a message for a gone actor to every dead letter handler."""
         if isinstance(msg, DeadEnvelope) or target == self.system_address:
             return  # never a dead letter about a dead letter
@@ -215,9 +237,12 @@ class SimpleBase:
     # Wakeups.
 
     def add_wakeup(self, target: ActorAddress, period: Any, payload: Any) -> None:
-        """Deliver `WakeupMessage(period, payload)` to `target` once `period` has passed."""
+        """Deliver `WakeupMessage(period, payload)` to `target` after `period`."""
         seconds = timePeriodSeconds(period) or 0.0
-        heapq.heappush(self._wakeups, (time.monotonic() + seconds, next(self._numbers), target, period, payload))
+        heapq.heappush(
+            self._wakeups,
+            (time.monotonic() + seconds, next(self._numbers), target, period, payload),
+        )
 
     def _realize_wakeups(self) -> None:
         now = time.monotonic()
@@ -234,7 +259,9 @@ class SimpleBase:
             self.post(inbox, msg, target)
             self.run()
 
-    def ask(self, target: ActorAddress, msg: Any, timeout: Any, inbox: ActorAddress) -> Any:
+    def ask(
+        self, target: ActorAddress, msg: Any, timeout: Any, inbox: ActorAddress
+    ) -> Any:
         """Send from outside; the first message that comes back, or None."""
         with self._lock:
             self._realize_wakeups()
@@ -252,8 +279,10 @@ class SimpleBase:
                 if not waiting.empty():
                     return waiting.get()
                 due = self._wakeups[0][0] if self._wakeups else None
-            if inbox != self.external and (due is None or (deadline is not None and due > deadline)):
-                # Another thread's private inbox: another thread may still run deliveries.
+            if inbox != self.external and (
+                due is None or (deadline is not None and due > deadline)
+            ):
+                # A private inbox: another thread may still run deliveries.
                 return self._wait_private(waiting, deadline)
             if due is None or (deadline is not None and due > deadline):
                 return None
@@ -262,7 +291,11 @@ class SimpleBase:
     @staticmethod
     def _wait_private(waiting: queue.SimpleQueue[Any], deadline: float | None) -> Any:
         try:
-            return waiting.get(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+            return waiting.get(
+                timeout=None
+                if deadline is None
+                else max(0.0, deadline - time.monotonic())
+            )
         except queue.Empty:
             return None
 

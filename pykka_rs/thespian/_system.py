@@ -15,7 +15,7 @@ import contextlib
 import logging.config
 import sys
 from importlib.metadata import version as _version
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from ._errors import ActorSystemFailure
 from ._messages import ActorAddress
@@ -37,14 +37,19 @@ THESPIAN_GENERATION = (3, 10)
 
 def _new_base(name: str, capabilities: dict[str, Any]) -> Base:
     if name not in BASES:
-        raise ModuleNotFoundError(f"no actor system base named {name!r}; the bases are {', '.join(BASES)}", name=name)
+        raise ModuleNotFoundError(
+            f"no actor system base named {name!r}; the bases are {', '.join(BASES)}",
+            name=name,
+        )
     # The capabilities every Thespian system announces about itself.
     capabilities.setdefault("Thespian ActorSystem Name", name)
     capabilities.setdefault("Thespian ActorSystem Version", 1)
     capabilities.setdefault("Thespian Generation", THESPIAN_GENERATION)
     capabilities.setdefault("Thespian Version", f"pykka_rs {_version('pykka_rs')}")
     capabilities.setdefault("Thespian Watch Supported", False)
-    capabilities.setdefault("Python Version", tuple(sys.version_info))  # sys.version_info does not pickle
+    capabilities.setdefault(
+        "Python Version", tuple(sys.version_info)
+    )  # sys.version_info does not pickle
     if name == "simpleSystemBase":
         return SimpleBase(capabilities)
     return ProcessBase(name, capabilities)
@@ -66,7 +71,7 @@ class ActorSystem:
         transientUnique: make a system of its own, leaving the singleton be.
 
     Raises:
-        ModuleNotFoundError: no base has that name (as Thespian, whose bases are modules).
+        ModuleNotFoundError: no base has that name (Thespian's bases are modules).
         TypeError: `capabilities` is not a dict.
     """
 
@@ -74,21 +79,27 @@ class ActorSystem:
 
     def __init__(
         self,
-        systemBase: str | None = None,  # noqa: N803
+        systemBase: str | None = None,
         capabilities: dict[str, Any] | None = None,
-        logDefs: Any = None,  # noqa: N803
-        transientUnique: bool = False,  # noqa: FBT001, FBT002, N803
+        logDefs: Any = None,
+        transientUnique: bool = False,  # noqa: FBT001, FBT002
     ) -> None:
         if capabilities is not None and not isinstance(capabilities, dict):
-            raise TypeError(f"capabilities are a dict, not {type(capabilities).__name__}")
+            raise TypeError(
+                f"capabilities are a dict, not {type(capabilities).__name__}"
+            )
         if systemBase is not None and not isinstance(systemBase, str):
-            raise TypeError(f"a system base is named by a string, not {type(systemBase).__name__}")
+            raise TypeError(
+                f"a system base is named by a string, not {type(systemBase).__name__}"
+            )
         if isinstance(logDefs, dict):
             logging.config.dictConfig(logDefs)
         current = None if transientUnique else type(self).systemBase
         if current is not None and current.closed:
             current = None
-        if current is not None and (systemBase is None or systemBase == _base_name(current)):
+        if current is not None and (
+            systemBase is None or systemBase == _base_name(current)
+        ):
             base = current
         else:
             base = _new_base(systemBase or "simpleSystemBase", dict(capabilities or {}))
@@ -110,7 +121,7 @@ class ActorSystem:
 
     def _running(self) -> Base:
         if self._base is None or self._base.closed:
-            raise ActorSystemFailure("this ActorSystem has been shut down")
+            raise ActorSystemFailure("this ActorSystem has been shut down")  # noqa: EM101
         return self._base
 
     def shutdown(self) -> None:
@@ -125,10 +136,10 @@ class ActorSystem:
 
     def createActor(
         self,
-        actorClass: type[Actor] | str,  # noqa: N803
-        targetActorRequirements: dict[str, Any] | None = None,  # noqa: N803
-        globalName: str | None = None,  # noqa: N803
-        sourceHash: str | None = None,  # noqa: N803
+        actorClass: type[Actor] | str,
+        targetActorRequirements: dict[str, Any] | None = None,
+        globalName: str | None = None,
+        sourceHash: str | None = None,
     ) -> ActorAddress:
         """Create a top-level actor and return its address.
 
@@ -141,51 +152,66 @@ class ActorSystem:
         """
         base = self._running()
         if isinstance(base, SimpleBase):
-            return base.create(actorClass, targetActorRequirements, globalName, sourceHash, parent=None)
+            return base.create(
+                actorClass, targetActorRequirements, globalName, sourceHash, parent=None
+            )
         return base.create(actorClass, targetActorRequirements, globalName, sourceHash)
 
-    def tell(self, actorAddr: ActorAddress, msg: Any) -> None:  # noqa: N803
+    def tell(self, actorAddr: ActorAddress, msg: Any) -> None:
         """Send `msg` to the actor at `actorAddr`, expecting no reply.
 
         Raises:
             ValueError: `actorAddr` is not an `ActorAddress`.
         """
         if not isinstance(actorAddr, ActorAddress):
-            raise ValueError(f"Actor `tell' address {actorAddr!r} is not a valid ActorAddress: {type(actorAddr)}")
+            raise ValueError(  # noqa: TRY004  # Thespian raises ValueError here
+                f"Actor `tell' address {actorAddr!r} is not a valid ActorAddress: "
+                f"{type(actorAddr)}"
+            )
         self._running().tell(actorAddr, msg, self._inbox)
 
-    def ask(self, actorAddr: ActorAddress, msg: Any, timeout: Any = None) -> Any:  # noqa: N803
+    def ask(self, actorAddr: ActorAddress, msg: Any, timeout: Any = None) -> Any:
         """Send `msg` and wait for a message from any actor; None after `timeout`.
 
         Raises:
             ValueError: `actorAddr` is not an `ActorAddress`.
         """
         if not isinstance(actorAddr, ActorAddress):
-            raise ValueError(f"Actor `ask' address is not a valid ActorAddress: {actorAddr!r}")
+            raise ValueError(  # noqa: TRY004  # Thespian raises ValueError here
+                f"Actor `ask' address is not a valid ActorAddress: {actorAddr!r}"
+            )
         return self._running().ask(actorAddr, msg, timeout, self._inbox)
 
     def listen(self, timeout: Any = None) -> Any:
-        """Wait for a message from any actor; None after `timeout` (seconds or timedelta)."""
+        """Wait for a message from any actor; None after `timeout` (seconds)."""
         return self._running().listen(timeout, self._inbox)
 
-    def updateCapability(self, capabilityName: str, capabilityValue: Any = None) -> None:  # noqa: N803
+    def updateCapability(
+        self, capabilityName: str, capabilityValue: Any = None
+    ) -> None:
         """Set (or, with None, remove) a capability of this system."""
         self._running().update_capability(capabilityName, capabilityValue)
 
     def _handleDeadLetters(self, address: ActorAddress, enable: bool) -> None:  # noqa: FBT001
         self._running().handle_dead_letters(address, enable=enable)
 
-    def systemUpdate(self, updateType: str, *args: Any, **kwargs: Any) -> Any:  # noqa: N803
+    def systemUpdate(self, updateType: str, *args: Any, **kwargs: Any) -> Any:
         """Call the base's method `updateType`, if it has one (else nothing)."""
-        return getattr(self._running(), updateType, lambda *_a, **_k: None)(*args, **kwargs)
+        return getattr(self._running(), updateType, lambda *_a, **_k: None)(
+            *args, **kwargs
+        )
 
     def loadActorSource(self, fname: str) -> str:
         """Source loading is not supported (see docs/thespian.md)."""
-        raise NotImplementedError(f"cannot load {fname}: loading actor source is not supported")
+        raise NotImplementedError(
+            f"cannot load {fname}: loading actor source is not supported"
+        )
 
-    def unloadActorSource(self, sourceHash: str) -> None:  # noqa: N803
+    def unloadActorSource(self, sourceHash: str) -> None:
         """Source loading is not supported (see docs/thespian.md)."""
-        raise NotImplementedError(f"cannot unload {sourceHash}: loading actor source is not supported")
+        raise NotImplementedError(
+            f"cannot unload {sourceHash}: loading actor source is not supported"
+        )
 
     @contextlib.contextmanager
     def private(self) -> Iterator[ActorSystem]:
@@ -204,7 +230,7 @@ class ActorSystem:
             view._base = None  # noqa: SLF001
             base.drop_inbox(view._inbox)  # noqa: SLF001
 
-    def __enter__(self) -> ActorSystem:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -27,17 +27,17 @@ if TYPE_CHECKING:
     from ._messages import ActorAddress
 
 
-def initializing_messages(
+def initializing_messages(  # noqa: C901  # the rules of one decorator, together
     initset: Sequence[tuple[Any, ...]],
     initdone: str | None = None,
     init_passthru: bool = False,  # noqa: FBT001, FBT002
 ) -> Callable[[type[Actor]], type[Actor]]:
     """Make an actor class collect `initset` before its normal work (see the module)."""
 
-    def decorate(actor_class: type[Actor]) -> type[Actor]:
+    def decorate(actor_class: type[Actor]) -> type[Actor]:  # noqa: C901
         handle = actor_class.receiveMessage
 
-        def receiveMessage(self: Actor, msg: Any, sender: ActorAddress) -> Any:  # noqa: N802
+        def receiveMessage(self: Actor, msg: Any, sender: ActorAddress) -> Any:  # noqa: C901
             state = vars(self)
             if state.get("_init_done"):
                 return handle(self, msg, sender)
@@ -59,7 +59,9 @@ def initializing_messages(
                     done = getattr(self, initdone, None)
                     if done is None:
                         logging.getLogger("Thespian").warning(
-                            "The initdone method %r is not defined by %s", initdone, type(self).__name__
+                            "The initdone method %r is not defined by %s",
+                            initdone,
+                            type(self).__name__,
                         )
                     else:
                         done()

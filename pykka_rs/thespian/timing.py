@@ -18,4 +18,7 @@ def timePeriodSeconds(period: Any) -> float | None:
         return period.total_seconds()
     if isinstance(period, int | float) and not isinstance(period, bool):
         return float(period)
-    raise TypeError(f"a time period is a timedelta or a number of seconds, not {type(period).__name__}")
+    raise TypeError(
+        "a time period is a timedelta or a number of seconds, "
+        f"not {type(period).__name__}"
+    )

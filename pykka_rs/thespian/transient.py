@@ -33,7 +33,7 @@ def transient(exit_delay: Any = _DEFAULT) -> Callable[[type[Actor]], type[Actor]
     def decorate(actor_class: type[Actor]) -> type[Actor]:
         handle = actor_class.receiveMessage
 
-        def receiveMessage(self: Actor, msg: Any, sender: ActorAddress) -> Any:  # noqa: N802
+        def receiveMessage(self: Actor, msg: Any, sender: ActorAddress) -> Any:
             now = time.monotonic()
             exit_at = vars(self).get("_transient_exit_at")
             if exit_at is None:
@@ -50,13 +50,13 @@ def transient(exit_delay: Any = _DEFAULT) -> Callable[[type[Actor]], type[Actor]
 
 
 def transient_idle(exit_delay: Any = _DEFAULT) -> Callable[[type[Actor]], type[Actor]]:
-    """The actor exits once it has been idle (no message of its own) for `exit_delay`."""
+    """The actor exits once idle (no message of its own) for `exit_delay`."""
     seconds = timePeriodSeconds(exit_delay) or 0.0
 
     def decorate(actor_class: type[Actor]) -> type[Actor]:
         handle = actor_class.receiveMessage
 
-        def receiveMessage(self: Actor, msg: Any, sender: ActorAddress) -> Any:  # noqa: N802
+        def receiveMessage(self: Actor, msg: Any, sender: ActorAddress) -> Any:
             now = time.monotonic()
             exit_at = vars(self).get("_transient_idle_exit_at")
             if exit_at is None:

@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from ._messages import ActorAddress, ActorExitRequest, ActorSystemMessage, ChildActorExited, WakeupMessage
+from ._messages import (
+    ActorAddress,
+    ActorExitRequest,
+    ActorSystemMessage,
+    ChildActorExited,
+    WakeupMessage,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,14 +41,18 @@ DISMISS_EXTRA_PERIOD = timedelta(seconds=2)
 
 
 class UpdateTroupeSettings:
-    """Change a troupe's `max_count` and/or `idle_count`; the answer has the values in force."""
+    """Change a troupe's `max_count` and/or `idle_count`; answered with the new values."""  # noqa: E501
 
-    def __init__(self, max_count: int | None = None, idle_count: int | None = None) -> None:
+    def __init__(
+        self, max_count: int | None = None, idle_count: int | None = None
+    ) -> None:
         for name, value in (("max_count", max_count), ("idle_count", idle_count)):
             if value is None:
                 continue
             if not isinstance(value, int) or isinstance(value, bool):
-                raise TypeError(f"a troupe's {name} is an int, not {type(value).__name__}")
+                raise TypeError(
+                    f"a troupe's {name} is an int, not {type(value).__name__}"
+                )
             if value <= 0:
                 raise ValueError(f"a troupe's {name} is positive, not {value}")
         self.max_count = max_count
@@ -76,13 +86,17 @@ class _Leader:
 
     def status(self) -> str:
         return (
-            f"Idle={self.idle_count}, Max={self.max_count}, Troupers [{len(self.members)}, "
-            f"{len(self.idle)} idle, {len(self.extra)} extra]: {[str(m) for m in self.members]}, "
+            f"Idle={self.idle_count}, Max={self.max_count}, "
+            f"Troupers [{len(self.members)}, "
+            f"{len(self.idle)} idle, {len(self.extra)} extra]: "
+            f"{[str(m) for m in self.members]}, "
             f"Pending={len(self.pending)}"
         )
 
     def assign(self, actor: Actor, work: _Work) -> None:
-        member = self.idle.pop(0) if self.idle else self.extra.pop(0) if self.extra else None
+        member = (
+            self.idle.pop(0) if self.idle else self.extra.pop(0) if self.extra else None
+        )
         if member is None and len(self.members) < self.max_count:
             member = actor.createActor(type(actor))
             self.members.append(member)
@@ -129,16 +143,21 @@ class _Leader:
                 try:
                     value = int(text[len(prefix) :])
                 except ValueError as error:
-                    return f'Error changing {name} for troupe based on message "{text}": {error}'
+                    return (
+                        f"Error changing {name} for troupe based on message "
+                        f'"{text}": {error}'
+                    )
                 setattr(self, name, value)
                 return f"Set troupe {name} to {value}"
         return None
 
 
-def troupe(max_count: int = 10, idle_count: int = 2) -> Callable[[type[Actor]], type[Actor]]:
+def troupe(  # noqa: C901
+    max_count: int = 10, idle_count: int = 2
+) -> Callable[[type[Actor]], type[Actor]]:
     """Make an actor class a troupe (see the module docstring)."""
 
-    def decorate(actor_class: type[Actor]) -> type[Actor]:
+    def decorate(actor_class: type[Actor]) -> type[Actor]:  # noqa: C901
         handle = actor_class.receiveMessage
 
         def as_member(self: Actor, msg: Any, sender: ActorAddress) -> Any:
@@ -151,11 +170,15 @@ def troupe(max_count: int = 10, idle_count: int = 2) -> Callable[[type[Actor]], 
             else:
                 outcome = handle(self, msg, sender)
             working = isinstance(msg, _Work) or was_in_progress
-            if working and not getattr(self, "troupe_work_in_progress", False) and "_troupe_of" in state:
+            if (
+                working
+                and not getattr(self, "troupe_work_in_progress", False)
+                and "_troupe_of" in state
+            ):
                 self.send(state["_troupe_of"], _Ready(state["_troupe_work"]))
             return outcome
 
-        def receiveMessage(self: Actor, msg: Any, sender: ActorAddress) -> Any:  # noqa: C901, N802
+        def receiveMessage(self: Actor, msg: Any, sender: ActorAddress) -> Any:  # noqa: C901, PLR0912
             state = vars(self)
             leader: _Leader | None = state.get("_troupe_leader")
             if "_troupe_of" in state or isinstance(msg, _Work):
@@ -175,18 +198,24 @@ def troupe(max_count: int = 10, idle_count: int = 2) -> Callable[[type[Actor]], 
             elif isinstance(msg, UpdateTroupeSettings):
                 leader.max_count = msg.max_count or leader.max_count
                 leader.idle_count = msg.idle_count or leader.idle_count
-                self.send(sender, UpdateTroupeSettings(leader.max_count, leader.idle_count))
+                self.send(
+                    sender, UpdateTroupeSettings(leader.max_count, leader.idle_count)
+                )
             elif msg == "troupe:status?":
                 self.send(sender, leader.status())
             elif isinstance(msg, str) and msg.startswith("troupe:set_"):
                 answer = leader.setting(msg)
                 if answer is None:
-                    leader.assign(self, _Work(msg, sender, self.myAddress, leader.next_ident))
+                    leader.assign(
+                        self, _Work(msg, sender, self.myAddress, leader.next_ident)
+                    )
                 else:
                     self.send(sender, answer)
             else:
                 leader.next_ident += 1
-                leader.assign(self, _Work(msg, sender, self.myAddress, leader.next_ident))
+                leader.assign(
+                    self, _Work(msg, sender, self.myAddress, leader.next_ident)
+                )
             return None
 
         actor_class.receiveMessage = receiveMessage  # type: ignore[method-assign]

@@ -32,7 +32,7 @@ def fmap(func: Any, obj: Any) -> Any:
     return func(obj)
 
 
-class withPossibleInitArgs:  # noqa: N801  # Thespian's name
+class withPossibleInitArgs:  # Thespian's name
     """Make objects, passing only the keyword arguments `__init__` names.
 
     `withPossibleInitArgs(capabilities=c, requirements=r).create(cls)` calls
@@ -49,5 +49,9 @@ class withPossibleInitArgs:  # noqa: N801  # Thespian's name
             parameters = inspect.signature(klass.__init__).parameters.values()
         except (TypeError, ValueError):
             return klass()
-        names = {p.name for p in parameters if p.kind not in {p.VAR_KEYWORD, p.VAR_POSITIONAL}}
+        names = {
+            p.name
+            for p in parameters
+            if p.kind not in {p.VAR_KEYWORD, p.VAR_POSITIONAL}
+        }
         return klass(**{k: v for k, v in self.kwargs.items() if k in names})

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from thespian_not_applicable import NOT_APPLICABLE
@@ -21,8 +20,12 @@ from thespian_not_applicable import NOT_APPLICABLE
 import pykka_rs
 import pykka_rs.thespian
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 BASES = os.environ.get(
-    "THESPIAN_BASES", "simpleSystemBase,multiprocQueueBase,multiprocTCPBase,multiprocUDPBase"
+    "THESPIAN_BASES",
+    "simpleSystemBase,multiprocQueueBase,multiprocTCPBase,multiprocUDPBase",
 ).split(",")
 
 _ADMIN_ROUTING = (
@@ -40,12 +43,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if thespian.actors is not pykka_rs.thespian:
         raise pytest.UsageError(
             f"`thespian` is not the alias but {thespian.__file__}: put thespian_shim "
-            "first on PYTHONPATH and run python with -P (no current directory on sys.path)"
+            "first on PYTHONPATH and run python with -P "
+            "(no current directory on sys.path)"
         )
 
 
 def pytest_report_header() -> str:
-    return f"thespian -> pykka_rs.thespian ({pykka_rs.__file__}), bases: {', '.join(BASES)}"
+    bases = ", ".join(BASES)
+    return f"thespian -> pykka_rs.thespian ({pykka_rs.__file__}), bases: {bases}"
 
 
 def _base_of(item: pytest.Item) -> str | None:
@@ -54,13 +59,22 @@ def _base_of(item: pytest.Item) -> str | None:
         return None
     for part in match.group(1).split("-"):
         if part.startswith(("simpleSystemBase", "multiproc")):
-            return part if not match.group(1).endswith(("AdminRouting", "AdminRoutingTXOnly")) else "routing"
+            return (
+                part
+                if not match.group(1).endswith(("AdminRouting", "AdminRoutingTXOnly"))
+                else "routing"
+            )
     return None
 
 
 def _reason(item: pytest.Item, base: str | None) -> str | None:
     path = item.nodeid.split("::")[0]
-    for key in (item.nodeid, re.sub(r"\[.*\]$", "", item.nodeid), f"{path}[{base}]", path):
+    for key in (
+        item.nodeid,
+        re.sub(r"\[.*\]$", "", item.nodeid),
+        f"{path}[{base}]",
+        path,
+    ):
         if key in NOT_APPLICABLE:
             return NOT_APPLICABLE[key]
     return None
@@ -90,12 +104,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(f"{path}: {reason}")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
     kept, dropped = [], []
     for item in items:
         base = _base_of(item)
         if base == "routing":
-            item.add_marker(pytest.mark.skip(reason=f"not applicable: {_ADMIN_ROUTING}"))
+            item.add_marker(
+                pytest.mark.skip(reason=f"not applicable: {_ADMIN_ROUTING}")
+            )
         elif base is not None and base not in BASES:
             dropped.append(item)
             continue

@@ -13,10 +13,18 @@ _CONVENTION = (
     "conventions of several actor systems (on other hosts, joined by admin "
     "ports) are not supported: one system runs per machine"
 )
-_SOURCE = "loading actor source code at run time (zip files, source authorities) is not supported"
-_TRANSPORT = "tests Thespian's own transport internals, which pykka_rs replaces with its own"
+_SOURCE = (
+    "loading actor source code at run time (zip files, source authorities) "
+    "is not supported"
+)
+_TRANSPORT = (
+    "tests Thespian's own transport internals, which pykka_rs replaces with its own"
+)
 _INTERNAL = "tests an internal helper of Thespian's implementation, not part of its API"
-_STATUS = "Thespian's status queries (Thespian_StatusReq) are internal; pykka_rs.stats() reports instead"
+_STATUS = (
+    "Thespian's status queries (Thespian_StatusReq) are internal; "
+    "pykka_rs.stats() reports instead"
+)
 
 NOT_APPLICABLE: dict[str, str] = {
     "thespian/test/test_ipbase.py": _TRANSPORT,
@@ -24,7 +32,8 @@ NOT_APPLICABLE: dict[str, str] = {
     "thespian/test/test_preRegistration.py": _CONVENTION,
     "thespian/test/test_stats.py": _STATUS,
     "thespian/test/test_sourceLoading.py": _SOURCE,
-    "thespian/test/test_director.py": _SOURCE + " (the director manages loadable source groups)",
+    "thespian/test/test_director.py": _SOURCE
+    + " (the director manages loadable source groups)",
     "thespian/test/test_HAConvention.py": _CONVENTION,
     "thespian/test/test_troupe.py::testLoadableHive": _SOURCE,
     "thespian/test/test_troupe.py::testLoadableColony": _SOURCE,

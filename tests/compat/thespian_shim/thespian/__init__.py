@@ -47,7 +47,9 @@ def _install() -> None:
     if sdist:
         tests = Path(sdist) / "thespian" / "test"
         spec = importlib.util.spec_from_file_location(
-            "thespian.test", tests / "__init__.py", submodule_search_locations=[str(tests)]
+            "thespian.test",
+            tests / "__init__.py",
+            submodule_search_locations=[str(tests)],
         )
         assert spec is not None
         assert spec.loader is not None
