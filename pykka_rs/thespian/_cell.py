@@ -86,9 +86,7 @@ class Cell(ABC):
         if child in self.children:
             self.children.remove(child)
 
-    def _exit_after(
-        self, request: ActorExitRequest, sender: ActorAddress
-    ) -> None:
+    def _exit_after(self, request: ActorExitRequest, sender: ActorAddress) -> None:
         try:
             self.instance.receiveMessage(request, sender)
         except Exception:
@@ -136,9 +134,7 @@ class Cell(ABC):
         """Shut the whole system down."""
 
     @abstractmethod
-    def dead_letter(
-        self, target: ActorAddress, msg: Any, sender: ActorAddress
-    ) -> None:
+    def dead_letter(self, target: ActorAddress, msg: Any, sender: ActorAddress) -> None:
         """Hand a message for an actor that has exited to the dead letter handlers."""
 
     @abstractmethod

@@ -189,9 +189,7 @@ class HostCell(Cell):
     def system_shutdown(self) -> None:
         self.admin.tell(_Shutdown())
 
-    def dead_letter(
-        self, target: ActorAddress, msg: Any, sender: ActorAddress
-    ) -> None:
+    def dead_letter(self, target: ActorAddress, msg: Any, sender: ActorAddress) -> None:
         if isinstance(msg, ActorExitRequest | ChildActorExited):
             return  # late news for an actor that has already gone
         with contextlib.suppress(ActorDeadError):

@@ -79,9 +79,7 @@ class SimpleCell(Cell):
     def system_shutdown(self) -> None:
         self.base.shutdown()
 
-    def dead_letter(
-        self, target: ActorAddress, msg: Any, sender: ActorAddress
-    ) -> None:
+    def dead_letter(self, target: ActorAddress, msg: Any, sender: ActorAddress) -> None:
         self.base.dead_letter(target, msg, sender)
 
     def finish(self) -> None:
@@ -194,9 +192,7 @@ class SimpleBase:
                 if waiting is not None and not waiting.empty():
                     return
 
-    def _deliver(
-        self, sender: ActorAddress, msg: Any, target: ActorAddress
-    ) -> None:
+    def _deliver(self, sender: ActorAddress, msg: Any, target: ActorAddress) -> None:
         cell = self._cells.get(target)
         if cell is not None:
             cell.deliver(msg, sender)
@@ -208,9 +204,7 @@ class SimpleBase:
             return
         self.dead_letter(target, msg, sender)
 
-    def dead_letter(
-        self, target: ActorAddress, msg: Any, sender: ActorAddress
-    ) -> None:
+    def dead_letter(self, target: ActorAddress, msg: Any, sender: ActorAddress) -> None:
         """Hand a message for a gone actor to every dead letter handler."""
         if isinstance(msg, DeadEnvelope) or target == self.system_address:
             return  # never a dead letter about a dead letter
