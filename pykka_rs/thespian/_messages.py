@@ -6,6 +6,8 @@ back with `==`. Every one of them pickles: they cross between processes.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 
@@ -18,12 +20,13 @@ class ActorAddress:
     dead letter.
     """
 
-    __slots__ = ("_aaddr", "_key")
+    __slots__ = ("_aaddr", "_key", "_reduced")
 
     def __init__(self, aaddr: Any) -> None:
         self._aaddr = aaddr
         # A pykka_rs ref is the same actor in every process by its URN.
         self._key = getattr(aaddr, "actor_urn", aaddr)
+        self._reduced: Any = None
 
     @property
     def addressDetails(self) -> Any:
@@ -50,7 +53,33 @@ class ActorAddress:
         return hash(self._key)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (ActorAddress, (self._aaddr,))
+        if not hasattr(self._aaddr, "actor_urn"):
+            return (ActorAddress, (self._aaddr,))
+        # An address goes with nearly every message: reduce its ref once.
+        if self._reduced is None:
+            self._reduced = self._aaddr.__reduce__()
+        return (_rebuild_address, self._reduced)
+
+
+# The addresses this process unpickled lately, kept alive: each keeps its
+# ref, so the next message from the same sender finds both made already.
+_RECENT = 4096
+_recent: OrderedDict[tuple[Any, ...], ActorAddress] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def _rebuild_address(rebuild: Any, args: tuple[Any, ...]) -> ActorAddress:
+    with _recent_lock:
+        address = _recent.get(args)
+        if address is not None:
+            _recent.move_to_end(args)
+            return address
+    address = ActorAddress(rebuild(*args))
+    with _recent_lock:
+        _recent[args] = address
+        if len(_recent) > _RECENT:
+            _recent.popitem(last=False)
+    return address
 
 
 class ActorSystemMessage:

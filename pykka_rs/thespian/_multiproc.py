@@ -25,12 +25,20 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pykka_rs
-from pykka_rs import ActorDeadError, ActorExit, ActorRef, ProcessActor, ThreadingActor
+from pykka_rs import (
+    ActorDeadError,
+    ActorExit,
+    ActorRef,
+    ProcessActor,
+    ThreadingActor,
+    Timeout,
+)
 
 from ._cell import Cell
 from ._create import actor_class, check_capabilities, new_actor
@@ -137,9 +145,31 @@ class HostCell(Cell):
         self.host = host
         self.admin = admin
         self.timers: set[threading.Timer] = set()
+        # While handling a caller's ask: the caller, and the first message
+        # sent back to it, which goes back as the ask's reply.
+        self.asker: ActorAddress | None = None
+        self.reply: tuple[Any, ...] = ()
 
     def send(self, target: ActorAddress, msg: Any) -> None:
+        if self.asker is not None and target == self.asker:
+            self.asker = None
+            self.reply = (msg,)
+            return
         post(target, msg, self.address, self.admin)
+
+    def answer(self, msg: Any, sender: ActorAddress) -> tuple[Any, ...]:
+        """Deliver a caller's ask; `(reply,)` if the actor sent one back at once.
+
+        The caller's `ask()` waits on the reply of pykka_rs's own ask, which
+        is far quicker than a message to the caller's inbox and back.
+        """
+        self.asker, self.reply = sender, ()
+        try:
+            self.deliver(msg, sender)
+        finally:
+            self.asker = None
+        reply, self.reply = self.reply, ()
+        return reply
 
     def create(
         self,
@@ -226,6 +256,8 @@ class _Host(ProcessActor):
 
     def on_receive(self, message: Any) -> Any:
         if type(message) is tuple:
+            if len(message) == 3:  # a caller's ask: (msg, sender, True)
+                return self.cell.answer(message[0], message[1])
             self.cell.deliver(*message)
         elif isinstance(message, ActorExit):
             # A child that ended without saying so (its worker died, say).
@@ -335,6 +367,14 @@ class _Admin(ThreadingActor):
         return self.all_gone
 
 
+def _late(future: Any, messages: queue.SimpleQueue[Any]) -> None:
+    """Put the reply of an ask that timed out in the caller's inbox, if one comes."""
+    with contextlib.suppress(ActorDeadError):
+        reply = future.get()
+        if reply and not for_the_system(reply[0]):
+            messages.put(reply[0])
+
+
 class _Inbox(ThreadingActor):
     """Where a caller outside the system receives: `listen()` reads `messages`."""
 
@@ -396,9 +436,38 @@ class ProcessBase:
     def ask(
         self, target: ActorAddress, msg: Any, timeout: Any, inbox: ActorAddress
     ) -> Any:
-        """Send from outside; the first message that comes back, or None."""
-        post(target, msg, inbox, self.admin)
-        return self.listen(timeout, inbox)
+        """Send from outside; the first message that comes back, or None.
+
+        With nothing waiting in the caller's inbox, the message goes as a
+        pykka_rs ask: an actor that answers its sender at once answers
+        through the ask's reply. Otherwise, and for any other answer, the
+        caller's inbox is read as `listen()` does.
+        """
+        _, messages = self._inboxes[inbox]
+        ref = target.addressDetails
+        if not messages.empty() or not isinstance(ref, ActorRef):
+            post(target, msg, inbox, self.admin)
+            return self.listen(timeout, inbox)
+        seconds = timePeriodSeconds(timeout)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        try:
+            future = ref.ask((msg, inbox, True), block=False)
+        except ActorDeadError:
+            post(target, msg, inbox, self.admin)  # a dead letter
+            return self.listen(timeout, inbox)
+        try:
+            reply = future.get(timeout=seconds)
+        except Timeout:
+            # Whatever comes later goes to the inbox, for the next listen().
+            late = threading.Thread(target=_late, args=(future, messages), daemon=True)
+            late.start()
+            return None
+        except ActorDeadError:
+            reply = ()
+        if reply and not for_the_system(reply[0]):
+            return reply[0]
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return self.listen(left, inbox)
 
     def listen(self, timeout: Any, inbox: ActorAddress) -> Any:
         """The first message for `inbox` within `timeout` (None: no limit), or None."""

@@ -26,7 +26,14 @@ _STATUS = (
     "pykka_rs.stats() reports instead"
 )
 
+_RUNCOMMAND = (
+    "thespian.runcommand is not provided: its RunCommand actor stays responsive "
+    "through Thespian's file-descriptor watching (ThespianWatch), which has no "
+    "counterpart here yet (see docs/thespian.md)"
+)
+
 NOT_APPLICABLE: dict[str, str] = {
+    "thespian/test/test_runcommand.py": _RUNCOMMAND,
     "thespian/test/test_ipbase.py": _TRANSPORT,
     "thespian/test/test_timing.py": _INTERNAL + " (ExpirationTimer)",
     "thespian/test/test_preRegistration.py": _CONVENTION,
