@@ -32,7 +32,20 @@ _RUNCOMMAND = (
     "counterpart here yet (see docs/thespian.md)"
 )
 
+# Thespian skips these itself on its simpleSystemBase and multiprocQueueBase;
+# on its TCP and UDP bases they join several systems into a convention.
+_SEVERAL_SYSTEMS = {
+    f"thespian/test/{name}[{base}]": _CONVENTION
+    for name in (
+        "test_manyActorSystems.py",
+        "test_multipleActorSystems.py",
+        "test_updateSystemCapabilities.py",
+    )
+    for base in ("multiprocTCPBase", "multiprocUDPBase")
+}
+
 NOT_APPLICABLE: dict[str, str] = {
+    **_SEVERAL_SYSTEMS,
     "thespian/test/test_runcommand.py": _RUNCOMMAND,
     "thespian/test/test_ipbase.py": _TRANSPORT,
     "thespian/test/test_timing.py": _INTERNAL + " (ExpirationTimer)",
