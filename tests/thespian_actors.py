@@ -58,7 +58,7 @@ class Parent(Actor):
         self.asker: ActorAddress | None = None
 
     def receiveMessage(self, msg: Any, sender: ActorAddress) -> None:
-        if msg in {"child", "announcer"}:
+        if isinstance(msg, str) and msg in {"child", "announcer"}:
             self.asker = sender
             self.send(sender, self.createActor(Echo if msg == "child" else Announcer))
         elif isinstance(msg, ChildActorExited) and self.asker is not None:

@@ -60,6 +60,9 @@ logger = logging.getLogger("Thespian")
 # How long a shutdown waits for every actor to handle its ActorExitRequest.
 SHUTDOWN_WAIT = 10.0
 
+# How long a caller's tell of an ActorExitRequest waits for the actor to handle it.
+EXIT_WAIT = 1.0
+
 
 def post(
     target: ActorAddress, msg: Any, sender: ActorAddress, admin: ActorRef[Any]
@@ -234,8 +237,10 @@ class HostCell(Cell):
         # after the stop, then finds the child already gone and says nothing.
         if self.parent is not None and isinstance(self.parent.addressDetails, ActorRef):
             post(self.parent, ChildActorExited(self.address), self.address, self.admin)
-        # Messages already queued still come, and go on as dead letters.
-        self.host.actor_ref.stop(block=False)
+        # Stop at once, not after what is queued: from now on a sender's
+        # tell fails, and the sender hands its message to the dead letters.
+        # (Messages already queued are counted in pykka_rs's warning.)
+        self.host._stop()  # noqa: SLF001  # pykka_rs's own actor, from its own package
 
 
 class _Host(ProcessActor):
@@ -430,8 +435,31 @@ class ProcessBase:
         return address
 
     def tell(self, target: ActorAddress, msg: Any, inbox: ActorAddress) -> None:
-        """Send from outside."""
-        post(target, msg, inbox, self.admin)
+        """Send from outside.
+
+        An `ActorExitRequest` returns once the actor has handled it (or after
+        `EXIT_WAIT`): what the caller sends next then finds the actor gone,
+        and its parent told, as on the synchronous base.
+        """
+        ref = target.addressDetails
+        if not isinstance(msg, ActorExitRequest) or not isinstance(ref, ActorRef):
+            post(target, msg, inbox, self.admin)
+            return
+        _, messages = self._inboxes[inbox]
+        try:
+            future = ref.ask((msg, inbox, True), block=False)
+        except ActorDeadError:
+            return  # gone already: nothing to ask to exit
+        try:
+            reply = future.get(timeout=EXIT_WAIT)
+        except Timeout:
+            late = threading.Thread(target=_late, args=(future, messages), daemon=True)
+            late.start()
+            return
+        except ActorDeadError:
+            return
+        if reply and not for_the_system(reply[0]):
+            messages.put(reply[0])
 
     def ask(
         self, target: ActorAddress, msg: Any, timeout: Any, inbox: ActorAddress
