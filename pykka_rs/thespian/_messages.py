@@ -6,8 +6,8 @@ back with `==`. Every one of them pickles: they cross between processes.
 
 from __future__ import annotations
 
+import pickle
 import threading
-from collections import OrderedDict
 from typing import Any
 
 
@@ -55,30 +55,30 @@ class ActorAddress:
     def __reduce__(self) -> tuple[Any, ...]:
         if not hasattr(self._aaddr, "actor_urn"):
             return (ActorAddress, (self._aaddr,))
-        # An address goes with nearly every message: reduce its ref once.
+        # An address goes with nearly every message: pickle its ref once,
+        # and send those bytes, which the other side looks up first.
         if self._reduced is None:
-            self._reduced = self._aaddr.__reduce__()
-        return (_rebuild_address, self._reduced)
+            self._reduced = pickle.dumps(self._aaddr, protocol=5)
+        return (_unpickle_address, (self._reduced,))
 
 
-# The addresses this process unpickled lately, kept alive: each keeps its
-# ref, so the next message from the same sender finds both made already.
+# The addresses this process unpickled lately, by their ref's pickle, kept
+# alive: the next message from the same sender finds its address made.
 _RECENT = 4096
-_recent: OrderedDict[tuple[Any, ...], ActorAddress] = OrderedDict()
+_recent: dict[bytes, ActorAddress] = {}
 _recent_lock = threading.Lock()
 
 
-def _rebuild_address(rebuild: Any, args: tuple[Any, ...]) -> ActorAddress:
+def _unpickle_address(pickled: bytes) -> ActorAddress:
+    address = _recent.get(pickled)
+    if address is not None:
+        return address
+    address = ActorAddress(pickle.loads(pickled))  # noqa: S301  # a part of a message being unpickled already
+    address._reduced = pickled  # noqa: SLF001
     with _recent_lock:
-        address = _recent.get(args)
-        if address is not None:
-            _recent.move_to_end(args)
-            return address
-    address = ActorAddress(rebuild(*args))
-    with _recent_lock:
-        _recent[args] = address
-        if len(_recent) > _RECENT:
-            _recent.popitem(last=False)
+        if len(_recent) >= _RECENT:
+            _recent.clear()  # a simple bound: senders come back often
+        _recent[pickled] = address
     return address
 
 
