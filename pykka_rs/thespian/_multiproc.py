@@ -479,16 +479,18 @@ class ProcessBase:
         seconds = timePeriodSeconds(timeout)
         deadline = None if seconds is None else time.monotonic() + seconds
         try:
-            # pykka_rs's blocking ask waits in the core, much faster than a
-            # future; its cost: a reply later than `timeout` is dropped.
-            reply: tuple[Any, ...] = ref.ask(
-                (msg, inbox, True), block=True, timeout=seconds
-            )
+            future = ref.ask((msg, inbox, True), block=False)
+        except ActorDeadError:
+            post(target, msg, inbox, self.admin)  # a dead letter
+            return self.listen(timeout, inbox)
+        try:
+            reply = future.get(timeout=seconds)
         except Timeout:
+            # Whatever comes later goes to the inbox, for the next listen().
+            late = threading.Thread(target=_late, args=(future, messages), daemon=True)
+            late.start()
             return None
         except ActorDeadError:
-            if not ref.is_alive():
-                post(target, msg, inbox, self.admin)  # a dead letter
             reply = ()
         if reply and not for_the_system(reply[0]):
             return reply[0]
