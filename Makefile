@@ -10,6 +10,7 @@ demo:
 	.venv/bin/python -P examples/channel_pipeline.py
 
 # The whole test suite: lint, Rust tests, types, our tests, Pykka's suite,
-# those two again on one CPU, and the signal tests as a background job.
+# Thespian's suite, our tests and Pykka's again on one CPU, and the signal
+# tests as a background job.
 test:
-	.ci/run setup lint rust types python pykka-suite one-cpu background
+	.ci/run setup lint rust types python pykka-suite thespian-suite one-cpu background

@@ -21,7 +21,9 @@ peer's speedup), "metrics"
 "interpreter" (interpreter actors against process actors, bare processes and
 the standard library's interpreter queues: round trips with their CPU time, a
 10 MB message, CPU-bound speedup and memory per worker; CPython 3.12 or later,
-and 3.14 for the queues).
+and 3.14 for the queues), "thespian" and "thespian-simple" (pykka_rs.thespian
+against Thespian 4.0.1 on multiprocQueueBase, with memory per actor, and on
+simpleSystemBase).
 
 `--pinned` measures a second time with every process pinned to one CPU (the
 way Pykka's own benchmark README recommends for stable numbers); the default
@@ -95,6 +97,8 @@ class Memory:
     against: str
     max_ratio: float
     text: str
+    # What `workers` counts: a pool's workers, or (Thespian) actors.
+    unit: str = "worker"
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,46 @@ SUITES = {
             text="<= 1/3 of a process worker's",
         ),
         seconds=0.3,
+    ),
+    "thespian": Suite(
+        title=(
+            "Thespian's API: pykka_rs.thespian against Thespian 4.0.1, both on"
+            " multiprocQueueBase (actors in other processes)"
+        ),
+        baseline="thespian_queue",
+        peers={
+            "thespian_queue": "Thespian multiprocQueueBase",
+            "pykka_rs_thespian_queue": "pykka_rs.thespian multiprocQueueBase",
+        },
+        cases=["ask", "tell"],
+        targets={
+            "ask": [Target(1 / 20, "20x faster")],
+            "tell": [Target(1 / 20, "throughput >= 20x")],
+        },
+        memory=Memory(
+            workers=20,
+            peer="pykka_rs_thespian_queue",
+            against="thespian_queue",
+            max_ratio=1 / 50,
+            text="<= 1/50 of Thespian's",
+            unit="actor",
+        ),
+    ),
+    "thespian-simple": Suite(
+        title=(
+            "Thespian's API: pykka_rs.thespian against Thespian 4.0.1, both on"
+            " simpleSystemBase (every actor in the caller's thread)"
+        ),
+        baseline="thespian_simple",
+        peers={
+            "thespian_simple": "Thespian simpleSystemBase",
+            "pykka_rs_thespian_simple": "pykka_rs.thespian simpleSystemBase",
+        },
+        cases=["ask", "tell"],
+        targets={
+            "ask": [Target(1 / 3, "3x faster")],
+            "tell": [Target(1 / 3, "throughput >= 3x")],
+        },
     ),
 }
 
@@ -519,17 +563,22 @@ def memory_table(suite: Suite, samples: Samples) -> tuple[str, list[str]]:
     memory = suite.memory
     taken = samples.get("memory", {})
     values = {p: median(taken.get(p, [])) for p in (memory.peer, memory.against)}
+    title = (
+        f"Memory per worker, pools of {memory.workers} (PSS, after one actor each):"
+        if memory.unit == "worker"
+        else f"Memory per {memory.unit}, {memory.workers} of them (PSS, every process):"
+    )
     lines = [
-        f"Memory per worker, pools of {memory.workers} (PSS, after one actor each):",
+        title,
         "",
-        "| peer | memory per worker | target | met |",
+        f"| peer | memory per {memory.unit} | target | met |",
         "|---|---|---|---|",
     ]
     ours, theirs = values[memory.peer], values[memory.against]
     ratio = None if ours is None or not theirs else ours / theirs
     met = judge(ratio, -math.inf, memory.max_ratio)
     for peer, value in values.items():
-        shown = "n/a" if value is None else f"{value / 1e6:.1f} MB"
+        shown = "n/a" if value is None else f"{value / 1e6:.2f} MB"
         target = (
             [f"{memory.text} ({fmt_ratio(ratio)})", met]
             if peer == memory.peer

@@ -26,12 +26,21 @@ def cache_dir() -> Path:
 
 def unpacked_pykka(cache: Path | None = None) -> Path:
     """The directory of the unpacked Pykka sdist, fetching it if need be."""
+    return unpacked("pykka", PYKKA_VERSION, "tests/conftest.py", cache)
+
+
+def unpacked(name: str, version: str, marker: str, cache: Path | None = None) -> Path:
+    """The directory of the unpacked sdist of `name`, fetching it if need be.
+
+    `marker` is a file of the sdist, relative to its top: it shows that an
+    earlier run unpacked it completely.
+    """
     cache = cache or cache_dir()
-    target = cache / f"pykka-{PYKKA_VERSION}"
-    if (target / "tests" / "conftest.py").is_file():
+    target = cache / f"{name}-{version}"
+    if (target / marker).is_file():
         return target
     downloads = cache / "downloads"
-    archive = downloads / f"pykka-{PYKKA_VERSION}.tar.gz"
+    archive = downloads / f"{name}-{version}.tar.gz"
     if not archive.is_file():
         subprocess.run(
             [
@@ -45,7 +54,7 @@ def unpacked_pykka(cache: Path | None = None) -> Path:
                 ":all:",
                 "--dest",
                 str(downloads),
-                f"pykka=={PYKKA_VERSION}",
+                f"{name}=={version}",
             ],
             check=True,
         )

@@ -1,0 +1,29 @@
+"""pykka_rs.thespian's ActorSystem("multiprocQueueBase").
+
+The Thespian API's ask, tell and memory per actor.
+"""
+
+from __future__ import annotations
+
+from peers import Unavailable
+from peers._thespian_cases import build, echo_receive
+
+try:
+    from pykka_rs.thespian import Actor, ActorSystem
+except ImportError as exc:
+    raise Unavailable(f"pykka_rs is not installed: {exc}") from exc
+
+
+class Echo(Actor):  # type: ignore[misc]
+    """Answers strings; counts "told"; answers "count" with the count so far."""
+
+    receiveMessage = echo_receive  # noqa: N815
+
+
+NAME = "pykka_rs.thespian multiprocQueueBase"
+CASES, _memory = build(ActorSystem, Echo, "multiprocQueueBase")
+
+
+def memory(actors: int) -> int:
+    """Bytes this process and every process under it grow by, for more actors."""
+    return int(_memory(actors))
