@@ -40,7 +40,6 @@ import multiprocessing
 import os
 import platform
 import queue
-import re
 import shlex
 import statistics
 import subprocess
@@ -56,6 +55,9 @@ REPO = HERE.parent
 # --- What the workers import (this file, as __mp_main__) ---------------------
 
 import pykka_rs as pykka  # noqa: E402 (after the docstring and constants)
+
+sys.path.insert(0, str(HERE))
+from provenance import commit, machine, percentile, write_section  # noqa: E402
 
 
 class Player:
@@ -279,44 +281,8 @@ def wakeup_samples(count: int, only_314: bool) -> dict[str, list[int]]:  # noqa:
 # --- The report -----------------------------------------------------------------
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return (
-        f"{os.cpu_count()} x {cpu}, Linux {platform.release()}, "
-        f"CPython {platform.python_version()}"
-    )
-
-
-def commit() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown commit"
-    return f"{head}{' with local changes' if dirty else ''}"
-
-
 def us(seconds: float) -> str:
     return f"{seconds * 1e6:.1f} µs"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def round_trip_rows(results: dict[str, list[float]]) -> list[str]:
@@ -354,22 +320,6 @@ def wakeup_rows(samples: dict[str, list[int]]) -> list[str]:
             f" | {us(percentile(seconds, 0.9))} |"
         )
     return rows
-
-
-def write_section(path: Path, text: str) -> None:
-    begin, end = "<!-- bench:channel:begin -->", "<!-- bench:channel:end -->"
-    document = path.read_text()
-    section = f"{begin}\n{text}\n{end}"
-    if begin in document:
-        document = re.sub(
-            re.escape(begin) + ".*?" + re.escape(end),
-            lambda _: section,
-            document,
-            flags=re.DOTALL,
-        )
-    else:
-        document = document.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(document)
 
 
 def main() -> None:
@@ -412,7 +362,7 @@ def main() -> None:
             "### Channels: round trips between processes, and the receive wake-up",
             "",
             (
-                f"Measured {when} on {machine()}, at commit {commit()}, with"
+                f"Measured {when} on {machine()}, at {commit()}, with"
                 f" `{command}`: {args.rounds} rounds of about {args.seconds} s per"
                 f" round-trip peer, interleaved; {args.wakeups} wake-ups per row,"
                 f" each after a {PAUSE * 1000:.0f} ms pause."
@@ -425,7 +375,7 @@ def main() -> None:
     )
     print(text)
     if args.write:
-        write_section(args.write, text)
+        write_section(args.write, "channel", text)
 
 
 if __name__ == "__main__":

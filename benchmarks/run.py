@@ -40,8 +40,6 @@ import datetime as dt
 import json
 import math
 import os
-import platform
-import re
 import shlex
 import statistics
 import subprocess
@@ -53,6 +51,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
+sys.path.insert(0, str(HERE))
+from provenance import commit, machine, write_section  # noqa: E402
 
 K = os.cpu_count() or 1
 
@@ -608,43 +608,6 @@ def report(
     return "\n\n".join(parts), missed
 
 
-def commit() -> str:
-    """The checkout's commit, marked if it has changes not committed."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "an unknown commit"
-    return f"commit {head}" + (" with changes" if dirty else "")
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} x {cpu}, Linux {platform.release()}, "
-        f"CPython {platform.python_version()}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -709,16 +672,7 @@ def main() -> None:
             print(f"targets missed ({label}): {', '.join(missed)}", file=sys.stderr)
 
     if args.write:
-        begin, end = (
-            f"<!-- bench:{args.suite}:begin -->",
-            f"<!-- bench:{args.suite}:end -->",
-        )
-        doc = args.write.read_text()
-        pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
-        if not pattern.search(doc):
-            msg = f"{args.write} has no {begin} ... {end} section"
-            raise SystemExit(msg)
-        args.write.write_text(pattern.sub(lambda _: f"{begin}\n{text}\n{end}", doc))
+        write_section(args.write, args.suite, text)
 
 
 if __name__ == "__main__":

@@ -35,8 +35,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
-import re
 import shlex
 import signal
 import statistics
@@ -52,6 +50,9 @@ REPO = HERE.parent
 # --- The actors (imported by workers from this file, as __mp_main__) ----------
 
 import pykka_rs as pykka  # noqa: E402 (after the docstring and constants)
+
+sys.path.insert(0, str(HERE))
+from provenance import commit, machine, percentile, write_section  # noqa: E402
 
 
 class Crasher(pykka.ThreadingActor):
@@ -189,37 +190,6 @@ def run_sample(*args: str) -> Any:
 # --- The report -----------------------------------------------------------------
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return (
-        f"{os.cpu_count()} x {cpu}, Linux {platform.release()}, "
-        f"CPython {platform.python_version()}"
-    )
-
-
-def commit() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown commit"
-    return f"{head}{' with local changes' if dirty else ''}"
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f} ms" if seconds < 0.01 else f"{seconds * 1000:.1f} ms"
 
@@ -230,11 +200,6 @@ def us(seconds: float) -> str:
 
 def met(ok: bool) -> str:  # noqa: FBT001
     return "met" if ok else "**not met**"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def restart_rows(
@@ -323,7 +288,7 @@ def main() -> None:
         "### Supervision: restarts, and messages to supervised actors",
         "",
         (
-            f"Measured {when} on {machine()}, at commit {commit()}, with"
+            f"Measured {when} on {machine()}, at {commit()}, with"
             f" `{command.strip()}`: {args.restarts} thread restarts in one"
             f" process; {args.kills} worker kills of each kind, each in a fresh"
             f" interpreter and pool; {args.rounds} rounds of tell and ask, each"
@@ -337,16 +302,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        begin, end = (
-            "<!-- bench:supervision:begin -->",
-            "<!-- bench:supervision:end -->",
-        )
-        doc = args.write.read_text()
-        pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
-        if not pattern.search(doc):
-            msg = f"{args.write} has no {begin} ... {end} section"
-            raise SystemExit(msg)
-        args.write.write_text(pattern.sub(lambda _: f"{begin}\n{text}\n{end}", doc))
+        write_section(args.write, "supervision", text)
 
 
 if __name__ == "__main__":
