@@ -130,8 +130,10 @@ class Actor(abc.ABC):
         ActorRegistry.register(obj.actor_ref)
         inbox = obj.actor_inbox
         if isinstance(inbox, Mailbox):
-            # Listed in pykka_rs.stats() until it stops.
-            inbox.enroll(type(obj).__name__, obj.actor_urn)
+            # Listed in pykka_rs.stats() until it stops, by its class's name
+            # or the name it gives itself (a host of another API's actor).
+            listed_as = getattr(obj, "_listed_as", type(obj).__name__)
+            inbox.enroll(listed_as, obj.actor_urn)
         logger.debug(f"Starting {obj}")
         obj._start_actor_loop()
         return obj.actor_ref

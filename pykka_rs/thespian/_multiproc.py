@@ -256,6 +256,8 @@ class _Host(ProcessActor):
         admin: ActorRef[Any],
     ) -> None:
         super().__init__()
+        # Listed in pykka_rs.stats() and top by the Thespian actor's class.
+        self._listed_as = cls.__name__
         instance = new_actor(cls, capabilities, requirements)
         self.cell = HostCell(self, instance, parent, global_name, admin)
 
