@@ -43,11 +43,13 @@ logger = logging.getLogger("pykka_rs.supervisor")
 
 
 class Hosted:
-    """A supervised actor's mailbox, across its runs, where it is hosted."""
+    """A supervised actor's mailbox, across its runs, where it is hosted.
+
+    Its label is its stable ref's name, given where that ref is known.
+    """
 
     def __init__(self, actor_class: type[Actor], urn: str, supervisor: str) -> None:
         self.mailbox = _core.Mailbox()
-        self.mailbox.label = f"{actor_class.__name__} ({urn})"  # as its ref reads
         # The runs share the mailbox, so its bound is the actor's, and it
         # is listed once in pykka_rs.stats(), with the counts of every run.
         bound_mailbox(self.mailbox, actor_class)
@@ -201,6 +203,7 @@ def spawn(
     reuse: int | None = context["reuse"]
     if reuse is None:
         hosted = Hosted(actor_class, actor_ref.actor_urn, context["supervisor"])
+        hosted.mailbox.label = str(actor_ref)
         number = hosted.mailbox.export()[1]
         with _hosted_lock:
             _hosted[number] = hosted
