@@ -80,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(first.to_dict(), sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    from pykka_rs._top import _check_interval, _rich, run  # noqa: PLC0415 (needs rich)
+    from pykka_rs._top import _check_arguments, _rich, run  # noqa: PLC0415 (needs rich)
 
     try:
-        _check_interval(args.interval, args.duration)
+        _check_arguments(args.interval, args.duration)
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
     _rich()

@@ -272,7 +272,7 @@ def run(
         console.line()  # Live ends its last screen with a newline only in a terminal
 
 
-def _check_interval(
+def _check_arguments(
     interval: float, duration: float | None, until: threading.Event | None = None
 ) -> None:
     if isinstance(interval, bool) or not isinstance(interval, int | float):
@@ -319,6 +319,6 @@ def top(
         TypeError: for an interval or duration that is not a number, or an
             `until` that is not a threading.Event
     """
-    _check_interval(interval, duration, until)
+    _check_arguments(interval, duration, until)
     _rich()
     run(stats, interval=interval, duration=duration, until=until)
