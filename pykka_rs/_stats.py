@@ -290,15 +290,22 @@ def actor_stats(ref: ActorRef[Any]) -> ActorStats:
 def _relayed_stats(ref: ActorRef[Any], relay: _core.Relay) -> ActorStats:
     """The metrics of a supervised process actor: its current run's mailbox's.
 
-    While the actor restarts its relay holds its messages and points nowhere;
-    this waits for the next run, as long as a worker's report may take.
+    While the actor restarts, its relay holds its messages and points
+    nowhere, or still at the worker that died, until its supervisor moves
+    it; this waits for the next run, as long as a worker's report may take.
 
     Raises:
-        ActorDeadError: if the actor stopped for good, or its worker is gone
+        ActorDeadError: if the actor stopped for good
         Timeout: if it is still restarting after that
     """
     deadline = time.monotonic() + GATHER_PATIENCE
-    while (target := relay.target) is None:
+    while True:
+        target = relay.target
+        if target is not None:
+            try:
+                return _found_in(target[0], ref)
+            except ActorDeadError:
+                pass  # its worker died, or its run ended: the relay moves next
         if relay.stopped.is_set():
             msg = f"{ref} is not alive"
             raise ActorDeadError(msg)
@@ -306,7 +313,6 @@ def _relayed_stats(ref: ActorRef[Any], relay: _core.Relay) -> ActorStats:
             msg = f"{ref} is still restarting: its counters are out of reach"
             raise Timeout(msg)
         time.sleep(0.01)
-    return _found_in(target[0], ref)
 
 
 def _found_in(process: int, ref: ActorRef[Any]) -> ActorStats:

@@ -289,3 +289,25 @@ def test_supervised_children_are_listed_once_across_their_restarts() -> None:
     assert thread.stats.supervisor == process.stats.supervisor == supervisor.actor_urn
     supervisor.stop()
     assert listed() == {}
+
+
+def test_stats_of_a_supervised_process_actor_wait_through_its_restart() -> None:
+    from supervised_actors import ProcessMember  # noqa: PLC0415
+
+    supervisor = pykka.Supervisor.start(
+        [pykka.ChildSpec(ProcessMember, ("process",), id="process")]
+    )
+    ((_, child, _),) = supervisor.proxy().which_children().get()
+    child.proxy().ping().get(timeout=30)
+    before = child.stats
+    os.kill(child.proxy().pid().get(timeout=30), signal.SIGKILL)
+    # Read at once: the relay may still point at the dead worker.
+    after = child.stats
+    assert (before.handled, after.handled) == (1, 0)
+    assert after.process != before.process
+    assert after.supervisor == supervisor.actor_urn
+    listed = [a.process for a in pykka.stats().actors if a.actor_urn == child.actor_urn]
+    assert listed == [after.process]
+    supervisor.stop()
+    with pytest.raises(pykka.ActorDeadError):
+        _ = child.stats
