@@ -14,6 +14,7 @@ import pickle
 from typing import Any
 
 from pykka_rs import _core
+from pykka_rs._exceptions import ActorDeadError
 from pykka_rs._pickling import PROTOCOL, describe_traceback, dump_error, load_error
 
 # The record fields worth keeping; the rest are recomputed or unpicklable.
@@ -81,16 +82,29 @@ def emit(payload: bytes) -> None:
         logger.handle(record)
 
 
+def _last_resort(record: logging.LogRecord) -> None:
+    """Handle `record` as logging does when no handler is set up.
+
+    Warnings and worse go to stderr; the rest is dropped.
+    """
+    handler = logging.lastResort
+    if handler is not None and record.levelno >= handler.level:
+        handler.handle(record)
+
+
 class ForwardHandler(logging.Handler):
     """Sends each record to the parent process."""
 
     def emit(self, record: logging.LogRecord) -> None:
         if _core.disowned():
             # A fork of a worker: the link to the parent is not its own.
-            logging.lastResort.handle(record)  # type: ignore[union-attr]
+            _last_resort(record)
             return
         try:
             _core.send_log(pack(record))
+        except ActorDeadError:
+            # The parent is gone: here, as logging does with no handler.
+            _last_resort(record)
         except Exception:  # noqa: BLE001
-            # The parent is gone or the record does not pickle: say so here.
+            # The record does not pickle: say so here.
             self.handleError(record)

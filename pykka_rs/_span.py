@@ -16,11 +16,13 @@ registry itself knows nothing of processes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pickle
 from typing import TYPE_CHECKING, Any
 
 from pykka_rs import _core
+from pykka_rs._exceptions import ActorDeadError
 from pykka_rs._pickling import PROTOCOL, dumps, loads
 from pykka_rs._remote import rebuild_ref, remember
 
@@ -138,7 +140,9 @@ class WorkerSpan:
         if isinstance(inbox, _core.Mailbox | _core.Relay):
             if actor_ref.actor_stopped.is_set():
                 return False  # its stop says it all
-            _core.announce_unregistered(inbox.export()[1])
+            # A parent that is gone keeps no registry to leave.
+            with contextlib.suppress(ActorDeadError):
+                _core.announce_unregistered(inbox.export()[1])
             return False
         if isinstance(inbox, _core.RemoteMailbox):
             _core.request(dumps(("withdraw", *inbox.export())))

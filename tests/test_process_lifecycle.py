@@ -268,3 +268,28 @@ def test_workers_of_a_killed_parent_exit_and_the_next_pool_sweeps_its_directory(
     assert list(temp.glob(f"pykka_rs-{parent}-*"))
     assert run_script(script, TMPDIR=str(temp)).returncode == 0
     assert not list(temp.glob(f"pykka_rs-{parent}-*"))
+
+
+def test_workers_of_a_killed_parent_stop_their_actors_quietly() -> None:
+    # Once the parent is gone, a worker has no one to forward its logs or
+    # its registry changes to: its actors' on_stop() still runs, warnings
+    # reach stderr as logging with no handler would print them, and the
+    # unreachable parent is no error of theirs.
+    script = textwrap.dedent("""
+        import logging, os, signal
+        import pykka_rs as pykka
+
+        class Leaving(pykka.ProcessActor):
+            def on_stop(self):
+                logging.getLogger("leaving").warning("farewell from the worker")
+
+        if __name__ == "__main__":
+            Leaving.start().ask("ready")
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    result = run_script(script)
+    assert result.returncode == -signal.SIGKILL
+    # The workers write to the same stderr: it ends once they have exited.
+    assert "farewell from the worker" in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Logging error" not in result.stderr, result.stderr
