@@ -83,16 +83,22 @@ class ChannelUser:
         return "item", time.monotonic() - started
 
     def impatient_receive(
-        self, channel: pykka.Channel[Any], count: int
+        self,
+        channel: pykka.Channel[Any],
+        count: int,
+        timed_out: pykka.Channel[int],
     ) -> tuple[list[Any], int]:
         """Receive `count` items with a tiny timeout each try; return them
-        and how many tries timed out."""
+        and how many tries timed out. The first timeout is announced on
+        `timed_out`, so a producer can wait for one before it sends."""
         got: list[Any] = []
         timeouts = 0
         while len(got) < count:
             try:
                 got.append(channel.receive(timeout=0.0005))
             except pykka.Timeout:
+                if not timeouts:
+                    timed_out.send(timeouts)
                 timeouts += 1
         return got, timeouts
 

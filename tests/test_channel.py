@@ -334,7 +334,9 @@ def test_receives_that_time_out_while_items_arrive_lose_nothing(
     # meantime still delivers its item, so every item arrives once, in order.
     _, consumer = two_workers
     channel: Channel[int] = Channel(2)
-    got = consumer.impatient_receive(channel, 300)
+    timed_out: Channel[int] = Channel(1)
+    got = consumer.impatient_receive(channel, 300, timed_out)
+    assert timed_out.receive(timeout=30) == 0
     for n in range(300):
         channel.send(n)
         if n % 7 == 0:
@@ -345,31 +347,42 @@ def test_receives_that_time_out_while_items_arrive_lose_nothing(
 
 
 def test_cancelled_remote_receive_async_loses_nothing(two_workers: Any) -> None:
+    # Each batch starts with a receive that must time out (the producer waits
+    # for it), then races short timeouts against items arriving: an item the
+    # owner hands to a receive that was just cancelled must not be lost.
     maker, _ = two_workers
     channel = maker.make_channel(2).get(timeout=30)
+    batches, batch = 20, 10
+    go = [threading.Event() for _ in range(batches)]
 
     def produce() -> None:
-        for n in range(200):
-            channel.send(n)
-            if n % 5 == 0:
-                time.sleep(0.001)
+        for b in range(batches):
+            go[b].wait(timeout=30)
+            for n in range(b * batch, (b + 1) * batch):
+                channel.send(n)
+                if n % 5 == 0:
+                    time.sleep(0.001)
 
     async def main() -> tuple[list[int], int]:
         got: list[int] = []
-        cancelled = 0
-        while len(got) < 200:
-            try:
-                got.append(await asyncio.wait_for(channel.receive_async(), 0.0005))
-            except TimeoutError:
-                cancelled += 1
-        return got, cancelled
+        raced = 0
+        for b in range(batches):
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(channel.receive_async(), 0.005)
+            go[b].set()
+            while len(got) < (b + 1) * batch:
+                try:
+                    got.append(await asyncio.wait_for(channel.receive_async(), 0.0005))
+                except TimeoutError:
+                    raced += 1
+        return got, raced
 
     producer = threading.Thread(target=produce)
     producer.start()
-    got, cancelled = asyncio.run(main())
+    got, _ = asyncio.run(main())
     producer.join()
-    assert got == list(range(200))
-    assert cancelled > 0
+    assert got == list(range(batches * batch))
+    assert len(channel) == 0
 
 
 def test_close_across_processes_drains_then_ends_iteration(two_workers: Any) -> None:
