@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import signal
 import subprocess
 import sys
 import tempfile
@@ -107,9 +108,16 @@ def fork_quietly(*, terminal: bool = False) -> tuple[int, int]:
     The tests' children only exec a program or drop their user and exit:
     none of the parent's threads' locks are touched, so the warning 3.12 and
     later give about forking a process with threads does not apply.
+
+    A child in a new terminal gets SIGINT back as a shell gives it to the
+    program it runs there, even where the tests run with it ignored (nohup,
+    a background job): Ctrl-C typed in that terminal must reach it.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         if terminal:
-            return pty.fork()
+            pid, fd = pty.fork()
+            if pid == 0:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+            return pid, fd
         return os.fork(), -1

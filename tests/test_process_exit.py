@@ -180,7 +180,6 @@ def test_ctrl_c_in_a_terminal_stops_the_process_actors_in_order(tmp_path: Path) 
     )
     pid, fd = fork_quietly(terminal=True)
     if pid == 0:  # the child: the program, in a terminal of its own
-        default_sigint()
         os.execve(sys.executable, [sys.executable, str(script)], script_env(mark))  # noqa: S606
     try:
         shown = read_terminal(fd, "ready")
