@@ -261,7 +261,30 @@ struct Outgoing {
 #[derive(Debug, Default)]
 struct Queued {
     frames: Vec<u8>,
+    /// The buffer last written out, emptied, to take the next frames: a
+    /// burst of posts then grows no buffer and frees none. Allocating one
+    /// per write cost a tell as much as pickling its message.
+    spare: Vec<u8>,
     closed: bool,
+}
+
+/// The most a spare buffer keeps: past it, a burst's buffer is freed.
+const SPARE_CAPACITY: usize = 1 << 20;
+
+impl Queued {
+    /// Takes the frames queued, leaving the spare buffer in their place.
+    fn take_frames(&mut self) -> Vec<u8> {
+        let spare = std::mem::take(&mut self.spare);
+        std::mem::replace(&mut self.frames, spare)
+    }
+
+    /// Keeps `written`, emptied, as the spare buffer if it is not too large.
+    fn give_back(&mut self, mut written: Vec<u8>) {
+        if written.capacity() <= SPARE_CAPACITY {
+            written.clear();
+            self.spare = written;
+        }
+    }
 }
 
 impl Link {
@@ -382,7 +405,7 @@ impl Outgoing {
     /// in one system call, unless the payload is too large to copy.
     fn write_out(&self, mut frame: Option<(&[u8], &[u8])>) -> io::Result<()> {
         let mut writer = lock(&self.writer);
-        let mut queued = std::mem::take(&mut self.lock_queue().frames);
+        let mut queued = self.lock_queue().take_frames();
         let mut appended = Ok(());
         if let Some((header, payload)) = frame.filter(|(_, p)| p.len() <= frame::COPY_LIMIT) {
             // A frame that fails its checks appends nothing; the queued
@@ -393,6 +416,7 @@ impl Outgoing {
         if !queued.is_empty() {
             writer.write_all(&queued)?;
         }
+        self.lock_queue().give_back(queued);
         appended?;
         match frame {
             Some((header, payload)) => frame::write_frame(&mut *writer, header, payload),
@@ -410,10 +434,11 @@ impl Outgoing {
     ) -> io::Result<()> {
         let head = frame::frame_head(header, payload, buffers.len())?;
         let mut writer = lock(&self.writer);
-        let queued = std::mem::take(&mut self.lock_queue().frames);
+        let queued = self.lock_queue().take_frames();
         if !queued.is_empty() {
             writer.write_all(&queued)?;
         }
+        self.lock_queue().give_back(queued);
         let fds: Vec<BorrowedFd<'_>> = buffers.iter().map(SharedBuffer::fd).collect();
         let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(frame::MAX_BUFFERS))];
         let mut control = SendAncillaryBuffer::new(&mut space);
@@ -856,6 +881,26 @@ mod tests {
         inbound.read_available().unwrap();
         assert!(inbound.ended());
         assert!(inbound.next_frame().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_written_buffer_takes_the_next_frames_unless_it_grew_too_large() {
+        let mut queue = Queued::default();
+        queue.frames.extend_from_slice(b"first");
+        let written = queue.take_frames();
+        assert_eq!(written, b"first");
+        let capacity = written.capacity();
+        queue.give_back(written);
+        queue.frames.extend_from_slice(b"second");
+        let next = queue.take_frames();
+        assert_eq!(next, b"second");
+        assert!(queue.frames.is_empty());
+        assert!(
+            queue.frames.capacity() >= capacity,
+            "the buffer written before takes the next frames"
+        );
+        queue.give_back(Vec::with_capacity(SPARE_CAPACITY + 1));
+        assert_eq!(queue.spare.capacity(), 0, "a burst's large buffer is freed");
     }
 
     #[test]

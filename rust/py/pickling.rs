@@ -66,7 +66,7 @@ fn dumps_with(value: &Bound<'_, PyAny>, may_share: impl Fn() -> bool) -> PyResul
                     return Ok(payload);
                 }
             }
-            if bytes.contains(python::main_bytes(py))? {
+            if names_main(pickled) {
                 python::repickle_for_main(py)?.call1((value, bytes))?
             } else {
                 bytes
@@ -78,6 +78,12 @@ fn dumps_with(value: &Bound<'_, PyAny>, may_share: impl Fn() -> bool) -> PyResul
         },
     };
     Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec().into())
+}
+
+/// Whether `pickled` names the main module (holds `b"__main__"`): then
+/// what it names there must be pickled by value for a worker to load it.
+fn names_main(pickled: &[u8]) -> bool {
+    memchr::memmem::find(pickled, b"__main__").is_some()
 }
 
 /// Whether `value` is, or holds within `depth` levels of tuples (a

@@ -9,7 +9,7 @@
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyTuple, PyType};
+use pyo3::types::{PyTuple, PyType};
 
 use super::future::PySlot;
 
@@ -22,7 +22,6 @@ pyo3::import_exception!(pykka_rs._exceptions, MailboxFull);
 
 static PICKLE_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static MAIN: PyOnceLock<Py<PyBytes>> = PyOnceLock::new();
 static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static ENCODE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static DECODE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -44,12 +43,6 @@ pub fn pickle_dumps(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// `pickle.loads`.
 pub fn pickle_loads(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     PICKLE_LOADS.import(py, "pickle", "loads")
-}
-
-/// `b"__main__"`, which a pickle of something defined in the main module holds.
-pub fn main_bytes(py: Python<'_>) -> &Bound<'_, PyBytes> {
-    MAIN.get_or_init(py, || PyBytes::new(py, b"__main__").unbind())
-        .bind(py)
 }
 
 /// `pykka_rs._pickling.dumps`: pickling by value, refusing what cannot be copied.
