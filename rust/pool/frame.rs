@@ -275,8 +275,11 @@ pub fn encode_header(frame: &Frame) -> io::Result<Vec<u8>> {
 /// # Errors
 /// `InvalidData` for bytes that are not a header.
 pub fn decode_header(bytes: &[u8]) -> io::Result<Frame> {
-    serde_pickle::from_slice(bytes, serde_pickle::DeOptions::new())
-        .map_err(|err| invalid(format!("bad frame header: {err}")))
+    match super::header_pickle::parse(bytes) {
+        Some(value) => serde_pickle::from_value(value),
+        None => serde_pickle::from_slice(bytes, serde_pickle::DeOptions::new()),
+    }
+    .map_err(|err| invalid(format!("bad frame header: {err}")))
 }
 
 /// The size of the two lengths that start every frame.
@@ -686,6 +689,70 @@ mod tests {
             assert_eq!(read_frame(&mut input).unwrap(), Some((frame, payload)));
         }
         assert!(read_frame(&mut input).unwrap().is_none());
+    }
+
+    /// How serde-pickle alone reads `bytes` as a header.
+    fn by_serde_pickle(bytes: &[u8]) -> Option<Frame> {
+        serde_pickle::from_slice(bytes, serde_pickle::DeOptions::new()).ok()
+    }
+
+    #[test]
+    fn every_header_is_read_without_serde_pickles_reader_and_alike() {
+        let large = FutureId {
+            process: 3,
+            id: 1 << 40,
+        };
+        let mut frames = every_kind();
+        frames.push(Frame::Reply {
+            to: large,
+            ok: true,
+        });
+        for frame in frames {
+            let header = encode_header(&frame).unwrap();
+            let quick = super::super::header_pickle::parse(&header);
+            assert!(quick.is_some(), "{frame:?} takes the slow way");
+            assert_eq!(decode_header(&header).unwrap(), frame);
+            assert_eq!(by_serde_pickle(&header), Some(frame));
+        }
+    }
+
+    #[test]
+    fn a_header_the_quick_reader_does_not_know_is_read_by_serde_pickle() {
+        // Python's own pickle of a Tell (protocol 4: framed, memoized).
+        let header = b"\x80\x04\x95\x2d\x00\x00\x00\x00\x00\x00\x00\x7d\x94\x8c\x04Tell\
+            \x94\x7d\x94\x8c\x02to\x94\x7d\x94\x28\x8c\x07process\x94\x4b\x02\
+            \x8c\x05actor\x94\x4b\x07\x75\x73\x73\x2e";
+        assert!(super::super::header_pickle::parse(header).is_none());
+        let to = Address {
+            process: 2,
+            actor: 7,
+        };
+        assert_eq!(decode_header(header).unwrap(), Frame::Tell { to });
+    }
+
+    #[test]
+    fn damaged_headers_read_as_serde_pickle_reads_them() {
+        // Cut short, or any byte changed: whatever the quick reader accepts,
+        // serde-pickle reads as the same frame; the rest is an error.
+        for frame in every_kind() {
+            let header = encode_header(&frame).unwrap();
+            for cut in 0..header.len() {
+                assert!(decode_header(&header[..cut]).is_err());
+            }
+            for at in 0..header.len() {
+                for byte in [
+                    0x00, 0x01, 0x7f, 0x80, 0xff, b'(', b'.', b'u', b's', b'J', b'X',
+                ] {
+                    let mut damaged = header.clone();
+                    damaged[at] = byte;
+                    assert_eq!(
+                        decode_header(&damaged).ok(),
+                        by_serde_pickle(&damaged),
+                        "{frame:?} with byte {at} set to {byte:#x}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

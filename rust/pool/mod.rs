@@ -14,6 +14,7 @@
 
 pub mod frame;
 pub mod handshake;
+mod header_pickle;
 pub mod ipc;
 pub mod parent;
 pub mod worker;
