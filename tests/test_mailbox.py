@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import ClassVar
 
 import pytest
 
@@ -146,3 +147,35 @@ def test_a_get_hook_that_raises_is_tried_again() -> None:
         future.get()
     assert future.get() == "done"
     assert future.get() == "done"
+
+
+def test_what_isinstance_calls_a_pykka_message_goes_to_handle_receive() -> None:
+    # A subclass of Pykka's messages, or an object that claims one for its
+    # class, is handled by _handle_receive as Pykka's isinstance checks
+    # would: here as a proxy call of ping(). Anything else goes to on_receive.
+    class Call(pykka.messages.ProxyCall):
+        pass
+
+    class Disguised:
+        attr_path = ("ping",)
+        args = ()
+        kwargs: ClassVar[dict[str, object]] = {}
+
+        @property
+        def __class__(self) -> type:  # type: ignore[override]
+            return Call
+
+    class Plain(pykka.ThreadingActor):
+        def on_receive(self, message: object) -> object:
+            return type(message).__name__
+
+        def ping(self) -> str:
+            return "pong"
+
+    ref = Plain.start()
+    try:
+        assert ref.ask("text") == "str"
+        assert ref.ask(Call(attr_path=("ping",), args=(), kwargs={})) == "pong"
+        assert ref.ask(Disguised()) == "pong"
+    finally:
+        ref.stop()
