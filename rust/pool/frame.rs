@@ -275,6 +275,9 @@ pub fn encode_header(frame: &Frame) -> io::Result<Vec<u8>> {
 /// # Errors
 /// `InvalidData` for bytes that are not a header.
 pub fn decode_header(bytes: &[u8]) -> io::Result<Frame> {
+    if let Some(frame) = super::header_pickle::hot_frame(bytes) {
+        return Ok(frame);
+    }
     match super::header_pickle::parse(bytes) {
         Some(value) => serde_pickle::from_value(value),
         None => serde_pickle::from_slice(bytes, serde_pickle::DeOptions::new()),
@@ -702,15 +705,31 @@ mod tests {
             process: 3,
             id: 1 << 40,
         };
+        let far = Address {
+            process: u32::MAX,
+            actor: i64::MAX as u64,
+        };
         let mut frames = every_kind();
         frames.push(Frame::Reply {
             to: large,
             ok: true,
         });
+        frames.push(Frame::Ask {
+            to: far,
+            reply: large,
+        });
+        frames.push(Frame::Tell { to: far });
         for frame in frames {
             let header = encode_header(&frame).unwrap();
             let quick = super::super::header_pickle::parse(&header);
             assert!(quick.is_some(), "{frame:?} takes the slow way");
+            // The frames of every message skip even the values.
+            let hot = matches!(
+                frame,
+                Frame::Tell { .. } | Frame::Ask { .. } | Frame::Reply { .. }
+            );
+            let read_hot = super::super::header_pickle::hot_frame(&header);
+            assert_eq!(read_hot.is_some(), hot, "{frame:?}");
             assert_eq!(decode_header(&header).unwrap(), frame);
             assert_eq!(by_serde_pickle(&header), Some(frame));
         }
