@@ -4,7 +4,9 @@
 //! The value lives in a `OnceLock`, so reading a set slot takes no lock. The
 //! mutex and condition variable are only for threads that park; a waiter
 //! first spins on the value (see [`crate::wait`]), which is how a reply that
-//! arrives within microseconds avoids a wake-up. Callbacks registered with
+//! arrives within microseconds avoids a wake-up, and may then park reading
+//! the links itself ([`wait::park_reading`]), so that a reply from another
+//! process wakes it directly. Callbacks registered with
 //! [`Slot::on_set`] run once, on the thread that sets the value, which is
 //! what lets an asyncio loop await a future without blocking.
 
@@ -25,6 +27,8 @@ thread_local! {
 #[derive(Default)]
 struct Waiters {
     parked: usize,
+    /// Threads parked reading the links, to wake when the value arrives.
+    reading: Vec<wait::Wakeup>,
     callbacks: Vec<Callback>,
 }
 
@@ -80,6 +84,9 @@ impl<T> Slot<T> {
             if waiters.parked > 0 {
                 self.arrived.notify_all();
             }
+            for wakeup in &waiters.reading {
+                wakeup.wake();
+            }
             std::mem::take(&mut waiters.callbacks)
         };
         for callback in callbacks {
@@ -103,6 +110,15 @@ impl<T> Slot<T> {
     }
 
     fn park(&self, deadline: Option<Instant>) -> Option<&T> {
+        let read = wait::park_reading(
+            deadline,
+            &|| self.is_set(),
+            |wakeup| self.lock().reading.push(wakeup),
+            |wakeup| self.lock().reading.retain(|other| *other != wakeup),
+        );
+        if read.is_some() {
+            return self.value.get();
+        }
         let mut waiters = self.lock();
         waiters.parked += 1;
         while self.value.get().is_none() {

@@ -4,7 +4,9 @@
 //! Any thread may send; one actor receives. Sending never blocks and costs a
 //! push plus a few atomic operations. A receiver that finds the mailbox empty
 //! spins on the depth counter (not on the channel's lock, which senders need)
-//! before it sleeps; see [`crate::wait`].
+//! before it sleeps; see [`crate::wait`]. It may sleep reading the links
+//! ([`wait::park_reading`]); a sender then wakes it through its
+//! [`wait::Wakeup`], which it looks up only while a receiver sleeps so.
 //!
 //! Closing is the delicate part. Once the actor's stopped flag is set, a send
 //! must either fail or be seen by the final drain, or a reply would be owed
@@ -36,7 +38,7 @@
 //! drain check), dropping the receiver to close (messages sent in the gap are
 //! lost without a trace).
 
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -131,6 +133,9 @@ pub struct Mailbox<T> {
     sends_in_progress: AtomicUsize,
     stats: MailboxStats,
     spin: wait::Budget,
+    /// Whether the receiver is parked reading the links, and how to wake it.
+    reading: AtomicBool,
+    reader: Mutex<Option<wait::Wakeup>>,
     /// The capacity, or [`UNBOUNDED`]; set once, before the first message.
     capacity: AtomicUsize,
     overflow: AtomicU8,
@@ -188,6 +193,8 @@ impl<T> Mailbox<T> {
             sends_in_progress: AtomicUsize::new(0),
             stats: MailboxStats::default(),
             spin: wait::Budget::new(),
+            reading: AtomicBool::new(false),
+            reader: Mutex::new(None),
             capacity: AtomicUsize::new(UNBOUNDED),
             overflow: AtomicU8::new(Overflow::Block.code()),
             taken: AtomicUsize::new(0),
@@ -318,6 +325,14 @@ impl<T> Mailbox<T> {
             unreachable!("a mailbox owns its receiving end for its whole life");
         }
         self.stats.record_sent();
+        // Paired with the fence in `park`: the receiver sees the message,
+        // or this sees the receiver reading.
+        fence(Ordering::SeqCst);
+        if self.reading.load(Ordering::Relaxed) {
+            if let Some(reader) = *lock(&self.reader) {
+                reader.wake();
+            }
+        }
     }
 
     /// Queues `item` if there is room now, whatever the bound's policy.
@@ -428,16 +443,33 @@ impl<T> Mailbox<T> {
                 None
             }
         })
-        .or_else(|| {
-            let item = match deadline {
-                None => self.rx.recv().ok(),
-                Some(deadline) => self.rx.recv_deadline(deadline).ok(),
-            }?;
-            self.took();
-            Some(item)
-        });
+        .or_else(|| self.park(deadline));
         self.spin.learn(started.elapsed());
         item
+    }
+
+    fn park(&self, deadline: Option<Instant>) -> Option<T> {
+        let read = wait::park_reading(
+            deadline,
+            &|| !self.rx.is_empty(),
+            |wakeup| {
+                *lock(&self.reader) = Some(wakeup);
+                self.reading.store(true, Ordering::Relaxed);
+                fence(Ordering::SeqCst);
+            },
+            |_| self.reading.store(false, Ordering::Relaxed),
+        );
+        // After a park that read, a message is there, or the deadline has
+        // passed and the wait below ends at once.
+        let item = match read.and_then(|_| self.rx.try_recv().ok()) {
+            Some(item) => item,
+            None => match deadline {
+                None => self.rx.recv().ok(),
+                Some(deadline) => self.rx.recv_deadline(deadline).ok(),
+            }?,
+        };
+        self.took();
+        Some(item)
     }
 
     /// Messages waiting.

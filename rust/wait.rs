@@ -33,12 +33,23 @@
 //! once instead of after the whole spin, and with nobody queued the yield
 //! returns at once.
 //!
+//! A thread that must sleep can still save a wake-up: a process with
+//! sockets to other processes installs a reader ([`set_reader`]), and a
+//! thread parks in `poll` on those sockets and on a wake-up of its own
+//! ([`park_reading`]), reading what arrives itself. A reply or a message
+//! from another process then wakes the very thread that wants it, and not a
+//! link's thread that would wake it in turn: on one CPU, where nobody spins,
+//! that halves the thread switches of a round trip between processes.
+//! Whoever could make the thread's wait end by other means (setting its
+//! future, sending to its mailbox) is told its [`Wakeup`] to write to.
+//!
 //! Rejected: spinning without a cap (starves the producer when actors
 //! outnumber CPUs), and spinning by yielding alone (a system call per poll,
 //! where a poll should cost nanoseconds).
 
-use std::sync::OnceLock;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Default longest spin before parking: a few cross-CPU wake-ups, so that a
@@ -58,6 +69,126 @@ static SPINNERS: AtomicUsize = AtomicUsize::new(0);
 static SPIN_NANOS: AtomicU64 = AtomicU64::new(DEFAULT_SPIN.as_nanos() as u64);
 static MAX_SPINNERS: OnceLock<usize> = OnceLock::new();
 static HELPER: OnceLock<fn() -> bool> = OnceLock::new();
+static READER: OnceLock<(fn() -> bool, Reader)> = OnceLock::new();
+
+/// Parks the calling thread reading this process's links, and waking when
+/// its [`Wakeup`] (the first argument) is written to, until the last
+/// argument holds (`Some(true)`) or the deadline passes (`Some(false)`).
+/// `None` when it cannot read them: the caller parks as usual.
+pub type Reader = fn(Wakeup, Option<Instant>, &dyn Fn() -> bool) -> Option<bool>;
+
+/// Lets threads park reading the links (see [`park_reading`]) whenever
+/// `readable()` says there are links to read; only the first reader
+/// installed counts.
+pub fn set_reader(readable: fn() -> bool, reader: Reader) {
+    let _ = READER.set((readable, reader));
+}
+
+/// How to wake a thread parked in [`park_reading`]: a handle to its eventfd.
+#[derive(Clone, Copy, Debug)]
+pub struct Wakeup(BorrowedFd<'static>);
+
+impl PartialEq for Wakeup {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_raw_fd() == other.0.as_raw_fd()
+    }
+}
+
+impl Wakeup {
+    /// Wakes the thread, unless it is the calling thread, which is not
+    /// parked (a reader handing itself what it waited for). A thread that is
+    /// no longer parked wakes at once from its next park, finds nothing and
+    /// parks again.
+    pub fn wake(self) {
+        let own = WAKEUP.try_with(|wakeup| wakeup.borrow().0).ok().flatten();
+        if own.is_some_and(|own| own.as_raw_fd() == self.0.as_raw_fd()) {
+            return;
+        }
+        let _ = rustix::io::write(self.0, &1u64.to_ne_bytes());
+    }
+
+    /// The calling thread's wake-up; `None` if no eventfd can be made.
+    pub fn of_this_thread() -> Option<Self> {
+        WAKEUP
+            .try_with(|wakeup| wakeup.borrow_mut().get())
+            .ok()
+            .flatten()
+            .map(Self)
+    }
+
+    /// The eventfd, to `poll` for.
+    pub fn fd(self) -> BorrowedFd<'static> {
+        self.0
+    }
+
+    /// Takes the wake-ups written so far, so `poll` waits again.
+    pub fn clear(self) {
+        let mut count = [0u8; 8];
+        let _ = rustix::io::read(self.0, &mut count);
+    }
+}
+
+/// Eventfds of threads that have ended, for the next threads. They are never
+/// closed: a waker that took a thread's [`Wakeup`] just before the thread
+/// ended then wakes nobody, instead of writing to an unrelated descriptor
+/// that reused the number.
+static SPARE_WAKEUPS: Mutex<Vec<BorrowedFd<'static>>> = Mutex::new(Vec::new());
+
+/// This thread's eventfd, given back to the spares when the thread ends.
+struct ThreadWakeup(Option<BorrowedFd<'static>>);
+
+impl ThreadWakeup {
+    fn get(&mut self) -> Option<BorrowedFd<'static>> {
+        if self.0.is_none() {
+            let spare = crate::sync::lock(&SPARE_WAKEUPS).pop();
+            self.0 = spare.or_else(|| {
+                let flags =
+                    rustix::event::EventfdFlags::CLOEXEC | rustix::event::EventfdFlags::NONBLOCK;
+                let fd: OwnedFd = rustix::event::eventfd(0, flags).ok()?;
+                let leaked: &'static OwnedFd = Box::leak(Box::new(fd));
+                Some(leaked.as_fd())
+            });
+        }
+        self.0
+    }
+}
+
+impl Drop for ThreadWakeup {
+    fn drop(&mut self) {
+        if let Some(fd) = self.0.take() {
+            crate::sync::lock(&SPARE_WAKEUPS).push(fd);
+        }
+    }
+}
+
+thread_local! {
+    static WAKEUP: std::cell::RefCell<ThreadWakeup> = const { std::cell::RefCell::new(ThreadWakeup(None)) };
+}
+
+/// Parks reading the links (see [`Reader`]) until `done()` holds or
+/// `deadline` passes. `watch` is given this thread's [`Wakeup`] before, and
+/// `unwatch` after; in between, whoever makes `done()` hold must
+/// wake it. `None` when no reader is installed or it cannot read: the
+/// caller parks as usual.
+pub fn park_reading(
+    deadline: Option<Instant>,
+    done: &dyn Fn() -> bool,
+    watch: impl FnOnce(Wakeup),
+    unwatch: impl FnOnce(Wakeup),
+) -> Option<bool> {
+    let (readable, reader) = READER.get()?;
+    if !readable() {
+        return None;
+    }
+    let wakeup = Wakeup::of_this_thread()?;
+    watch(wakeup);
+    let parked = reader(wakeup, deadline, done);
+    unwatch(wakeup);
+    // A wake-up written after the reader returned stays: it only ends the
+    // next park's first `poll` early, which costs less than clearing it
+    // after every park.
+    parked
+}
 
 /// Gives spinning threads work to do between polls; it returns whether it
 /// did any. Only the first helper installed counts.

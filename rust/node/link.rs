@@ -16,7 +16,7 @@
 //! for subinterpreters (routing, replies and stops would be written twice).
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -193,6 +193,14 @@ impl LinkState {
             watch: Watch::Memory(end),
             last_heard: AtomicU64::new(0),
             epoch: Instant::now(),
+        }
+    }
+
+    /// The socket, for a thread that waits for it to be readable.
+    pub fn socket(&self) -> Option<BorrowedFd<'_>> {
+        match &self.watch {
+            Watch::Socket { stream, .. } => Some(stream.as_fd()),
+            Watch::Memory(_) => None,
         }
     }
 

@@ -15,7 +15,10 @@
 //! thread that spins while it waits for a reply or a message reads the links
 //! itself (see [`Node::help`] and `crate::wait::set_helper`): in a busy
 //! exchange, the frame is taken by the thread that wants it, and no thread
-//! sleeps or wakes. Frames from a link are read and handled under that
+//! sleeps or wakes. A thread that must sleep may sleep in `poll` on the
+//! sockets itself, one at a time ([`Node::read_parked`]), so that the frame
+//! it waits for wakes it and no link thread. Meanwhile the links' threads
+//! stay out of the way. Frames from a link are read and handled under that
 //! link's lock, so they are handled in order, whoever reads them.
 //!
 //! Whoever reads a link never runs the runtime's code: a message for a local
@@ -62,6 +65,7 @@ pub use exits::{Down, ExitRecord, Watch};
 pub use host::{Host, Resolution};
 use link::{LinkState, Reader, Woke};
 pub use relay::{Relay, RelayRefused};
+use rustix::event::{PollFd, PollFlags, Timespec};
 use stops::StopFlags;
 
 use crate::dead_letters;
@@ -73,6 +77,7 @@ use crate::pool::frame::{Address, Frame, FutureId};
 use crate::pool::{Load, WorkerProcess, exit_cause};
 use crate::swept::Swept;
 use crate::sync::{lock, read, write};
+use crate::wait::Wakeup;
 
 /// Work the links hand to the runtime.
 #[derive(Debug)]
@@ -222,9 +227,6 @@ struct Registry {
 /// the pool asked it to. It returns whether it wants to hear of the next.
 pub type LostHook = Box<dyn Fn(u32, &str, bool) -> bool + Send + Sync>;
 
-/// How long a link's thread leaves the link to spinning threads after one last
-/// read it: it checks again after this, so a frame nobody spins for waits at
-/// most this long for it.
 /// A message's size, pickle and shared buffers together, for dead letters.
 fn size_of(message: &Payload) -> u64 {
     let buffers: u64 = message.buffers().iter().map(SharedBuffer::len).sum();
@@ -238,13 +240,77 @@ const PICKLED_NONE: &[u8] = b"\x80\x03N.";
 /// bounded mailbox; the asker raises `MailboxFull` for it.
 pub const MAILBOX_FULL: &str = "has a full mailbox: the message was refused";
 
+/// How long a link's thread leaves the link to the threads that wait after
+/// one of them last read it: it checks again after this, so a frame nobody
+/// reads for waits at most this long for it.
 const HELPERS_LINGER: Duration = Duration::from_micros(200);
+
+/// How long a link's thread leaves the link to a thread parked reading it
+/// (`read_parked`), however quiet the link: meanwhile it checks every
+/// `HELPERS_LINGER` instead of waiting in `poll` too, where each frame would
+/// wake both. A reader parked longer is waiting for something rare, and two
+/// wake-ups per frame cost less than checking on and on.
+const READER_LINGER: Duration = Duration::from_millis(10);
 
 /// How long an exported future is kept once it is done.
 const SHARED_FUTURE_LIFE: Duration = Duration::from_secs(60);
 
 /// An exported future, and when a sweep first found it done.
 type SharedFuture<F> = (Arc<F>, Option<Instant>);
+
+/// Who is parked reading the links: a turn number, how to wake them, and
+/// since when they have been there.
+#[derive(Default)]
+pub(super) struct Seat {
+    turn: u64,
+    reader: Option<(Wakeup, Instant)>,
+}
+
+/// How long a thread must have been parked reading the links before another
+/// may take its place: one that has waited that long is likely to wait on
+/// (an idle actor's thread), while two that take turns quickly would only
+/// wake each other.
+pub(super) const SEAT_HELD_FOR: Duration = Duration::from_millis(1);
+
+/// A turn in the one seat for a thread parked reading the links. Taking it
+/// from a thread wakes that thread; leaving it on drop frees it.
+pub(super) struct ReaderSeat<'a> {
+    seat: &'a Mutex<Seat>,
+    turn: u64,
+}
+
+impl<'a> ReaderSeat<'a> {
+    /// The seat, if it is free or its holder has sat long enough by `now`.
+    pub(super) fn take(seat: &'a Mutex<Seat>, reader: Wakeup, now: Instant) -> Option<Self> {
+        let mut taken = lock(seat);
+        if let Some((before, since)) = taken.reader {
+            if now.duration_since(since) < SEAT_HELD_FOR {
+                return None;
+            }
+            before.wake();
+        }
+        taken.turn += 1;
+        taken.reader = Some((reader, now));
+        Some(Self {
+            seat,
+            turn: taken.turn,
+        })
+    }
+
+    /// Whether nobody took the seat since.
+    pub(super) fn held(&self) -> bool {
+        lock(self.seat).turn == self.turn
+    }
+}
+
+impl Drop for ReaderSeat<'_> {
+    fn drop(&mut self) {
+        let mut seat = lock(self.seat);
+        if seat.turn == self.turn {
+            seat.reader = None;
+        }
+    }
+}
 
 /// This process in the system.
 pub struct Node<H: Host> {
@@ -269,6 +335,8 @@ pub struct Node<H: Host> {
     epoch: Instant,
     /// When a spinning thread last read the links, in nanoseconds since `epoch`.
     last_help: AtomicU64,
+    /// The thread parked reading the links (`read_parked`).
+    reader_seat: Mutex<Seat>,
     /// This process's live actors (see `metrics.rs`).
     census: Census,
     /// Parent: the counters workers pushed for their actors.
@@ -299,6 +367,7 @@ impl<H: Host> Node<H> {
             control: flume::unbounded(),
             epoch: Instant::now(),
             last_help: AtomicU64::new(0),
+            reader_seat: Mutex::default(),
             census: Census::default(),
             pushed: Mutex::default(),
         }
@@ -1373,10 +1442,20 @@ impl<H: Host> Node<H> {
     fn watch_link(self: &Arc<Self>, peer: u32, link: &LinkState) {
         let ended = loop {
             let since_help = self.since_help();
-            let woke = if since_help < HELPERS_LINGER {
-                // Spinning threads are reading the links; waiting in poll
+            let linger = if since_help < HELPERS_LINGER {
+                Some(HELPERS_LINGER.saturating_sub(since_help))
+            } else if self
+                .reader_seated_for()
+                .is_some_and(|sat| sat < READER_LINGER)
+            {
+                Some(HELPERS_LINGER)
+            } else {
+                None
+            };
+            let woke = if let Some(linger) = linger {
+                // Other threads are reading the links; waiting in poll
                 // would only wake this thread for frames they take first.
-                std::thread::sleep(HELPERS_LINGER.saturating_sub(since_help));
+                std::thread::sleep(linger);
                 Woke::Readable
             } else {
                 match link.wait() {
@@ -1402,6 +1481,13 @@ impl<H: Host> Node<H> {
         };
         link.out.close();
         self.link_lost(peer, &ended);
+    }
+
+    /// How long the thread parked reading the links has been there, if any.
+    fn reader_seated_for(&self) -> Option<Duration> {
+        lock(&self.reader_seat)
+            .reader
+            .map(|(_, since)| since.elapsed())
     }
 
     /// How long since a spinning thread last read the links.
@@ -1451,8 +1537,7 @@ impl<H: Host> Node<H> {
         if !self.is_linked() || self.is_disowned() {
             return false;
         }
-        self.last_help
-            .store(self.epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.note_help();
         let mut handled = false;
         for (peer, link) in self.links_now() {
             let Ok(mut inbound) = link.inbound.try_lock() else {
@@ -1468,6 +1553,88 @@ impl<H: Host> Node<H> {
             }
         }
         handled
+    }
+
+    /// Parks the calling thread in `poll` on this process's sockets and on
+    /// `wake`, handling every frame that arrives, until `done()` holds
+    /// (`Some(true)`) or `deadline` passes (`Some(false)`). Like a spinning
+    /// thread, it keeps the links' own threads out of the way while it
+    /// reads. `None` when it cannot: no link, a link in memory (which `poll`
+    /// cannot watch), or another thread reading (see [`ReaderSeat`]); the
+    /// caller then parks as usual. One reader at a time, as many would all
+    /// wake for each frame to find it taken; a thread that has read for a
+    /// while gives way to a newcomer, which is the more likely to wait for
+    /// the next frame (an idle actor's thread to one that just sent an ask).
+    pub fn read_parked(
+        self: &Arc<Self>,
+        wakeup: Wakeup,
+        deadline: Option<Instant>,
+        done: &dyn Fn() -> bool,
+    ) -> Option<bool> {
+        if !self.is_linked() || self.is_disowned() {
+            return None;
+        }
+        let links = self.links_now();
+        if links.iter().any(|(_, link)| link.in_memory()) {
+            return None;
+        }
+        let seat = ReaderSeat::take(&self.reader_seat, wakeup, Instant::now())?;
+        loop {
+            if !seat.held() {
+                return None;
+            }
+            self.note_help();
+            let mut watched = Vec::with_capacity(links.len() + 1);
+            for (peer, link) in &links {
+                if let Ok(mut inbound) = link.inbound.try_lock() {
+                    if inbound.ended() {
+                        continue; // its own thread reports the end
+                    }
+                    if self.drain(*peer, link, &mut inbound).is_err() {
+                        link.out.close();
+                        continue;
+                    }
+                    if inbound.ended() {
+                        continue;
+                    }
+                }
+                watched.extend(
+                    link.socket()
+                        .map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN)),
+                );
+            }
+            if done() {
+                return Some(true);
+            }
+            if watched.is_empty() {
+                return None;
+            }
+            let timeout = match deadline {
+                None => None,
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) => Some(Timespec::try_from(left).ok()?),
+                    None => return Some(false),
+                },
+            };
+            watched.push(PollFd::from_borrowed_fd(wakeup.fd(), PollFlags::IN));
+            match rustix::event::poll(&mut watched, timeout.as_ref()) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(_) => return None,
+            }
+            if watched
+                .last()
+                .is_some_and(|woken| !woken.revents().is_empty())
+            {
+                wakeup.clear();
+            }
+        }
+    }
+
+    /// Notes that a thread is reading the links: their own threads stay
+    /// out of the way for a while.
+    fn note_help(&self) {
+        self.last_help
+            .store(self.epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
     }
 
     fn link_lost(&self, peer: u32, how: &str) {

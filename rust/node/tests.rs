@@ -1288,3 +1288,152 @@ fn a_closed_relay_refuses_the_offers_it_held() {
     assert_eq!(parent.close_relay(&relay), 1);
     assert!(undeliverable(&ack.wait()).ends_with("stopped before handling the message"));
 }
+
+/// The CPU time the calling thread has used.
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(t.tv_sec.unsigned_abs(), t.tv_nsec.unsigned_abs() as u32)
+}
+
+fn wakeup() -> crate::wait::Wakeup {
+    crate::wait::Wakeup::of_this_thread().expect("an eventfd")
+}
+
+fn within(patience: Duration) -> Instant {
+    Instant::now() + patience
+}
+
+#[test]
+fn a_thread_parked_reading_the_links_gets_its_reply() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    let echo = std::thread::spawn(move || {
+        for _ in 0..50 {
+            let (message, reply) = receive(&mailbox);
+            worker.send_reply(reply.unwrap(), true, Payload::from(message));
+        }
+    });
+    let mine = wakeup();
+    for i in 0..50u8 {
+        let future = ask(&parent, address, &[i]);
+        // The link's own thread may read the reply instead; then, as for
+        // any waiter, whoever resolves the future wakes the reader.
+        future.0.on_set(move || mine.wake());
+        let parked = parent.read_parked(mine, Some(within(PATIENCE)), &|| future.0.is_set());
+        assert_eq!(parked, Some(true));
+        assert_eq!(
+            future.wait(),
+            Resolution::Pickled {
+                ok: true,
+                payload: Payload::from(vec![i])
+            }
+        );
+    }
+    echo.join().unwrap();
+}
+
+#[test]
+fn a_thread_parked_reading_quiet_links_sleeps_until_its_deadline() {
+    let (parent, _worker, _end) = linked();
+    let started = Instant::now();
+    let cpu = thread_cpu();
+    let parked = parent.read_parked(wakeup(), Some(within(Duration::from_millis(300))), &|| {
+        false
+    });
+    assert_eq!(parked, Some(false));
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(
+        thread_cpu().saturating_sub(cpu) < Duration::from_millis(30),
+        "it spun"
+    );
+}
+
+#[test]
+fn a_thread_parked_reading_the_links_wakes_when_told_to() {
+    let (parent, _worker, _end) = linked();
+    let slot = Arc::new(Slot::new());
+    let mine = wakeup();
+    let setter = {
+        let slot = Arc::clone(&slot);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            slot.set(()).unwrap();
+            mine.wake();
+        })
+    };
+    let started = Instant::now();
+    let parked = parent.read_parked(mine, Some(within(PATIENCE)), &|| slot.is_set());
+    assert_eq!(parked, Some(true));
+    assert!(started.elapsed() < PATIENCE / 2);
+    setter.join().unwrap();
+}
+
+#[test]
+fn the_reading_seat_goes_to_a_newcomer_only_once_its_holder_sat_a_while() {
+    let seat = Mutex::default();
+    let (first, second) = (wakeup(), wakeup());
+    let start = Instant::now();
+    let held = ReaderSeat::take(&seat, first, start).unwrap();
+    let soon = start + SEAT_HELD_FOR / 2;
+    assert!(ReaderSeat::take(&seat, second, soon).is_none());
+    assert!(held.held());
+    let later = start + SEAT_HELD_FOR * 2;
+    let taken = ReaderSeat::take(&seat, second, later).unwrap();
+    assert!(!held.held());
+    drop(held); // leaving a seat taken from you leaves it to the taker
+    assert!(taken.held());
+    drop(taken);
+    assert!(ReaderSeat::take(&seat, first, later).is_some());
+}
+
+#[test]
+fn a_reader_that_gives_way_leaves_its_park() {
+    let (parent, _worker, _end) = linked();
+    let first = {
+        let parent = Arc::clone(&parent);
+        std::thread::spawn(move || parent.read_parked(wakeup(), Some(within(PATIENCE)), &|| false))
+    };
+    std::thread::sleep(SEAT_HELD_FOR * 50);
+    let started = Instant::now();
+    let second = parent.read_parked(wakeup(), Some(within(Duration::from_millis(100))), &|| {
+        false
+    });
+    assert_eq!(second, Some(false));
+    assert_eq!(first.join().unwrap(), None);
+    assert!(started.elapsed() < PATIENCE / 2);
+}
+
+#[test]
+fn no_thread_parks_reading_without_a_socket_to_read() {
+    let alone = Arc::new(FakeNode::new(0));
+    assert_eq!(
+        alone.read_parked(wakeup(), Some(within(PATIENCE)), &|| false),
+        None
+    );
+    let (parent, _worker, _end) = linked_in_memory();
+    assert_eq!(
+        parent.read_parked(wakeup(), Some(within(PATIENCE)), &|| false),
+        None
+    );
+}
+
+#[test]
+fn a_link_that_ends_under_a_parked_reader_is_reported_and_not_spun_on() {
+    let (parent, worker, end) = linked();
+    let (_mailbox, address) = actor(&worker);
+    let future = ask(&parent, address, b"never answered");
+    drop(worker);
+    end.shutdown(std::net::Shutdown::Both).unwrap();
+    let cpu = thread_cpu();
+    let started = Instant::now();
+    let parked = parent.read_parked(wakeup(), Some(within(PATIENCE)), &|| future.0.is_set());
+    // The reader sees the end and leaves it to the link's thread, which
+    // fails the ask; or it reads the end and fails it itself.
+    assert!(matches!(parked, None | Some(true)), "{parked:?}");
+    assert!(undeliverable(&future.wait()).contains("process 1"));
+    assert!(started.elapsed() < PATIENCE / 2);
+    assert!(
+        thread_cpu().saturating_sub(cpu) < Duration::from_millis(100),
+        "it spun"
+    );
+}

@@ -87,8 +87,24 @@ fn help_read() -> bool {
     NODE.get().is_some_and(PyNode::help)
 }
 
+/// Whether this process has links that a parking thread could read.
+fn is_readable() -> bool {
+    NODE.get()
+        .is_some_and(|node| node.is_linked() && !node.is_disowned())
+}
+
+/// The parking threads' reader: park reading this process's links.
+fn park_read(
+    wakeup: crate::wait::Wakeup,
+    deadline: Option<std::time::Instant>,
+    done: &dyn Fn() -> bool,
+) -> Option<bool> {
+    NODE.get()?.read_parked(wakeup, deadline, done)
+}
+
 fn make(process: u32) -> Arc<PyNode> {
     crate::wait::set_helper(help_read);
+    crate::wait::set_reader(is_readable, park_read);
     Arc::new(PyNode::new(process))
 }
 
