@@ -245,11 +245,13 @@ pub const MAILBOX_FULL: &str = "has a full mailbox: the message was refused";
 /// reads for waits at most this long for it.
 const HELPERS_LINGER: Duration = Duration::from_micros(200);
 
-/// How long a link's thread leaves the link to a thread parked reading it
-/// (`read_parked`), however quiet the link: meanwhile it checks every
-/// `HELPERS_LINGER` instead of waiting in `poll` too, where each frame would
-/// wake both. A reader parked longer is waiting for something rare, and two
-/// wake-ups per frame cost less than checking on and on.
+/// The longest a link's thread sleeps at once while a thread is parked
+/// reading the links (`read_parked`). It sleeps instead of waiting in
+/// `poll` beside the reader, where each frame would wake both: first for
+/// `HELPERS_LINGER`, then for twice as long each time it finds the same
+/// reader there, up to this. A reader that leaves wakes a link thread that
+/// sleeps longer than `HELPERS_LINGER`, so the link is never left unread
+/// for longer than that.
 const READER_LINGER: Duration = Duration::from_millis(10);
 
 /// How long an exported future is kept once it is done.
@@ -264,6 +266,9 @@ type SharedFuture<F> = (Arc<F>, Option<Instant>);
 pub(super) struct Seat {
     turn: u64,
     reader: Option<(Wakeup, Instant)>,
+    /// Link threads sleeping longer than `HELPERS_LINGER` while a reader
+    /// sits, to wake when it leaves.
+    sleepers: Vec<std::thread::Thread>,
 }
 
 /// How long a thread must have been parked reading the links before another
@@ -308,6 +313,9 @@ impl Drop for ReaderSeat<'_> {
         let mut seat = lock(self.seat);
         if seat.turn == self.turn {
             seat.reader = None;
+            for sleeper in seat.sleepers.drain(..) {
+                sleeper.unpark();
+            }
         }
     }
 }
@@ -1440,22 +1448,16 @@ impl<H: Host> Node<H> {
     /// The link's own thread: waits for frames and handles those no spinning
     /// thread took first, until the link or the peer process ends.
     fn watch_link(self: &Arc<Self>, peer: u32, link: &LinkState) {
+        // The reader's turn when this thread last slept for it, and how long.
+        let mut slept = (0, Duration::ZERO);
         let ended = loop {
             let since_help = self.since_help();
-            let linger = if since_help < HELPERS_LINGER {
-                Some(HELPERS_LINGER.saturating_sub(since_help))
-            } else if self
-                .reader_seated_for()
-                .is_some_and(|sat| sat < READER_LINGER)
-            {
-                Some(HELPERS_LINGER)
-            } else {
-                None
-            };
-            let woke = if let Some(linger) = linger {
-                // Other threads are reading the links; waiting in poll
-                // would only wake this thread for frames they take first.
-                std::thread::sleep(linger);
+            // Other threads are reading the links; waiting in poll would
+            // only wake this thread for frames they take first.
+            let woke = if self.sleep_while_read(&mut slept) {
+                Woke::Readable
+            } else if since_help < HELPERS_LINGER {
+                std::thread::sleep(HELPERS_LINGER.saturating_sub(since_help));
                 Woke::Readable
             } else {
                 match link.wait() {
@@ -1483,11 +1485,40 @@ impl<H: Host> Node<H> {
         self.link_lost(peer, &ended);
     }
 
-    /// How long the thread parked reading the links has been there, if any.
-    fn reader_seated_for(&self) -> Option<Duration> {
+    /// Sleeps while a thread is parked reading the links (see
+    /// `READER_LINGER`); returns whether one was. `slept` is the reader's
+    /// turn and the sleep when this thread last slept for one.
+    fn sleep_while_read(&self, slept: &mut (u64, Duration)) -> bool {
+        let turn = {
+            let seat = lock(&self.reader_seat);
+            if seat.reader.is_none() {
+                return false;
+            }
+            seat.turn
+        };
+        let step = if slept.0 == turn {
+            (slept.1 * 2).min(READER_LINGER)
+        } else {
+            HELPERS_LINGER
+        };
+        *slept = (turn, step);
+        if step <= HELPERS_LINGER {
+            std::thread::sleep(step);
+            return true;
+        }
+        {
+            let mut seat = lock(&self.reader_seat);
+            if seat.turn != turn || seat.reader.is_none() {
+                return true; // it changed: look again
+            }
+            seat.sleepers.push(std::thread::current());
+        }
+        std::thread::park_timeout(step);
+        let me = std::thread::current().id();
         lock(&self.reader_seat)
-            .reader
-            .map(|(_, since)| since.elapsed())
+            .sleepers
+            .retain(|sleeper| sleeper.id() != me);
+        true
     }
 
     /// How long since a spinning thread last read the links.
@@ -1579,35 +1610,16 @@ impl<H: Host> Node<H> {
             return None;
         }
         let seat = ReaderSeat::take(&self.reader_seat, wakeup, Instant::now())?;
+        // The links still read; `poll` says which have anything, so that
+        // none is read only to find it empty.
+        let mut open = vec![true; links.len()];
         loop {
             if !seat.held() {
                 return None;
             }
             self.note_help();
-            let mut watched = Vec::with_capacity(links.len() + 1);
-            for (peer, link) in &links {
-                if let Ok(mut inbound) = link.inbound.try_lock() {
-                    if inbound.ended() {
-                        continue; // its own thread reports the end
-                    }
-                    if self.drain(*peer, link, &mut inbound).is_err() {
-                        link.out.close();
-                        continue;
-                    }
-                    if inbound.ended() {
-                        continue;
-                    }
-                }
-                watched.extend(
-                    link.socket()
-                        .map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN)),
-                );
-            }
             if done() {
                 return Some(true);
-            }
-            if watched.is_empty() {
-                return None;
             }
             let timeout = match deadline {
                 None => None,
@@ -1616,16 +1628,38 @@ impl<H: Host> Node<H> {
                     None => return Some(false),
                 },
             };
-            watched.push(PollFd::from_borrowed_fd(wakeup.fd(), PollFlags::IN));
-            match rustix::event::poll(&mut watched, timeout.as_ref()) {
+            let watched: Vec<usize> = (0..links.len()).filter(|at| open[*at]).collect();
+            if watched.is_empty() {
+                return None;
+            }
+            let mut fds: Vec<PollFd<'_>> = watched
+                .iter()
+                .filter_map(|at| links[*at].1.socket())
+                .chain(std::iter::once(wakeup.fd()))
+                .map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN))
+                .collect();
+            match rustix::event::poll(&mut fds, timeout.as_ref()) {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
                 Err(_) => return None,
             }
-            if watched
-                .last()
-                .is_some_and(|woken| !woken.revents().is_empty())
-            {
+            if fds.last().is_some_and(|woken| !woken.revents().is_empty()) {
                 wakeup.clear();
+            }
+            for (at, fd) in watched.into_iter().zip(&fds) {
+                if fd.revents().is_empty() {
+                    continue;
+                }
+                let (peer, link) = &links[at];
+                // A thread that holds the lock is reading it already.
+                let Ok(mut inbound) = link.inbound.try_lock() else {
+                    continue;
+                };
+                let broken = self.drain(*peer, link, &mut inbound).is_err();
+                if broken {
+                    link.out.close();
+                }
+                // Its own thread reports the end.
+                open[at] = !broken && !inbound.ended();
             }
         }
     }
