@@ -55,6 +55,7 @@ mod stops;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
@@ -399,6 +400,12 @@ impl<H: Host> Node<H> {
     /// Whether this process has (or had) a link to another.
     pub fn is_linked(&self) -> bool {
         self.linked.load(Ordering::Acquire)
+    }
+
+    /// Whether this process has links of its own to read: linked, and not
+    /// a forked copy.
+    pub fn reads_links(&self) -> bool {
+        self.is_linked() && !self.is_disowned()
     }
 
     /// Makes this node, inherited by a forked process, refuse to send on the
@@ -1451,13 +1458,12 @@ impl<H: Host> Node<H> {
         // The reader's turn when this thread last slept for it, and how long.
         let mut slept = (0, Duration::ZERO);
         let ended = loop {
-            let since_help = self.since_help();
             // Other threads are reading the links; waiting in poll would
             // only wake this thread for frames they take first.
             let woke = if self.sleep_while_read(&mut slept) {
                 Woke::Readable
-            } else if since_help < HELPERS_LINGER {
-                std::thread::sleep(HELPERS_LINGER.saturating_sub(since_help));
+            } else if let Some(linger) = HELPERS_LINGER.checked_sub(self.since_help()) {
+                std::thread::sleep(linger);
                 Woke::Readable
             } else {
                 match link.wait() {
@@ -1550,7 +1556,7 @@ impl<H: Host> Node<H> {
     /// that is reading a link to finish: afterwards this process knows all
     /// that the others sent it before the call (the stops they announced).
     pub fn catch_up(self: &Arc<Self>) {
-        if !self.is_linked() || self.is_disowned() {
+        if !self.reads_links() {
             return;
         }
         for (peer, link) in self.links_now() {
@@ -1565,7 +1571,7 @@ impl<H: Host> Node<H> {
     /// Reads every link that nobody else is reading right now; returns
     /// whether any frame was handled. Spinning threads call this.
     pub fn help(self: &Arc<Self>) -> bool {
-        if !self.is_linked() || self.is_disowned() {
+        if !self.reads_links() {
             return false;
         }
         self.note_help();
@@ -1587,7 +1593,7 @@ impl<H: Host> Node<H> {
     }
 
     /// Parks the calling thread in `poll` on this process's sockets and on
-    /// `wake`, handling every frame that arrives, until `done()` holds
+    /// `wakeup`, handling every frame that arrives, until `done()` holds
     /// (`Some(true)`) or `deadline` passes (`Some(false)`). Like a spinning
     /// thread, it keeps the links' own threads out of the way while it
     /// reads. `None` when it cannot: no link, a link in memory (which `poll`
@@ -1602,17 +1608,18 @@ impl<H: Host> Node<H> {
         deadline: Option<Instant>,
         done: &dyn Fn() -> bool,
     ) -> Option<bool> {
-        if !self.is_linked() || self.is_disowned() {
+        if !self.reads_links() {
             return None;
         }
         let links = self.links_now();
-        if links.iter().any(|(_, link)| link.in_memory()) {
-            return None;
-        }
+        let sockets: Vec<(u32, &LinkState, BorrowedFd<'_>)> = links
+            .iter()
+            .map(|(peer, link)| Some((*peer, link.as_ref(), link.socket()?)))
+            .collect::<Option<_>>()?;
         let seat = ReaderSeat::take(&self.reader_seat, wakeup, Instant::now())?;
-        // The links still read; `poll` says which have anything, so that
+        // The sockets still read; `poll` says which have anything, so that
         // none is read only to find it empty.
-        let mut open = vec![true; links.len()];
+        let mut open = vec![true; sockets.len()];
         loop {
             if !seat.held() {
                 return None;
@@ -1628,13 +1635,13 @@ impl<H: Host> Node<H> {
                     None => return Some(false),
                 },
             };
-            let watched: Vec<usize> = (0..links.len()).filter(|at| open[*at]).collect();
+            let watched: Vec<usize> = (0..sockets.len()).filter(|at| open[*at]).collect();
             if watched.is_empty() {
                 return None;
             }
             let mut fds: Vec<PollFd<'_>> = watched
                 .iter()
-                .filter_map(|at| links[*at].1.socket())
+                .map(|at| sockets[*at].2)
                 .chain(std::iter::once(wakeup.fd()))
                 .map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN))
                 .collect();
@@ -1649,12 +1656,12 @@ impl<H: Host> Node<H> {
                 if fd.revents().is_empty() {
                     continue;
                 }
-                let (peer, link) = &links[at];
+                let (peer, link, _) = sockets[at];
                 // A thread that holds the lock is reading it already.
                 let Ok(mut inbound) = link.inbound.try_lock() else {
                     continue;
                 };
-                let broken = self.drain(*peer, link, &mut inbound).is_err();
+                let broken = self.drain(peer, link, &mut inbound).is_err();
                 if broken {
                     link.out.close();
                 }

@@ -89,8 +89,7 @@ fn help_read() -> bool {
 
 /// Whether this process has links that a parking thread could read.
 fn is_readable() -> bool {
-    NODE.get()
-        .is_some_and(|node| node.is_linked() && !node.is_disowned())
+    NODE.get().is_some_and(|node| node.reads_links())
 }
 
 /// The parking threads' reader: park reading this process's links.
