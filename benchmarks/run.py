@@ -566,7 +566,8 @@ def memory_table(suite: Suite, samples: Samples) -> tuple[str, list[str]]:
     title = (
         f"Memory per worker, pools of {memory.workers} (PSS, after one actor each):"
         if memory.unit == "worker"
-        else f"Memory per {memory.unit}, {memory.workers} of them (PSS, every process):"
+        else f"Memory per {memory.unit}, {memory.workers} of them after "
+        f"{memory.workers} others (PSS, every process):"
     )
     lines = [
         title,
