@@ -29,6 +29,7 @@ from thespian_actors import (
 
 import pykka_rs
 from pykka_rs.thespian import (
+    ActorAddress,
     ActorExitRequest,
     ActorSystem,
     InvalidActorAddress,
@@ -37,6 +38,7 @@ from pykka_rs.thespian import (
     PoisonMessage,
     requireCapability,
 )
+from pykka_rs.thespian._messages import from_the_wire, on_the_wire
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -125,6 +127,31 @@ def test_addresses_pickle_and_compare_equal(asys: ActorSystem) -> None:
     assert copy == echo
     assert hash(copy) == hash(echo)
     assert asys.ask(copy, "via the copy", WAIT) == "via the copy"
+
+
+def test_told_messages_are_answered_to_the_caller_in_order(asys: ActorSystem) -> None:
+    echo = asys.createActor(Echo)
+    for number in range(200):
+        asys.tell(echo, number)
+    assert [asys.listen(WAIT) for _ in range(200)] == list(range(200))
+    assert asys.ask(echo, ("an address inside", echo), WAIT) == (
+        "an address inside",
+        echo,
+    )
+
+
+def test_an_address_travels_in_envelopes_as_its_refs_pickle(
+    procsys: ActorSystem,
+) -> None:
+    echo = procsys.createActor(Echo)
+    sent = on_the_wire(echo)
+    assert isinstance(sent, bytes)
+    assert from_the_wire(sent) == echo
+    assert from_the_wire(echo) is echo
+    # An address that is no pykka_rs ref (an actor that could not be made)
+    # travels as itself.
+    dead = ActorAddress("dead:nobody")
+    assert on_the_wire(dead) is dead
 
 
 def test_bad_addresses_raise_at_the_call_site(asys: ActorSystem) -> None:

@@ -26,7 +26,7 @@ class ActorAddress:
         self._aaddr = aaddr
         # A pykka_rs ref is the same actor in every process by its URN.
         self._key = getattr(aaddr, "actor_urn", aaddr)
-        self._reduced: Any = None
+        self._reduced: bytes | None = None
 
     @property
     def addressDetails(self) -> Any:
@@ -53,13 +53,39 @@ class ActorAddress:
         return hash(self._key)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        if not hasattr(self._aaddr, "actor_urn"):
+        pickled = self._pickled_ref()
+        if pickled is None:
             return (ActorAddress, (self._aaddr,))
-        # An address goes with nearly every message: pickle its ref once,
-        # and send those bytes, which the other side looks up first.
-        if self._reduced is None:
+        return (_unpickle_address, (pickled,))
+
+    def _pickled_ref(self) -> bytes | None:
+        """The pickle of a pykka_rs ref's address's ref, made once; None for others.
+
+        An address goes with nearly every message: its ref is pickled once,
+        and those bytes travel, which the other side looks up first.
+        """
+        if self._reduced is None and hasattr(self._aaddr, "actor_urn"):
             self._reduced = pickle.dumps(self._aaddr, protocol=5)
-        return (_unpickle_address, (self._reduced,))
+        return self._reduced
+
+
+def on_the_wire(address: ActorAddress) -> ActorAddress | bytes:
+    """`address` as the system's own envelopes carry it to another process.
+
+    A ref's address goes as the bytes of its ref's pickle: a `bytes` pickles
+    with none of the lookups by name that a reduced object costs, which for
+    a small message is most of the price of a send. `from_the_wire` is the
+    other half.
+    """
+    pickled = address._pickled_ref()  # noqa: SLF001  # the address's own module
+    return address if pickled is None else pickled
+
+
+def from_the_wire(sent: ActorAddress | bytes) -> ActorAddress:
+    """The address `on_the_wire` made `sent` from (or `sent`, an address)."""
+    if isinstance(sent, bytes):
+        return _unpickle_address(sent)
+    return sent
 
 
 # The addresses this process unpickled lately, by their ref's pickle, kept

@@ -49,6 +49,8 @@ from ._messages import (
     DeadEnvelope,
     WakeupMessage,
     for_the_system,
+    from_the_wire,
+    on_the_wire,
 )
 from .timing import timePeriodSeconds
 
@@ -71,7 +73,7 @@ def post(
     ref = target.addressDetails
     if isinstance(ref, ActorRef):
         try:
-            ref.tell((msg, sender))
+            ref.tell((msg, on_the_wire(sender)))
         except ActorDeadError:
             pass
         else:
@@ -263,9 +265,10 @@ class _Host(ProcessActor):
 
     def on_receive(self, message: Any) -> Any:
         if type(message) is tuple:
+            sender = from_the_wire(message[1])
             if len(message) == 3:  # a caller's ask: (msg, sender, True)
-                return self.cell.answer(message[0], message[1])
-            self.cell.deliver(*message)
+                return self.cell.answer(message[0], sender)
+            self.cell.deliver(message[0], sender)
         elif isinstance(message, ActorExit):
             # A child that ended without saying so (its worker died, say).
             child = ActorAddress(message.actor_ref)
@@ -444,12 +447,18 @@ class ProcessBase:
         and its parent told, as on the synchronous base.
         """
         ref = target.addressDetails
-        if not isinstance(msg, ActorExitRequest) or not isinstance(ref, ActorRef):
+        if not isinstance(ref, ActorRef):
             post(target, msg, inbox, self.admin)
+            return
+        if not isinstance(msg, ActorExitRequest):
+            try:
+                ref.tell((msg, on_the_wire(inbox)))
+            except ActorDeadError:
+                post(target, msg, inbox, self.admin)  # a dead letter
             return
         _, messages = self._inboxes[inbox]
         try:
-            future = ref.ask((msg, inbox, True), block=False)
+            future = ref.ask((msg, on_the_wire(inbox), True), block=False)
         except ActorDeadError:
             return  # gone already: nothing to ask to exit
         try:
@@ -481,7 +490,7 @@ class ProcessBase:
         seconds = timePeriodSeconds(timeout)
         deadline = None if seconds is None else time.monotonic() + seconds
         try:
-            future = ref.ask((msg, inbox, True), block=False)
+            future = ref.ask((msg, on_the_wire(inbox), True), block=False)
         except ActorDeadError:
             post(target, msg, inbox, self.admin)  # a dead letter
             return self.listen(timeout, inbox)
