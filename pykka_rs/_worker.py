@@ -19,6 +19,7 @@ import logging
 import multiprocessing.spawn
 import os
 import pickle
+import queue
 import sys
 import threading
 import time
@@ -46,6 +47,8 @@ logger = logging.getLogger("pykka_rs.worker")
 # ends the process a little later (ORPHAN_GRACE) whatever they are doing.
 ORPHAN_STOP = 0.5
 ORPHAN_GRACE = 0.8
+# How long closing the spawners waits for each idle one to end (they end at once).
+CLOSE_WAIT = 1.0
 
 
 class WorkerSide:
@@ -134,6 +137,80 @@ def spawn(side: WorkerSide, reply: tuple[int, int], payload: bytes) -> None:
         _core.reply(reply, False, dump_error(exc))  # noqa: FBT003
 
 
+class Spawners:
+    """The threads that make actors, one request each at a time.
+
+    A slow constructor must not hold up the next request, so a request goes
+    to an idle thread if there is one, and to a new thread otherwise. A
+    thread waits `IDLE_FOR` seconds for its next request before it ends:
+    starting a thread and waiting for it to run is about a sixth of an
+    actor's start, and starts come in bursts. `close()` ends them all.
+    """
+
+    IDLE_FOR = 10.0
+
+    def __init__(self) -> None:
+        # Not a SimpleQueue: with one, a CPython 3.12 interpreter worker
+        # (which serves here too) aborted in free() as its pool ended.
+        self._requests: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
+        self._lock = threading.Lock()
+        # Threads waiting for a request, less the requests queued for them.
+        self._idle = 0
+        self._threads = 0
+        self._waiting: set[threading.Thread] = set()
+
+    def submit(self, *request: Any) -> None:
+        """Have `spawn(*request)` run on a thread that does nothing else meanwhile."""
+        with self._lock:
+            self._requests.put(request)
+            if self._idle:
+                self._idle -= 1
+                return
+            self._threads += 1
+        threading.Thread(target=self._serve, name="pykka_rs-spawn").start()
+
+    def close(self) -> None:
+        """End every thread once it is done with its request.
+
+        The idle ones are gone when this returns, as they would be without
+        the pool (a subinterpreter must not end with them still waiting).
+        """
+        with self._lock:
+            idle = list(self._waiting)
+            for _ in range(self._threads):
+                self._requests.put(None)
+        for thread in idle:
+            thread.join(CLOSE_WAIT)
+
+    def _serve(self) -> None:
+        while True:
+            request = self._next()
+            if request is None:
+                return
+            spawn(*request)
+            with self._lock:
+                self._idle += 1
+
+    def _next(self) -> tuple[Any, ...] | None:
+        """The next request; None once this thread is to end."""
+        me = threading.current_thread()
+        while True:
+            with self._lock:
+                self._waiting.add(me)
+            try:
+                return self._requests.get(timeout=self.IDLE_FOR)
+            except queue.Empty:
+                with self._lock:
+                    # A request put while this thread gave up is still its own.
+                    if self._requests.empty():
+                        self._idle -= 1
+                        self._threads -= 1
+                        return None
+            finally:
+                with self._lock:
+                    self._waiting.discard(me)
+
+
 def stop_actors(patience: float, *, ending: str = "its worker process ended") -> None:
     """Stop this worker's own actors, the last started first, within `patience`.
 
@@ -175,6 +252,16 @@ def serve(
     ending: str = "its worker process ended",
 ) -> None:
     """Handle the parent's requests until told to stop or the parent is gone."""
+    spawners = Spawners()
+    try:
+        _serve(side, shutdown_grace, spawners, ending)
+    finally:
+        spawners.close()
+
+
+def _serve(
+    side: WorkerSide, shutdown_grace: float, spawners: Spawners, ending: str
+) -> None:
     while True:
         item = _core.next_control(1.0)
         if item is None:
@@ -182,10 +269,7 @@ def serve(
         kind = item[0]
         try:
             if kind == "spawn":
-                # A slow constructor must not hold up the next request.
-                threading.Thread(
-                    target=spawn, args=(side, *item[1:]), name="pykka_rs-spawn"
-                ).start()
+                spawners.submit(side, *item[1:])
             elif kind == "dead_letter":
                 logging.getLogger("pykka").warning(item[1])
             elif kind == "shutdown":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 import pykka_rs as pykka
@@ -95,6 +96,17 @@ class FailsToStart(pykka.ProcessActor):
     def __init__(self) -> None:
         super().__init__()
         raise ValueError("refusing to start")
+
+
+class SlowStart(pykka.ProcessActor):
+    """Takes `seconds` in its constructor."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        time.sleep(seconds)
+
+    def on_receive(self, message: Any) -> Any:
+        return message
 
 
 class Burner(pykka.ProcessActor):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import worker_processes
 from helpers import own_temp_dirs, run_script, wait_until
-from process_actors import Echo
+from process_actors import Echo, SlowStart
 
 import pykka_rs as pykka
 from pykka_rs import _process
@@ -119,6 +119,39 @@ def test_many_starts_and_stops_leave_no_process_descriptor_or_file() -> None:
     )
     assert sorted(w["actors"] for w in _process.workers()) in ([0, 1], [1, 0])
     warm.stop()
+
+
+def test_slow_constructors_do_not_hold_up_the_next_start_on_their_worker() -> None:
+    Echo.start_on(0, "warm").stop()  # the pool starts here
+    slow: list[pykka.ActorRef[SlowStart]] = []
+    starters = [
+        threading.Thread(target=lambda: slow.append(SlowStart.start_on(0, 3.0)))
+        for _ in range(2)
+    ]
+    for starter in starters:
+        starter.start()
+    time.sleep(0.5)  # both constructors are sleeping in the worker
+    began = time.monotonic()
+    fast = Echo.start_on(0, "fast")
+    took = time.monotonic() - began
+    assert fast.ask("hi", timeout=5) == "hi"
+    assert took < 2.0, f"a start waited {took:.2f} s behind slow constructors"
+    for starter in starters:
+        starter.join(10)
+    assert len(slow) == 2
+    assert [ref.ask("up", timeout=5) for ref in slow] == ["up", "up"]
+    pykka.ActorRegistry.stop_all()
+
+
+def test_starts_one_after_another_leave_no_thread_behind_in_the_worker() -> None:
+    Echo.start_on(0, "warm").stop()  # the pool starts here
+    worker = next(w["pid"] for w in _process.workers() if w["seat"] == 0)
+    tasks = Path(f"/proc/{worker}/task")
+    before = len(list(tasks.iterdir()))
+    for i in range(300):
+        Echo.start_on(0, str(i)).stop()
+    # At most the thread that made them waits on for the next request.
+    wait_until(lambda: len(list(tasks.iterdir())) <= before + 1, timeout=5)
 
 
 def test_pool_restarts_leave_no_process_descriptor_or_file() -> None:
