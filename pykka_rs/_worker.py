@@ -47,8 +47,6 @@ logger = logging.getLogger("pykka_rs.worker")
 # ends the process a little later (ORPHAN_GRACE) whatever they are doing.
 ORPHAN_STOP = 0.5
 ORPHAN_GRACE = 0.8
-# How long closing the spawners waits for each idle one to end (they end at once).
-CLOSE_WAIT = 1.0
 
 
 class WorkerSide:
@@ -157,7 +155,6 @@ class Spawners:
         # Threads waiting for a request, less the requests queued for them.
         self._idle = 0
         self._threads = 0
-        self._waiting: set[threading.Thread] = set()
 
     def submit(self, *request: Any) -> None:
         """Have `spawn(*request)` run on a thread that does nothing else meanwhile."""
@@ -170,17 +167,10 @@ class Spawners:
         threading.Thread(target=self._serve, name="pykka_rs-spawn").start()
 
     def close(self) -> None:
-        """End every thread once it is done with its request.
-
-        The idle ones are gone when this returns, as they would be without
-        the pool (a subinterpreter must not end with them still waiting).
-        """
+        """End every thread once it is done with its request."""
         with self._lock:
-            idle = list(self._waiting)
             for _ in range(self._threads):
                 self._requests.put(None)
-        for thread in idle:
-            thread.join(CLOSE_WAIT)
 
     def _serve(self) -> None:
         while True:
@@ -193,10 +183,7 @@ class Spawners:
 
     def _next(self) -> tuple[Any, ...] | None:
         """The next request; None once this thread is to end."""
-        me = threading.current_thread()
         while True:
-            with self._lock:
-                self._waiting.add(me)
             try:
                 return self._requests.get(timeout=self.IDLE_FOR)
             except queue.Empty:
@@ -206,9 +193,6 @@ class Spawners:
                         self._idle -= 1
                         self._threads -= 1
                         return None
-            finally:
-                with self._lock:
-                    self._waiting.discard(me)
 
 
 def stop_actors(patience: float, *, ending: str = "its worker process ended") -> None:
