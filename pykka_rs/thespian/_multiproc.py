@@ -447,14 +447,8 @@ class ProcessBase:
         and its parent told, as on the synchronous base.
         """
         ref = target.addressDetails
-        if not isinstance(ref, ActorRef):
+        if not isinstance(msg, ActorExitRequest) or not isinstance(ref, ActorRef):
             post(target, msg, inbox, self.admin)
-            return
-        if not isinstance(msg, ActorExitRequest):
-            try:
-                ref.tell((msg, on_the_wire(inbox)))
-            except ActorDeadError:
-                post(target, msg, inbox, self.admin)  # a dead letter
             return
         _, messages = self._inboxes[inbox]
         try:
