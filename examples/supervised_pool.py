@@ -58,12 +58,22 @@ class ThreadCruncher(pykka.ThreadingActor):
         return count_primes(start, stop)
 
 
+_printing = threading.Lock()
+
+
+def say(line: str) -> None:
+    """Print `line` whole: the supervisor's thread prints its restarts while
+    the main thread prints, and `print()` writes a line and its end apart."""
+    with _printing:
+        sys.stdout.write(f"{line}\n")
+
+
 class Printer(logging.Handler):
     """Prints the supervisor's restarts as they happen."""
 
     def emit(self, record: logging.LogRecord) -> None:
         if "restarts" in record.getMessage():
-            sys.stdout.write(f"  restarted: {record.getMessage()}\n")
+            say(f"  restarted: {record.getMessage()}")
 
 
 def crunch(
@@ -107,7 +117,7 @@ def crunch(
             pending.append(piece)
         if victim is not None and len(done) == total_slices // 2:
             os.kill(victim, signal.SIGKILL)
-            print(f"  killed worker process {victim} halfway through")
+            say(f"  killed worker process {victim} halfway through")
             victim = None
     elapsed = time.perf_counter() - started
     if before_stop is not None:
