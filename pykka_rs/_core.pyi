@@ -39,6 +39,7 @@ __all__ = [
     "link_interpreter",
     "local_future",
     "local_stats",
+    "log_levels",
     "message_limit",
     "metrics",
     "newer_dead_letters",
@@ -51,6 +52,7 @@ __all__ = [
     "request",
     "run_actor_loop",
     "send_log",
+    "set_log_levels",
     "set_message_limit",
     "set_metrics",
     "set_spin",
@@ -557,6 +559,18 @@ def local_future(number: int) -> Slot | None:
 
 def send_log(payload: bytes) -> None:
     """Worker: send a log record's pickled fields to the parent."""
+
+def set_log_levels(table: bytes) -> None:
+    """Parent: its loggers' levels are now `table`.
+
+    Every worker gets it ahead of anything sent after this call.
+    """
+
+def log_levels(known: int) -> tuple[int, bytes] | None:
+    """The parent's latest logger levels as `(version, table)`.
+
+    None while they are still version `known` (0: none yet).
+    """
 
 def request(payload: bytes) -> Slot:
     """Worker: send the parent a pickled request; return a slot for its answer."""

@@ -39,6 +39,7 @@ from pykka_rs import _control as control
 from pykka_rs import _core
 from pykka_rs import _process as processes
 from pykka_rs._actor import Actor
+from pykka_rs._logs import mirror_levels
 from pykka_rs._pickling import PROTOCOL, dumps
 from pykka_rs._remote import rebuild_ref
 from pykka_rs._span import label
@@ -251,6 +252,8 @@ class Pool:
                 },
                 protocol=PROTOCOL,
             )
+            # Workers send only the log records this process would take.
+            mirror_levels()
             for index in range(size):
                 seat = _Seat(index, _core.link_interpreter())
                 self.seats.append(seat)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykka_rs import _control as control
 from pykka_rs import _core
+from pykka_rs._logs import mirror_levels
 from pykka_rs._pickling import PROTOCOL, dumps
 from pykka_rs._remote import rebuild_ref
 from pykka_rs._span import label
@@ -89,6 +90,8 @@ class Parent:
                 protocol=PROTOCOL,
             )
             python, args = worker_command()
+            # Workers send only the log records this process would take.
+            mirror_levels()
             control.join(
                 "process",
                 self.start,

@@ -65,6 +65,7 @@ __all__ = [
     "gather_stats",
     "local_future",
     "local_stats",
+    "log_levels",
     "message_limit",
     "metrics",
     "next_control",
@@ -1222,6 +1223,14 @@ class Node:
     def _on_shutdown(self, _fields: dict[str, Any], _payload: bytes) -> None:
         self._control(("shutdown",))
 
+    def log_levels(self, known: int) -> tuple[int, bytes] | None:
+        # Kept in the channel, not sent to the reader: a message in an
+        # inbox would overtake them (see rust/node/memory.rs).
+        if self._interp is None:
+            return None
+        levels: tuple[int, bytes] | None = self._interp.log_levels(self.process, known)
+        return levels
+
     _HANDLERS: ClassVar[dict[str, Callable[[Node, dict[str, Any], bytes], None]]] = {
         "Tell": _on_tell,
         "Ask": _on_ask,
@@ -1565,6 +1574,14 @@ def local_future(number: int) -> Slot | None:
 def send_log(payload: bytes) -> None:
     """Worker: send a log record's pickled fields to the parent."""
     _the_node.send_log(payload)
+
+
+def log_levels(known: int) -> tuple[int, bytes] | None:
+    """The parent's latest logger levels as `(version, table)`.
+
+    None while they are still version `known` (0: none yet).
+    """
+    return _the_node.log_levels(known)
 
 
 def request(payload: bytes) -> Slot:

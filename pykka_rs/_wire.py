@@ -165,6 +165,7 @@ VARIANTS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = MappingProxyType(
         "Stopped": (("actor", "Address"),),
         "ProcessDied": (("process", _U32), ("cause", _STR)),
         "Log": (),
+        "LogLevels": (),
         "Load": (("actors", _U64), ("waiting", _U64)),
         "Shutdown": (),
         "GatherStats": (("reply", "FutureId"),),

@@ -92,6 +92,15 @@ class Methods:
     def log(self, text: str) -> None:
         log.warning(text)
 
+    def log_at(self, name: str, level: int, text: str) -> None:
+        logging.getLogger(name).log(level, text)
+
+    def sends(self, name: str, level: int) -> bool:
+        """Whether this worker sends its parent a record of `level` from
+        logger `name`, by the parent's levels as the worker knows them."""
+        (handler,) = logging.getLogger().handlers
+        return bool(handler.parent.takes(name, level))  # type: ignore[attr-defined]
+
     def wait_and_tell(self, seconds: float, observer: pykka.ActorRef[Any]) -> str:
         """Tell `observer` that the work began, then work for `seconds`."""
         observer.tell("working")

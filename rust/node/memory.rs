@@ -28,6 +28,12 @@
 //! to the actor's mailbox) when it stops, after which messages for it go to
 //! the reader, which refuses them.
 //!
+//! Another: the parent's logger levels (a `LogLevels` frame) are not
+//! queued for the reader but kept in the channel ([`End::log_levels`]),
+//! where an actor that logs reads them: a message in an inbox overtakes
+//! the frames queued for the reader, and the levels sent before it must
+//! already be the ones it is logged by.
+//!
 //! Rejected: a socket pair between the interpreters (every frame through
 //! the kernel, two system calls and a copy each way, for a reader in the
 //! same process), and flume channels carrying Python objects (an object
@@ -65,11 +71,13 @@ impl Pipe {
 }
 
 /// Both directions: `pipes[0]` carries frames to the parent, `pipes[1]` to
-/// the worker; and the worker's actor inboxes, by actor number.
+/// the worker; the worker's actor inboxes, by actor number; and the latest
+/// logger levels the parent sent, with how many tables it sent.
 #[derive(Default)]
 struct Channel {
     pipes: [Pipe; 2],
     inboxes: Mutex<HashMap<u64, Arc<Inbox>>>,
+    log_levels: Mutex<(u64, Option<Arc<[u8]>>)>,
 }
 
 /// A message for one actor of the worker: where its answer goes (for an
@@ -180,6 +188,12 @@ impl End {
     /// # Errors
     /// As for [`End::send`].
     pub fn send_frame(&self, header: &Frame, payload: Vec<u8>) -> io::Result<()> {
+        if self.reads == 0 && matches!(header, Frame::LogLevels) {
+            check(&[], &payload)?;
+            let mut levels = lock(&self.channel.log_levels);
+            *levels = (levels.0 + 1, Some(Arc::from(payload)));
+            return Ok(());
+        }
         if self.reads == 0 {
             let (to, reply) = match header {
                 Frame::Tell { to } => (Some(to), None),
@@ -203,6 +217,16 @@ impl End {
             }
         }
         self.send(frame::encode_header(header)?, payload)
+    }
+
+    /// Worker: the latest logger levels the parent sent and their version,
+    /// if it is not version `known` (0: none yet).
+    pub fn log_levels(&self, known: u64) -> Option<(u64, Arc<[u8]>)> {
+        let levels = lock(&self.channel.log_levels);
+        match &*levels {
+            (version, Some(table)) if *version != known => Some((*version, Arc::clone(table))),
+            _ => None,
+        }
     }
 
     /// Worker: from now on, messages for actor `actor` go to an inbox of
@@ -608,6 +632,29 @@ mod tests {
             io::ErrorKind::InvalidData
         );
         assert!(reader.ended());
+    }
+
+    #[test]
+    fn log_levels_wait_in_the_channel_ahead_of_later_messages() {
+        let (parent, worker) = pair();
+        worker.open_inbox(7);
+        assert_eq!(worker.log_levels(0), None);
+        parent
+            .send_frame(&Frame::LogLevels, b"info".to_vec())
+            .unwrap();
+        let to = frame::Address {
+            process: 1,
+            actor: 7,
+        };
+        parent
+            .send_frame(&Frame::Tell { to }, b"log!".to_vec())
+            .unwrap();
+        assert!(matches!(worker.take(7, None), Taken::Message((None, _))));
+        let (version, table) = worker.log_levels(0).unwrap();
+        assert_eq!((version, &*table), (1, &b"info"[..]));
+        assert_eq!(worker.log_levels(1), None);
+        // Not queued for the reader.
+        assert!(!worker.has_input());
     }
 
     #[test]

@@ -350,6 +350,20 @@ pub struct Node<H: Host> {
     census: Census,
     /// Parent: the counters workers pushed for their actors.
     pushed: Mutex<metrics::Pushed>,
+    /// The parent's levels of its loggers: the parent's latest, or the
+    /// latest a worker received.
+    log_levels: LogLevels,
+}
+
+/// A table of the parent's logger levels, in the runtime's encoding (see
+/// `Frame::LogLevels`), and how many tables came before it.
+#[derive(Default)]
+struct LogLevels {
+    /// Bumped after each new table: a reader checks a number, not a lock.
+    version: AtomicU64,
+    /// The latest table. In the parent its lock also puts a new link's
+    /// first table ahead of any broadcast of a newer one.
+    table: Mutex<Option<Arc<[u8]>>>,
 }
 
 impl<H: Host> Node<H> {
@@ -379,6 +393,7 @@ impl<H: Host> Node<H> {
             reader_seat: Mutex::default(),
             census: Census::default(),
             pushed: Mutex::default(),
+            log_levels: LogLevels::default(),
         }
     }
 
@@ -1239,6 +1254,7 @@ impl<H: Host> Node<H> {
             | Frame::ProcessDied { .. }
             | Frame::Shutdown
             | Frame::GatherStats { .. }
+            | Frame::LogLevels
                 if parent =>
             {
                 self.refuse_frame(from, &header, "only the parent sends it");
@@ -1352,6 +1368,7 @@ impl<H: Host> Node<H> {
             }
             Frame::ProcessDied { process, cause } => self.process_died(process, &cause),
             Frame::Log => drop(self.control.0.send(Control::Log(payload))),
+            Frame::LogLevels => self.receive_log_levels(&payload),
             Frame::Load { waiting, .. } => {
                 if let Some(peer) = lock(&self.peers).get_mut(&from) {
                     peer.load.waiting = waiting;
@@ -1439,7 +1456,15 @@ impl<H: Host> Node<H> {
     }
 
     fn attach(self: &Arc<Self>, peer: u32, link: Arc<LinkState>) -> io::Result<()> {
-        write(&self.links).insert(peer, Arc::clone(&link));
+        {
+            // A worker's first frame is the parent's latest logger levels.
+            let levels = lock(&self.log_levels.table);
+            if let Some(table) = levels.as_deref().filter(|_| self.process == 0) {
+                // A link that cannot take it is found broken by its reader.
+                drop(link.out.transmit(&Frame::LogLevels, table));
+            }
+            write(&self.links).insert(peer, Arc::clone(&link));
+        }
         self.linked.store(true, Ordering::Release);
         if self.process == 0 {
             lock(&self.peers).entry(peer).or_default().load.alive = true;
@@ -1854,6 +1879,41 @@ impl<H: Host> Node<H> {
             .filter(|(_, link)| !link.in_memory() && link.silence() >= silence)
             .map(|(peer, _)| peer)
             .collect()
+    }
+
+    /// Parent: its loggers' levels are now `table`. Every worker gets it
+    /// ahead of any frame sent after this call, and each new link gets the
+    /// latest table first. A table equal to the last one is not sent again;
+    /// a worker or a forked copy sends nothing.
+    pub fn set_log_levels(&self, table: &[u8]) {
+        if self.process != 0 || self.is_disowned() {
+            return;
+        }
+        let mut latest = lock(&self.log_levels.table);
+        if latest.as_deref() == Some(table) {
+            return;
+        }
+        *latest = Some(Arc::from(table));
+        self.log_levels.version.fetch_add(1, Ordering::Release);
+        self.broadcast_with(&Frame::LogLevels, table, None);
+    }
+
+    /// The latest table of the parent's logger levels and its version, if
+    /// it is not version `known` (0: no table yet).
+    pub fn log_levels(&self, known: u64) -> Option<(u64, Arc<[u8]>)> {
+        if self.log_levels.version.load(Ordering::Acquire) == known {
+            return None;
+        }
+        let latest = lock(&self.log_levels.table);
+        let version = self.log_levels.version.load(Ordering::Acquire);
+        latest.as_ref().map(|table| (version, Arc::clone(table)))
+    }
+
+    /// Worker: the parent sent its levels.
+    fn receive_log_levels(&self, table: &[u8]) {
+        let mut latest = lock(&self.log_levels.table);
+        *latest = Some(Arc::from(table));
+        self.log_levels.version.fetch_add(1, Ordering::Release);
     }
 
     /// Worker: asks the parent to run a request of the runtime; the answer

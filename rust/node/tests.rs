@@ -1437,3 +1437,104 @@ fn a_link_that_ends_under_a_parked_reader_is_reported_and_not_spun_on() {
         "it spun"
     );
 }
+
+/// The table of levels `worker` holds once `address`, one of its actors,
+/// received a tell the parent sent after `set_log_levels`.
+fn levels_on_arrival(
+    parent: &Arc<FakeNode>,
+    worker: &Arc<FakeNode>,
+    mailbox: &FakeMailbox,
+    address: Address,
+) -> Option<(u64, Vec<u8>)> {
+    parent
+        .send_message(address, Payload::from(b"after".to_vec()), None)
+        .unwrap();
+    receive(mailbox);
+    worker
+        .log_levels(0)
+        .map(|(version, table)| (version, table.to_vec()))
+}
+
+#[test]
+fn new_log_levels_reach_a_worker_ahead_of_the_frames_sent_after_them() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    assert!(
+        worker.log_levels(0).is_none(),
+        "a table before any was sent"
+    );
+    for (round, table) in [b"warning", b"debug!!"].into_iter().enumerate() {
+        parent.set_log_levels(table);
+        let expected = (round as u64 + 1, table.to_vec());
+        assert_eq!(
+            levels_on_arrival(&parent, &worker, &mailbox, address),
+            Some(expected)
+        );
+    }
+    // What a reader already has is not handed out again.
+    assert!(worker.log_levels(2).is_none());
+}
+
+#[test]
+fn a_new_link_starts_with_the_parents_latest_log_levels() {
+    let parent = Arc::new(FakeNode::new(0));
+    parent.set_log_levels(b"before any worker");
+    parent.set_log_levels(b"the latest");
+    let worker = Arc::new(FakeNode::new(1));
+    let (up, down) = UnixStream::pair().unwrap();
+    parent.connect(1, up, None).unwrap();
+    worker.connect(0, down, None).unwrap();
+    let (mailbox, address) = actor(&worker);
+    assert_eq!(
+        levels_on_arrival(&parent, &worker, &mailbox, address),
+        Some((1, b"the latest".to_vec()))
+    );
+}
+
+#[test]
+fn unchanged_log_levels_are_not_sent_again() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    parent.set_log_levels(b"same");
+    parent.set_log_levels(b"same");
+    assert_eq!(
+        levels_on_arrival(&parent, &worker, &mailbox, address),
+        Some((1, b"same".to_vec()))
+    );
+}
+
+#[test]
+fn only_the_parent_sends_log_levels() {
+    let (parent, worker, mut end) = linked();
+    // A worker's node keeps its levels to itself.
+    worker.set_log_levels(b"from a worker");
+    // A worker that sends them anyway is refused.
+    let header = frame::encode_header(&Frame::LogLevels).unwrap();
+    frame::write_frame(&mut end, &header, b"sneaky").unwrap();
+    let Control::DeadLetter(text) = control(&parent, |c| matches!(c, Control::DeadLetter(_)))
+    else {
+        unreachable!()
+    };
+    assert!(text.contains("only the parent sends it"), "{text}");
+    assert!(parent.log_levels(0).is_none());
+}
+
+#[test]
+fn a_forked_copy_of_the_parent_sends_no_log_levels() {
+    let (parent, worker, _end) = linked();
+    let (mailbox, address) = actor(&worker);
+    parent.set_log_levels(b"original");
+    assert!(levels_on_arrival(&parent, &worker, &mailbox, address).is_some());
+    parent.disown();
+    parent.set_log_levels(b"from the fork");
+    // Neither kept nor sent: the table is bumped before it is sent.
+    assert!(parent.log_levels(1).is_none());
+}
+
+#[test]
+fn in_memory_log_levels_wait_in_the_channel_for_the_worker() {
+    let (parent, _worker, end) = linked_in_memory();
+    parent.set_log_levels(b"info");
+    let (version, table) = end.log_levels(0).expect("the table is in the channel");
+    assert_eq!((version, &*table), (1, &b"info"[..]));
+}

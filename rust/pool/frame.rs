@@ -131,6 +131,11 @@ pub enum Frame {
     },
     /// Worker to parent: a log record; payload: the pickled record's fields.
     Log,
+    /// Parent to worker: the levels of the parent's loggers, so that a
+    /// worker sends only the records the parent would handle; payload: the
+    /// runtime's table of levels. Sent when a link opens and whenever the
+    /// levels change, ahead of every later frame on the link.
+    LogLevels,
     /// Worker to parent: how busy the worker is, for placement.
     Load {
         /// Actors alive in the worker.
@@ -461,6 +466,7 @@ mod tests {
                 cause: "killed by SIGKILL".into(),
             },
             Frame::Log,
+            Frame::LogLevels,
             Frame::Load {
                 actors: 4,
                 waiting: 10,
@@ -587,6 +593,7 @@ mod tests {
                 Vec::new(),
             ),
             (Frame::Log, b"log".to_vec()),
+            (Frame::LogLevels, b"levels".to_vec()),
             (
                 Frame::Load {
                     actors: 0x7fff_ffff,
@@ -866,6 +873,7 @@ mod tests {
                 Some(0),
                 Some(0),
                 Some(2),
+                None,
                 None,
                 None,
                 None,

@@ -32,6 +32,9 @@
 //!   tell), waiting as `recv` does; `True` once `ring(process, actor)` was
 //!   called (something else woke it), `None` at the timeout;
 //!   `inbox_len(process, actor)`: how many wait;
+//! - `log_levels(process, known)`: the parent's latest logger levels as
+//!   `(version, table)`, or `None` while they are still version `known`
+//!   (0: none yet); the channel keeps them, ahead of later messages;
 //! - `interrupt(thread, exception)`: raise `exception` (a class) in a
 //!   thread of this interpreter, as `PyThreadState_SetAsyncExc` does: how
 //!   actors still busy when their interpreter must end are cut off;
@@ -366,9 +369,9 @@ fn boolean(value: bool) -> *mut ffi::PyObject {
     unsafe { ffi::PyBool_FromLong(std::ffi::c_long::from(value)) }
 }
 
-/// An actor number argument.
+/// An argument of 64 unsigned bits: an actor number, a version.
 #[allow(unsafe_code)]
-fn actor_number(object: *mut ffi::PyObject) -> Result<u64, Failure> {
+fn u64_argument(object: *mut ffi::PyObject) -> Result<u64, Failure> {
     // SAFETY: `object` is a live argument of the current call, and the GIL is held.
     let value = unsafe { ffi::PyLong_AsUnsignedLongLong(object) };
     // SAFETY: as above.
@@ -444,13 +447,13 @@ fn message_tuple((reply, payload): &Message) -> Result<*mut ffi::PyObject, Failu
 
 fn open_inbox(args: &[*mut ffi::PyObject]) -> Outcome {
     let process = process_number(args[0])?;
-    channel(process)?.open_inbox(actor_number(args[1])?);
+    channel(process)?.open_inbox(u64_argument(args[1])?);
     Ok(none())
 }
 
 fn close_inbox(args: &[*mut ffi::PyObject]) -> Outcome {
     let process = process_number(args[0])?;
-    let left = channel(process)?.close_inbox(actor_number(args[1])?);
+    let left = channel(process)?.close_inbox(u64_argument(args[1])?);
     let mut items = Vec::with_capacity(left.len());
     for message in &left {
         match message_tuple(message) {
@@ -466,19 +469,37 @@ fn close_inbox(args: &[*mut ffi::PyObject]) -> Outcome {
 
 fn inbox_len(args: &[*mut ffi::PyObject]) -> Outcome {
     let process = process_number(args[0])?;
-    let waiting = channel(process)?.inbox_len(actor_number(args[1])?);
+    let waiting = channel(process)?.inbox_len(u64_argument(args[1])?);
     new_int(waiting as u64)
 }
 
 fn ring(args: &[*mut ffi::PyObject]) -> Outcome {
     let process = process_number(args[0])?;
-    channel(process)?.ring(actor_number(args[1])?);
+    channel(process)?.ring(u64_argument(args[1])?);
     Ok(none())
+}
+
+fn log_levels(args: &[*mut ffi::PyObject]) -> Outcome {
+    let process = process_number(args[0])?;
+    let known = u64_argument(args[1])?;
+    match channel(process)?.log_levels(known) {
+        None => Ok(none()),
+        Some((version, table)) => {
+            let version = new_int(version)?;
+            match new_bytes(&table) {
+                Ok(table) => new_tuple(&[version, table]),
+                Err(failure) => {
+                    release_all(vec![version]);
+                    Err(failure)
+                }
+            }
+        }
+    }
 }
 
 fn take(args: &[*mut ffi::PyObject]) -> Outcome {
     let process = process_number(args[0])?;
-    let actor = actor_number(args[1])?;
+    let actor = u64_argument(args[1])?;
     let until = deadline(args.get(2).copied())?;
     let end = channel(process)?;
     // What is there already is taken without letting the GIL go.
@@ -549,6 +570,7 @@ entry!(open_inbox_entry, open_inbox, 2, 2);
 entry!(close_inbox_entry, close_inbox, 2, 2);
 entry!(inbox_len_entry, inbox_len, 2, 2);
 entry!(ring_entry, ring, 2, 2);
+entry!(log_levels_entry, log_levels, 2, 2);
 entry!(take_entry, take, 2, 3);
 entry!(close_entry, close, 1, 1);
 
@@ -571,7 +593,7 @@ const fn method(
 // PyModuleDef_Init writes the definition's header once, under the GIL of
 // the first interpreter that imports the module; nothing else touches them.
 #[allow(unsafe_code)]
-static mut METHODS: [ffi::PyMethodDef; 12] = [
+static mut METHODS: [ffi::PyMethodDef; 13] = [
     method(
         c"attach",
         attach_entry,
@@ -616,6 +638,11 @@ static mut METHODS: [ffi::PyMethodDef; 12] = [
         c"ring",
         ring_entry,
         c"ring(process, actor)\n--\n\nWake `actor` if it waits in take().",
+    ),
+    method(
+        c"log_levels",
+        log_levels_entry,
+        c"log_levels(process, known)\n--\n\nThe parent's latest logger levels as (version, table); None while still version `known`.",
     ),
     method(
         c"take",

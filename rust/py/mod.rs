@@ -86,6 +86,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(system::subscribe, m)?)?;
     m.add_function(wrap_pyfunction!(system::local_future, m)?)?;
     m.add_function(wrap_pyfunction!(system::send_log, m)?)?;
+    m.add_function(wrap_pyfunction!(system::set_log_levels, m)?)?;
+    m.add_function(wrap_pyfunction!(system::log_levels, m)?)?;
     m.add_function(wrap_pyfunction!(system::request, m)?)?;
     m.add_function(wrap_pyfunction!(system::announce_registered, m)?)?;
     m.add_function(wrap_pyfunction!(system::registered, m)?)?;

@@ -230,6 +230,22 @@ pub fn send_log(py: Python<'_>, payload: Vec<u8>) -> PyResult<()> {
         .map_err(|err| ActorDeadError::new_err(format!("the parent process is unreachable: {err}")))
 }
 
+/// Parent: its loggers' levels are now `table` (see `pykka_rs._logs`): every
+/// worker gets it ahead of anything sent after this call.
+#[pyfunction]
+pub fn set_log_levels(py: Python<'_>, table: Vec<u8>) {
+    py.detach(|| node::get().set_log_levels(&table));
+}
+
+/// The parent's latest table of logger levels as `(version, table)`, or
+/// None while it is still version `known` (0: none yet).
+#[pyfunction]
+pub fn log_levels(py: Python<'_>, known: u64) -> Option<(u64, Bound<'_, PyBytes>)> {
+    node::get()
+        .log_levels(known)
+        .map(|(version, table)| (version, PyBytes::new(py, &table)))
+}
+
 /// Worker: send the parent a pickled request; return a slot for its answer.
 #[pyfunction]
 pub fn request(py: Python<'_>, payload: Vec<u8>) -> PySlot {
