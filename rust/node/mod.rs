@@ -1354,9 +1354,6 @@ impl<H: Host> Node<H> {
                     // finds the actor gone from the registry too.
                     self.unregister(actor);
                     self.forget_counters(actor);
-                }
-                self.mark_stopped(actor);
-                if self.process == 0 {
                     if let Some(peer) = lock(&self.peers).get_mut(&actor.process) {
                         peer.load.actors = peer.load.actors.saturating_sub(1);
                     }
