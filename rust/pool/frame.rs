@@ -198,6 +198,7 @@ impl Frame {
             self,
             Self::Tell { .. }
                 | Self::Log
+                | Self::LogLevels
                 | Self::Load { .. }
                 | Self::Registered { .. }
                 | Self::Unregistered { .. }
