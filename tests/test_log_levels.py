@@ -123,3 +123,33 @@ def test_a_worker_knows_the_levels_from_its_first_message() -> None:
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_a_change_of_level_never_waits_for_a_stopped_worker() -> None:
+    # The worker reads nothing while stopped: tens of thousands of changes
+    # fill its socket, and a change of level must not wait for room.
+    result = run_script("""
+        import logging, os, signal, threading
+        from interpreter_actors import ProcessWhere
+
+        if __name__ == "__main__":
+            actor = ProcessWhere.start("first").proxy()
+            pid = actor.place().get(timeout=30)[0]
+            logger = logging.getLogger("flapping")
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                def flap():
+                    for i in range(20_000):
+                        logger.setLevel(logging.DEBUG if i % 2 else logging.INFO)
+
+                changing = threading.Thread(target=flap)
+                changing.start()
+                changing.join(30)
+                print("changed" if not changing.is_alive() else "stuck")
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            print(actor.sends("flapping.part", logging.DEBUG).get(timeout=30))
+            actor.stop()
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["changed", "True"]
