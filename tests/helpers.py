@@ -23,6 +23,13 @@ TESTS = Path(__file__).parent
 
 CI = os.environ.get("CI") == "true"
 
+# Interpreter actors need a GIL per subinterpreter.
+SUBINTERPRETERS = sys.version_info >= (3, 12)
+needs_312 = pytest.mark.skipif(
+    not SUBINTERPRETERS,
+    reason="InterpreterActor needs CPython 3.12 or later (a GIL per subinterpreter)",
+)
+
 # Set in the environment of a script's processes, so the test can find every
 # one of them (its workers included) by reading /proc/<pid>/environ.
 MARK = "PYKKA_RS_TEST_MARK"

@@ -6,24 +6,16 @@ import asyncio
 import gc
 import os
 import pickle
-import sys
 import threading
 import time
 from typing import Any
 
 import pytest
 from channel_actors import ProcessUser, ThreadUser
-from helpers import wait_until
+from helpers import needs_312, wait_until
 
 import pykka_rs as pykka
 from pykka_rs import Channel, ChannelClosed, ChannelEmpty, ChannelFull
-
-SUBINTERPRETERS = sys.version_info >= (3, 12)
-needs_312 = pytest.mark.skipif(
-    not SUBINTERPRETERS,
-    reason="InterpreterActor needs CPython 3.12 or later (a GIL per subinterpreter)",
-)
-
 
 # --- one process ------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from helpers import run_script, script_env, write_script
+from helpers import SUBINTERPRETERS, needs_312, run_script, script_env, write_script
 
 import pykka_rs as pykka
 from pykka_rs import _interpreters
@@ -26,12 +26,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tests.conftest import Recorder
-
-SUBINTERPRETERS = sys.version_info >= (3, 12)
-needs_312 = pytest.mark.skipif(
-    not SUBINTERPRETERS,
-    reason="InterpreterActor needs CPython 3.12 or later (a GIL per subinterpreter)",
-)
 
 if SUBINTERPRETERS:
     from interpreter_actors import Printer, ProcessWhere, ThreadWhere, Where

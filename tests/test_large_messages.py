@@ -11,14 +11,13 @@ import array
 import contextlib
 import os
 import signal
-import sys
 import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from helpers import wait_until
+from helpers import needs_312, wait_until
 from large_actors import Collector, Deep, Keeper, probe
 
 import pykka_rs as pykka
@@ -267,11 +266,6 @@ def test_a_worker_killed_holding_buffers_from_another_worker_leaks_nowhere(
 
 
 # --- Interpreter actors: no descriptors in a subinterpreter ----------------
-
-needs_312 = pytest.mark.skipif(
-    sys.version_info < (3, 12),
-    reason="InterpreterActor needs CPython 3.12 or later (a GIL per subinterpreter)",
-)
 
 
 @needs_312

@@ -9,22 +9,16 @@ new levels and never lost.
 from __future__ import annotations
 
 import logging
-import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from helpers import run_script
+from helpers import needs_312, run_script
 from interpreter_actors import ProcessWhere
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tests.conftest import Recorder
-
-needs_312 = pytest.mark.skipif(
-    sys.version_info < (3, 12),
-    reason="InterpreterActor needs CPython 3.12 or later (a GIL per subinterpreter)",
-)
 
 KINDS = ["process", pytest.param("interpreter", marks=needs_312)]
 LOGGER = "tests.log_levels"
