@@ -44,6 +44,7 @@ use std::io;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
+use super::log_levels::LogLevels;
 use crate::pool::frame::{self, Frame, FutureId};
 use crate::sync::lock;
 
@@ -72,12 +73,12 @@ impl Pipe {
 
 /// Both directions: `pipes[0]` carries frames to the parent, `pipes[1]` to
 /// the worker; the worker's actor inboxes, by actor number; and the latest
-/// logger levels the parent sent, with how many tables it sent.
+/// logger levels the parent sent.
 #[derive(Default)]
 struct Channel {
     pipes: [Pipe; 2],
     inboxes: Mutex<HashMap<u64, Arc<Inbox>>>,
-    log_levels: Mutex<(u64, Option<Arc<[u8]>>)>,
+    log_levels: LogLevels,
 }
 
 /// A message for one actor of the worker: where its answer goes (for an
@@ -190,8 +191,7 @@ impl End {
     pub fn send_frame(&self, header: &Frame, payload: Vec<u8>) -> io::Result<()> {
         if self.reads == 0 && matches!(header, Frame::LogLevels) {
             check(&[], &payload)?;
-            let mut levels = lock(&self.channel.log_levels);
-            *levels = (levels.0 + 1, Some(Arc::from(payload)));
+            self.channel.log_levels.update(&payload, |_| {});
             return Ok(());
         }
         if self.reads == 0 {
@@ -222,11 +222,7 @@ impl End {
     /// Worker: the latest logger levels the parent sent and their version,
     /// if it is not version `known` (0: none yet).
     pub fn log_levels(&self, known: u64) -> Option<(u64, Arc<[u8]>)> {
-        let levels = lock(&self.channel.log_levels);
-        match &*levels {
-            (version, Some(table)) if *version != known => Some((*version, Arc::clone(table))),
-            _ => None,
-        }
+        self.channel.log_levels.newer_than(known)
     }
 
     /// Worker: from now on, messages for actor `actor` go to an inbox of

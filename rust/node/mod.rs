@@ -47,6 +47,7 @@
 pub mod exits;
 pub mod host;
 mod link;
+mod log_levels;
 pub mod memory;
 pub mod metrics;
 pub mod relay;
@@ -65,6 +66,7 @@ use exits::Exits;
 pub use exits::{Down, ExitRecord, Watch};
 pub use host::{Host, Resolution};
 use link::{LinkState, Reader, Woke};
+use log_levels::LogLevels;
 pub use relay::{Relay, RelayRefused};
 use rustix::event::{PollFd, PollFlags, Timespec};
 use stops::StopFlags;
@@ -353,17 +355,6 @@ pub struct Node<H: Host> {
     /// The parent's levels of its loggers: the parent's latest, or the
     /// latest a worker received.
     log_levels: LogLevels,
-}
-
-/// A table of the parent's logger levels, in the runtime's encoding (see
-/// `Frame::LogLevels`), and how many tables came before it.
-#[derive(Default)]
-struct LogLevels {
-    /// Bumped after each new table: a reader checks a number, not a lock.
-    version: AtomicU64,
-    /// The latest table. In the parent its lock also puts a new link's
-    /// first table ahead of any broadcast of a newer one.
-    table: Mutex<Option<Arc<[u8]>>>,
 }
 
 impl<H: Host> Node<H> {
@@ -1365,7 +1356,7 @@ impl<H: Host> Node<H> {
             }
             Frame::ProcessDied { process, cause } => self.process_died(process, &cause),
             Frame::Log => drop(self.control.0.send(Control::Log(payload))),
-            Frame::LogLevels => self.receive_log_levels(&payload),
+            Frame::LogLevels => self.log_levels.update(&payload, |_| {}),
             Frame::Load { waiting, .. } => {
                 if let Some(peer) = lock(&self.peers).get_mut(&from) {
                     peer.load.waiting = waiting;
@@ -1453,15 +1444,15 @@ impl<H: Host> Node<H> {
     }
 
     fn attach(self: &Arc<Self>, peer: u32, link: Arc<LinkState>) -> io::Result<()> {
-        {
-            // A worker's first frame is the parent's latest logger levels.
-            let levels = lock(&self.log_levels.table);
-            if let Some(table) = levels.as_deref().filter(|_| self.process == 0) {
+        // A worker's first frame is the parent's latest logger levels, and
+        // no newer table is broadcast before the link is listed.
+        self.log_levels.with_latest(|latest| {
+            if let Some(table) = latest.filter(|_| self.process == 0) {
                 // A link that cannot take it is found broken by its reader.
                 drop(link.out.transmit(&Frame::LogLevels, table));
             }
             write(&self.links).insert(peer, Arc::clone(&link));
-        }
+        });
         self.linked.store(true, Ordering::Release);
         if self.process == 0 {
             lock(&self.peers).entry(peer).or_default().load.alive = true;
@@ -1886,31 +1877,15 @@ impl<H: Host> Node<H> {
         if self.process != 0 || self.is_disowned() {
             return;
         }
-        let mut latest = lock(&self.log_levels.table);
-        if latest.as_deref() == Some(table) {
-            return;
-        }
-        *latest = Some(Arc::from(table));
-        self.log_levels.version.fetch_add(1, Ordering::Release);
-        self.broadcast_with(&Frame::LogLevels, table, None);
+        self.log_levels.update(table, |table| {
+            self.broadcast_with(&Frame::LogLevels, table, None);
+        });
     }
 
     /// The latest table of the parent's logger levels and its version, if
     /// it is not version `known` (0: no table yet).
     pub fn log_levels(&self, known: u64) -> Option<(u64, Arc<[u8]>)> {
-        if self.log_levels.version.load(Ordering::Acquire) == known {
-            return None;
-        }
-        let latest = lock(&self.log_levels.table);
-        let version = self.log_levels.version.load(Ordering::Acquire);
-        latest.as_ref().map(|table| (version, Arc::clone(table)))
-    }
-
-    /// Worker: the parent sent its levels.
-    fn receive_log_levels(&self, table: &[u8]) {
-        let mut latest = lock(&self.log_levels.table);
-        *latest = Some(Arc::from(table));
-        self.log_levels.version.fetch_add(1, Ordering::Release);
+        self.log_levels.newer_than(known)
     }
 
     /// Worker: asks the parent to run a request of the runtime; the answer
